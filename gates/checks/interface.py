@@ -1,0 +1,63 @@
+"""What every check kind receives and returns.
+
+A check kind is one module exposing ``KIND`` and ``run(ctx) -> list[CheckResult]``.
+It reads its evidence, binds it by digest, and reports pass/warn/fail/error/skipped.
+A check returns an empty list when its criteria do not apply to this stage. Broken
+evidence raises ``EvidenceError`` or returns an ``error`` result; the gate runner turns
+any exception into an ``error`` result, never into a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gates.policy.model import ExitCriteria
+from gates.results import CheckResult, Evidence, Status
+from gates.stages import Stage
+from gates.workspace.loader import Workspace
+from gates.workspace.usecase import UseCaseSpec
+
+
+@dataclass(frozen=True)
+class ApprovalSeen:
+    """A verified approval entry in the ledger (signed by an approver's trusted key)."""
+
+    role: str
+    keyid: str
+    key_name: str
+    approver: str
+    sequence: int
+    time: datetime
+
+
+@dataclass(frozen=True)
+class StageView:
+    """What the verified ledger says about the stage being left."""
+
+    stage: Stage
+    entered_at: datetime | None
+    locked_digest: str | None
+    approvals: tuple[ApprovalSeen, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    workspace: Workspace
+    usecase: UseCaseSpec
+    stage: Stage
+    criteria: ExitCriteria
+    criteria_digest: str
+    view: StageView
+    now: datetime
+    #: Memo shared by the checks of one gate run (e.g. an MLflow run read once).
+    memo: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+
+CheckFn = Callable[[CheckContext], list[CheckResult]]
+
+
+def error_result(check: str, kind: str, reason: str, *evidence: Evidence) -> CheckResult:
+    """An ``error`` result: the check could not run, so the gate cannot pass."""
+    return CheckResult(check=check, kind=kind, status=Status.ERROR, reason=reason, evidence=evidence)

@@ -1,0 +1,94 @@
+"""Merge the default policy with a use case's overrides into digested exit criteria."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gates.canonical import digest_of
+from gates.errors import ConfigError
+from gates.policy.model import ExitCriteria
+from gates.stages import ROADMAP, Stage
+
+DEFAULTS_NAME = "defaults.yaml"
+
+
+@cache
+def default_policy() -> dict[str, dict[str, Any]]:
+    """The playbook's exit criteria per stage, as raw data (shipped with the package)."""
+    text = resources.files("gates.policy").joinpath(DEFAULTS_NAME).read_text("utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(DEFAULTS_NAME, ["expected a mapping of stage -> exit criteria"])
+    return data
+
+
+def load_policy_file(path: Path) -> dict[str, dict[str, Any]]:
+    """A workspace policy file replacing the defaults (same shape as ``defaults.yaml``)."""
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except OSError as e:
+        raise ConfigError(str(path), [f"cannot read policy file: {e.strerror}"]) from e
+    except yaml.YAMLError as e:
+        raise ConfigError(str(path), [f"not valid YAML: {e}"]) from e
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), ["expected a mapping of stage -> exit criteria"])
+    return data
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Overrides win; mappings merge key by key; lists and scalars are replaced whole."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def effective_criteria(
+    stage: Stage,
+    overrides: dict[str, Any] | None = None,
+    *,
+    policy: dict[str, dict[str, Any]] | None = None,
+    source: str = "policy",
+) -> ExitCriteria:
+    """The exit criteria of ``stage`` for one use case. Raises ConfigError naming the field."""
+    policy = policy if policy is not None else default_policy()
+    if stage not in ROADMAP or stage is Stage.SCALE:
+        raise ConfigError(source, [f"stage {stage.value!r} has no exit gate"])
+    base = policy.get(stage.value)
+    if not isinstance(base, dict):
+        raise ConfigError(source, [f"policy has no exit criteria for stage {stage.value!r}"])
+    raw = deep_merge(base, overrides or {})
+    raw["stage"] = stage.value
+    try:
+        return ExitCriteria.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(source, pydantic_problems(e, prefix=f"criteria.{stage.value}")) from e
+
+
+def criteria_digest(criteria: ExitCriteria) -> str:
+    """Stable digest of effective criteria: what the ledger locks when a stage starts."""
+    return digest_of(criteria.model_dump(mode="json"))
+
+
+def pydantic_problems(error: ValidationError, *, prefix: str = "") -> list[str]:
+    """Turn a pydantic error into 'field.path: what was expected' lines."""
+    problems = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        where = ".".join(p for p in (prefix, loc) if p)
+        msg = item["msg"]
+        if item["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif item["type"] == "missing":
+            msg = "required field is missing"
+        problems.append(f"{where}: {msg}" if where else msg)
+    return problems

@@ -1,0 +1,1 @@
+"""Artifact stores with create-only writes: a local directory and S3."""

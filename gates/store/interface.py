@@ -1,0 +1,32 @@
+"""The artifact store interface: create-only writes, reads and listings of keys.
+
+Two real implementations share these semantics: a local directory (``local.py``) and
+S3 (``s3.py``). The ledger relies on ``put_new`` being atomic and create-only: of two
+writers of the same key exactly one succeeds, and a reader never sees half an object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    #: Where the store lives, for messages (``s3://bucket/prefix`` or a folder path).
+    uri: str
+
+    def put_new(self, key: str, data: bytes) -> None:
+        """Create ``key`` with ``data``; raise EntryExistsError if it already exists."""
+
+    def get(self, key: str) -> bytes:
+        """The bytes of ``key``; raise ObjectMissingError if absent, StoreError if unreachable."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` exists."""
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """All keys under ``prefix``, sorted."""
+
+    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """Fetch keys (concurrently where the backend benefits), yielded in input order."""

@@ -1,0 +1,141 @@
+"""A use-case spec (``usecases/<id>.yaml``): who owns it, its budgets, criteria and evidence."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gates.stages import ROADMAP, Stage
+
+USECASE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sponsor(_Strict):
+    name: str = Field(min_length=1)
+    title: str = ""
+
+
+class RunSelector(_Strict):
+    """Which MLflow run holds the metrics: exactly one of run_id, experiment, model.
+
+    ``experiment`` picks the latest FINISHED run of that experiment (with all ``tags``);
+    ``model`` (``models:/NAME/VERSION``) picks that registered version's source run.
+    """
+
+    run_id: str | None = None
+    experiment: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RunSelector:
+        chosen = [k for k in ("run_id", "experiment", "model") if getattr(self, k)]
+        if len(chosen) != 1:
+            raise ValueError("set exactly one of run_id, experiment or model")
+        if self.model is not None and not re.fullmatch(r"models:/[^/]+/\d+", self.model):
+            raise ValueError("model must look like models:/NAME/VERSION")
+        return self
+
+
+class UnitCosts(_Strict):
+    """Unit economics of one stage's expected usage (all per month, in the spec's currency)."""
+
+    requests_per_month: float = Field(default=0, ge=0)
+    cost_per_request: float = Field(default=0, ge=0)
+    users: float = Field(default=0, ge=0)
+    cost_per_user: float = Field(default=0, ge=0)
+    fixed_monthly: float = Field(default=0, ge=0)
+
+
+class CostEvidence(_Strict):
+    #: Dataset name (under ``datasets``) of daily spend: columns ``date`` and ``cost``.
+    daily_spend: str | None = None
+    #: Per-stage unit economics, keyed by the stage whose cost is forecast.
+    unit: dict[str, UnitCosts] = Field(default_factory=dict)
+    #: Expected users in each stage, used to scale observed spend from a smaller group.
+    users: dict[str, float] = Field(default_factory=dict)
+
+
+class KpiEvidence(_Strict):
+    """A business KPI measured against its baseline, from a dataset column."""
+
+    name: str = Field(min_length=1)
+    baseline: float
+    direction: Literal["higher", "lower"]
+    dataset: str = Field(min_length=1)
+    column: str = Field(min_length=1)
+    aggregate: Literal["mean", "median", "sum", "last"] = "mean"
+
+
+class PilotEvidence(_Strict):
+    feedback: str = "feedback"  # dataset name: user_id, timestamp, score (1-5)
+    kpi: KpiEvidence | None = None
+
+
+class ModelRef(_Strict):
+    """The registered model whose alias (``pilot``, ``production``) a passing gate moves."""
+
+    name: str = Field(min_length=1)
+    move_alias: bool = True
+
+
+class Evidence(_Strict):
+    """Where a use case's evidence lives. Paths are relative to the workspace or s3:// URLs."""
+
+    datasets: dict[str, str] = Field(default_factory=dict)
+    deliverables: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, RunSelector] = Field(default_factory=dict)
+    cost: CostEvidence = CostEvidence()
+    pilot: PilotEvidence = PilotEvidence()
+    #: Issue tracker export (CSV/YAML/JSON): id, title, kind (blocker|issue), severity, status.
+    issues: str | None = None
+
+
+class UseCaseSpec(_Strict):
+    id: str
+    title: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    department: str = Field(min_length=1)
+    sponsors: list[Sponsor] = Field(default_factory=list)
+    start_date: date | None = None
+    currency: str = "USD"
+    #: Monthly budget per stage.
+    budgets: dict[str, float] = Field(default_factory=dict)
+    #: Exit-criteria overrides keyed by stage, merged over the default policy.
+    criteria: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    model: ModelRef | None = None
+    evidence: Evidence = Evidence()
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not USECASE_ID.fullmatch(value):
+            raise ValueError("use-case id must be lower-case letters, digits and '-' (max 63)")
+        return value
+
+    @field_validator("budgets", "criteria")
+    @classmethod
+    def _stage_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        known = {s.value for s in ROADMAP}
+        unknown = sorted(k for k in value if k not in known)
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; expected one of {sorted(known)}")
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets_positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, v in value.items() if v < 0)
+        if bad:
+            raise ValueError(f"budgets must not be negative: {bad}")
+        return value
+
+    def budget_for(self, stage: Stage) -> float | None:
+        return self.budgets.get(stage.value)
