@@ -1,0 +1,1 @@
+"""Signing: DSSE envelopes, Ed25519 keys, signers by URI."""

@@ -12,8 +12,12 @@ import yaml
 from pydantic import ValidationError
 
 from gates.errors import ConfigError
-from gates.policy.effective import default_policy, effective_criteria, load_policy_file
-from gates.policy.effective import pydantic_problems
+from gates.policy.effective import (
+    default_policy,
+    effective_criteria,
+    load_policy_file,
+    pydantic_problems,
+)
 from gates.policy.model import ExitCriteria
 from gates.stages import Stage
 from gates.workspace.settings import Settings
@@ -182,10 +186,6 @@ def validate_workspace(workspace: Workspace) -> list[str]:
                     f"{source}: evidence.metrics.{stage.value}: the {stage.label} exit criteria "
                     "compare MLflow metrics but no run selector is declared"
                 )
-        for local in (*spec.evidence.datasets.values(), *spec.evidence.deliverables.values()):
-            resolved = workspace.resolve(local)
-            if "://" not in resolved and not Path(resolved).exists():
-                problems.append(f"{source}: evidence path {local!r} does not exist")
     for key in workspace.settings.trusted_keys:
         if not Path(workspace.resolve(key.path)).is_file():
             problems.append(

@@ -55,8 +55,10 @@ class UnitCosts(_Strict):
 
 
 class CostEvidence(_Strict):
-    #: Dataset name (under ``datasets``) of daily spend: columns ``date`` and ``cost``.
-    daily_spend: str | None = None
+    #: Daily spend observed during a stage, keyed by that stage: a dataset name (under
+    #: ``datasets``) with columns ``date`` and ``cost``. Leaving the stage, its run-rate
+    #: is scaled to the next stage's users.
+    daily_spend: dict[str, str] = Field(default_factory=dict)
     #: Per-stage unit economics, keyed by the stage whose cost is forecast.
     unit: dict[str, UnitCosts] = Field(default_factory=dict)
     #: Expected users in each stage, used to scale observed spend from a smaller group.

@@ -1,0 +1,43 @@
+# One target per habit. Each bootstraps its own environment (Python 3.11+ and pip needed).
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo-workspace
+
+.PHONY: demo demo-local test lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+## demo: the end-to-end scenario on a local SeaweedFS S3 server started (and stopped) for it
+demo: $(VENV)/.synced
+	rm -rf $(DEMO_DIR)
+	$(BIN)/python -m infra.local.demo_s3 $(DEMO_DIR)
+
+## demo-local: the same scenario with the ledger in a folder inside the workspace
+demo-local: $(VENV)/.synced
+	rm -rf $(DEMO_DIR)
+	$(BIN)/stagegate demo --workspace $(DEMO_DIR)
+
+## test: the whole suite against real SeaweedFS, SQLite MLflow, Great Expectations and Prefect
+test: $(VENV)/.synced
+	$(BIN)/pytest
+
+lint: $(VENV)/.synced
+	$(BIN)/ruff check gates flows infra tests bench
+	$(BIN)/ruff format --check gates flows infra tests bench
+	$(BIN)/mypy
+
+bench: $(VENV)/.synced
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,15 @@
+"""``make bench``: run every benchmark (or the ones named: gate, verify, coldstart)."""
+
+from __future__ import annotations
+
+import sys
+
+import importlib
+
+BENCHES = ("coldstart", "verify", "gate")
+
+if __name__ == "__main__":
+    names = sys.argv[1:] or list(BENCHES)
+    for name in names:
+        print(f"\n== {name} ==", flush=True)
+        importlib.import_module(f"bench.bench_{name}").main()

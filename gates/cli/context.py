@@ -1,0 +1,32 @@
+"""State shared by CLI commands: the chosen workspace, opened lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from gates.engine.session import Session
+
+
+@dataclass
+class CliState:
+    workspace: Path | None = None
+    _session: Session | None = field(default=None, repr=False)
+
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session.open(self.workspace)
+        return self._session
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def session_of(ctx: typer.Context) -> Session:
+    return state_of(ctx).session()

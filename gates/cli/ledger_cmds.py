@@ -1,0 +1,210 @@
+"""Commands that move use cases: register, promote, approve, amend, decide, admit, status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from gates.cli.context import session_of
+from gates.cli.render import console, print_json, show_gate, stage_text
+from gates.errors import ConfigError
+from gates.ledger.entry import Entry
+from gates.stages import Stage, parse_stage
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _stage(value: str, option: str) -> Stage:
+    try:
+        return parse_stage(value)
+    except ValueError as e:
+        raise ConfigError(option, [str(e)]) from None
+
+
+def _when(value: str | None) -> datetime | None:
+    """``--at`` lets demos and back-fills record a given time; entries never go backwards."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError("--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def gate_json(entry: Entry) -> dict[str, object]:
+    gate = entry.predicate.gate
+    assert gate is not None
+    return {
+        "useCase": entry.predicate.use_case,
+        "sequence": entry.sequence,
+        "entry": entry.key,
+        "digest": entry.digest,
+        "from": gate.from_stage,
+        "to": gate.to_stage,
+        "verdict": gate.verdict,
+        "stage": entry.predicate.stage.after,
+        "model": gate.model.model_dump() if gate.model else None,
+        "checks": [c.model_dump(mode="json") for c in gate.checks],
+    }
+
+
+def register_commands(app: typer.Typer) -> None:
+    @app.command()
+    def register(
+        ctx: typer.Context,
+        usecase: Annotated[str, typer.Argument(help="Use-case id (its spec is usecases/<id>.yaml).")],
+        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Register a use case: it enters Explore with its exit criteria locked."""
+        from gates.engine.actions import register as do_register
+
+        entry = do_register(session_of(ctx), usecase, now=_when(at))
+        if json_out:
+            print_json({"useCase": usecase, "sequence": entry.sequence, "entry": entry.key, "stage": "explore"})
+        else:
+            console().print(f"{usecase} registered: entered", stage_text("explore"), f"(entry #{entry.sequence})")
+
+    @app.command()
+    def promote(
+        ctx: typer.Context,
+        usecase: Annotated[str, typer.Argument(help="Use-case id.")],
+        to: Annotated[str, typer.Option("--to", help="Target stage (the next one only).")],
+        in_process: Annotated[bool, typer.Option("--in-process", help="Evaluate without Prefect (same checks, same entry).")] = False,
+        at: Annotated[str | None, typer.Option(help="Evaluate as of this time (ISO 8601).")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Run the gate to the next stage. Exit 0 promoted, 1 blocked, 2 error."""
+        session = session_of(ctx)
+        target = _stage(to, "--to")
+        now = _when(at)
+        from gates.engine.actions import promote_entry
+
+        entry = promote_entry(session, usecase, target, now=now, via_prefect=not in_process)
+        data = gate_json(entry)
+        if json_out:
+            print_json(data)
+        else:
+            show_gate(entry)
+        raise typer.Exit({"pass": 0, "blocked": 1}.get(str(data["verdict"]), 2))
+
+    @app.command()
+    def approve(
+        ctx: typer.Context,
+        usecase: Annotated[str, typer.Argument(help="Use-case id.")],
+        role: Annotated[str, typer.Option(help="Role you sign for (e.g. sponsor, budget_owner, operations_lead).")],
+        key: Annotated[str, typer.Option(help="Your own signing key: a PEM path or key URI (file:...).")],
+        approver: Annotated[str, typer.Option(help="Your name, as recorded in the ledger.")],
+        note: Annotated[str, typer.Option(help="Why you approve.")] = "",
+        amendment: Annotated[bool, typer.Option("--amendment", help="Approve the spec's changed criteria instead of the promotion.")] = False,
+        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Sign off the move to the next stage with your own key (not the gate's)."""
+        from gates.engine.actions import approve as do_approve
+        from gates.signing.signers import load_signer
+
+        session = session_of(ctx)
+        uri = key if key.startswith("file:") or ":" in key.split("/")[0] else f"file:{key}"
+        signer = load_signer(uri, Path.cwd() if Path(uri[5:]).expanduser().exists() else session.workspace.root)
+        entry = do_approve(session, usecase, signer, role=role, approver=approver, note=note,
+                           purpose="amendment" if amendment else "promotion", now=_when(at))
+        if json_out:
+            print_json({"useCase": usecase, "sequence": entry.sequence, "entry": entry.key, "role": role})
+        else:
+            console().print(f"{approver} approved as {role} for {usecase} (entry #{entry.sequence}).")
+
+    @app.command()
+    def amend(
+        ctx: typer.Context,
+        usecase: Annotated[str, typer.Argument(help="Use-case id.")],
+        reason: Annotated[str, typer.Option(help="Why the criteria change.")],
+        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+    ) -> None:
+        """Re-lock the current stage's criteria from the spec (needs a sponsor's amendment approval)."""
+        from gates.engine.actions import amend as do_amend
+
+        entry = do_amend(session_of(ctx), usecase, reason=reason, now=_when(at))
+        console().print(f"{usecase}: criteria amended and re-locked (entry #{entry.sequence}).")
+
+    @app.command()
+    def decide(
+        ctx: typer.Context,
+        usecase: Annotated[str, typer.Argument(help="Use-case id.")],
+        decision: Annotated[str, typer.Argument(help="no-go (stop) or rollback.")],
+        reason: Annotated[str, typer.Option(help="Why; recorded in the signed entry.")],
+        to: Annotated[str | None, typer.Option(help="Stage to roll back to (one step back).")] = None,
+        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Record a signed No-Go (stops the use case) or a rollback one stage back."""
+        from gates.engine.actions import decide as do_decide
+
+        if decision not in ("no-go", "rollback"):
+            raise ConfigError("DECISION", [f"{decision!r}: expected no-go or rollback"])
+        kind: Literal["no-go", "rollback"] = "no-go" if decision == "no-go" else "rollback"
+        entry = do_decide(session_of(ctx), usecase, kind, reason=reason,
+                          to=_stage(to, "--to") if to else None, now=_when(at))
+        after = entry.predicate.stage.after
+        if json_out:
+            print_json({"useCase": usecase, "sequence": entry.sequence, "decision": decision, "stage": after})
+        else:
+            console().print(f"{usecase}: {decision} recorded (entry #{entry.sequence}); stage now", stage_text(after))
+
+    @app.command()
+    def admit(
+        ctx: typer.Context,
+        usecase: Annotated[str, typer.Argument(help="Use-case id.")],
+        stage: Annotated[str, typer.Option("--stage", help="Stage the deployment targets.")],
+        model: Annotated[str, typer.Option("--model", help="models:/NAME/VERSION")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Exit 0 only if a verified, passing, signed gate admitted this model version to the stage."""
+        from gates.engine.actions import admit as do_admit
+
+        parts = model.split("/")
+        if not model.startswith("models:/") or len(parts) != 3 or not parts[2].isdigit():
+            raise ConfigError("--model", [f"{model!r}: expected models:/NAME/VERSION"])
+        result = do_admit(session_of(ctx), usecase, _stage(stage, "--stage"), parts[1], parts[2])
+        if json_out:
+            print_json({"useCase": usecase, "stage": stage, "model": model, "admitted": result.admitted,
+                        "reason": result.reason, "entry": result.entry.key if result.entry else None})
+        else:
+            console().print(("[green]admitted[/]" if result.admitted else "[red]not admitted[/]") + f": {result.reason}")
+        raise typer.Exit(0 if result.admitted else 1)
+
+    @app.command()
+    def status(
+        ctx: typer.Context,
+        usecase: Annotated[str | None, typer.Argument(help="One use case (default: all).")] = None,
+        at: Annotated[str | None, typer.Option(help="As of this time (ISO 8601).")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Stage, days in stage against the time box, last verdict and next checkpoint."""
+        from gates.engine.status import usecase_status
+
+        session = session_of(ctx)
+        now = _when(at) or datetime.now(UTC)
+        ids = [usecase] if usecase else sorted(set(session.workspace.usecases) | set(session.ledger.usecases()))
+        if usecase and usecase not in session.workspace.usecases and usecase not in session.ledger.usecases():
+            session.workspace.usecase(usecase)  # raises a clear "no use case" error
+        rows = [usecase_status(session.workspace, i, session.ledger.state(i), now) for i in ids]
+        if json_out:
+            print_json([r.to_json() for r in rows])
+            return
+        from rich.table import Table
+
+        table = Table(title="Use cases", title_justify="left")
+        for col in ("use case", "stage", "days", "time box", "last gate", "next checkpoint"):
+            table.add_column(col)
+        for r in rows:
+            days = f"{r.days_in_stage:.0f}" if r.days_in_stage is not None else ""
+            box = f"{days}/{r.planned_days}" + (f" (max {r.max_days})" if r.max_days and r.max_days != r.planned_days else "") if r.planned_days else days
+            flag = {"overdue": " [bold red]overdue[/]", "over-planned": " [yellow]over plan[/]"}.get(r.time_box, "")
+            last = f"{r.last_gate} {r.last_verdict}" if r.last_gate else ""
+            table.add_row(r.id, stage_text(r.stage), days, box + flag, last, r.next_checkpoint or "")
+        console().print(table)

@@ -1,0 +1,102 @@
+"""Rich rendering for the CLI: gate tables, status, timelines. JSON shapes live with the data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from gates.ledger.entry import Entry
+from gates.stages import Stage
+
+STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "bold red", "skipped": "dim"}
+VERDICT_STYLE = {"pass": "bold green", "blocked": "bold yellow", "error": "bold red"}
+STAGE_STYLE = {"explore": "cyan", "poc": "blue", "pilot": "magenta", "production": "green",
+               "scale": "bold green", "stopped": "red", "unregistered": "dim"}
+
+
+@cache
+def console() -> Console:
+    # Piped output gets a readable width instead of Rich's 80-column fallback.
+    probe = Console()
+    return Console(highlight=False, width=None if probe.is_terminal else max(probe.width, 120))
+
+
+@cache
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _short(value: Any, width: int = 40) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def checks_table(checks: list[dict[str, Any]], title: str | None = None) -> Table:
+    """One row per check; the reasons of the checks that did not pass follow as a caption."""
+    table = Table(title=title, title_justify="left", caption_justify="left", expand=False)
+    table.add_column("check", no_wrap=True, overflow="ellipsis", max_width=34)
+    table.add_column("status", no_wrap=True)
+    table.add_column("observed", overflow="fold", max_width=40)
+    table.add_column("expected", overflow="fold", max_width=40)
+    notes = []
+    for c in checks:
+        status = c["status"]
+        table.add_row(c["check"], Text(status, style=STATUS_STYLE.get(status, "")),
+                      _short(c.get("observed")), _short(c.get("expected")))
+        if status != "pass":
+            notes.append(f"[{STATUS_STYLE.get(status, '')}]{status}[/] {escape(c['check'])}: {escape(c.get('reason', ''))}")
+    if notes:
+        table.caption = "\n".join(notes)
+    return table
+
+
+def check_details(checks: list[dict[str, Any]]) -> Group:
+    """Every check in full, with its evidence: what ``audit show`` prints."""
+    parts: list[Any] = []
+    for c in checks:
+        status = c["status"]
+        head = Text.assemble((f"{status:7}", STATUS_STYLE.get(status, "")), " ", (c["check"], "bold"))
+        parts.append(head)
+        parts.append(Text(f"        {c.get('reason', '')}"))
+        if c.get("observed") is not None or c.get("expected") is not None:
+            parts.append(Text(f"        observed {_short(c.get('observed'), 200)}  ·  expected {_short(c.get('expected'), 200)}"))
+        for ev in c.get("evidence", []):
+            digest = ev.get("digest", "")
+            parts.append(Text(f"        evidence {ev.get('kind')}: {ev.get('uri')} {digest}", style="dim"))
+    return Group(*parts)
+
+
+def verdict_text(verdict: str) -> Text:
+    return Text(verdict.upper(), style=VERDICT_STYLE.get(verdict, ""))
+
+
+def stage_text(stage: str) -> Text:
+    return Text(stage, style=STAGE_STYLE.get(stage, ""))
+
+
+def show_gate(entry: Entry, out: Console | None = None) -> None:
+    """A gate entry as a reader wants it: the checks, the verdict, and what blocked it."""
+    gate = entry.predicate.gate
+    assert gate is not None
+    out = out or console()
+    source, target = Stage(gate.from_stage), Stage(gate.to_stage)
+    title = f"{entry.predicate.use_case}: {source.label} → {target.label} gate (signed entry #{entry.sequence})"
+    out.print(checks_table([c.model_dump(mode="json") for c in gate.checks], title=title))
+    failing = [c.check for c in gate.checks if c.status in ("fail", "error")]
+    if gate.verdict == "pass":
+        out.print(verdict_text(gate.verdict), f"— {entry.predicate.use_case} is now in {target.label}.")
+    else:
+        out.print(verdict_text(gate.verdict), f"— stays in {source.label}; not met: {', '.join(failing)}")

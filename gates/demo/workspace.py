@@ -1,0 +1,196 @@
+"""Build the demo workspace: keys, settings, two use-case specs, documents and data.
+
+Everything the settings file names is relative to the workspace folder, so the folder
+can be copied or moved and still verifies.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+from gates.demo import data
+from gates.errors import ConfigError
+from gates.signing.keys import generate_keypair
+
+#: Demo people and the roles their keys are trusted for.
+PEOPLE = {
+    "gate": ("stagegate gate service", ["gate"]),
+    "dana": ("Dana Park, COO (sponsor)", ["sponsor"]),
+    "ravi": ("Ravi Shah, VP Customer Care (sponsor)", ["sponsor"]),
+    "lee": ("Lee Moreau, CFO (budget owner)", ["budget_owner"]),
+    "sam": ("Sam Okafor, Head of Operations", ["operations_lead"]),
+}
+
+SUPPORT_BOT = """\
+id: support-bot
+title: Customer support assistant
+owner: mina.cho@example.com
+department: customer-care
+sponsors:
+  - {name: Dana Park, title: COO}
+  - {name: Ravi Shah, title: VP Customer Care}
+start_date: %(start)s
+currency: USD
+budgets: {poc: 3000, pilot: 12000, production: 80000}   # monthly, per stage
+criteria:
+  poc:
+    metrics:                          # the PoC quality bar, defined before the PoC starts
+      - {metric: accuracy, op: ">=", value: 0.85}
+      - {metric: latency_p95_ms, op: "<=", value: 2000}
+model: {name: support-bot}
+evidence:
+  datasets:
+    test_set: data/poc_test_set.csv
+    feedback: data/pilot_feedback.csv
+    operations: data/pilot_operations.csv
+    pilot_cost: data/pilot_daily_cost.csv
+  metrics:
+    poc: {experiment: support-bot-poc}
+    production: {experiment: support-bot-monitoring}
+  cost:
+    daily_spend: {pilot: pilot_cost}     # spend observed during the pilot
+    users: {pilot: 30, production: 400}
+    unit:
+      pilot: {users: 30, cost_per_user: 40, requests_per_month: 30000, cost_per_request: 0.05, fixed_monthly: 2000}
+  pilot:
+    feedback: feedback
+    kpi: {name: average handle time (min), baseline: 12.0, direction: lower, dataset: operations, column: handle_time_min}
+  issues: data/issues.csv
+  deliverables:
+    candidate_list: docs/explore/candidates.md
+    priority_matrix: docs/explore/priority-matrix.md
+    selection_rationale: docs/explore/selection-rationale.md
+    technical_report: docs/poc/technical-report.md
+    prototype: docs/poc/prototype.md
+    quality_measurements: docs/poc/quality-measurements.md
+    pilot_proposal: docs/poc/pilot-proposal.md
+    pilot_report: docs/pilot/pilot-report.md
+    satisfaction_survey: docs/pilot/satisfaction-survey.md
+    operating_cost_analysis: docs/pilot/operating-cost.md
+    production_migration_plan: docs/pilot/migration-plan.md
+"""
+
+INVOICE_OCR = """\
+id: invoice-ocr
+title: Invoice data extraction
+owner: tomas.berg@example.com
+department: finance
+sponsors:
+  - {name: Dana Park, title: COO}
+start_date: %(start)s
+currency: USD
+budgets: {poc: 4000, pilot: 15000}
+criteria:
+  poc:
+    metrics:
+      - {metric: field_accuracy, op: ">=", value: 0.95}
+model: {name: invoice-ocr}
+evidence:
+  datasets:
+    test_set: data/invoice_test_set.csv
+  metrics:
+    poc: {experiment: invoice-ocr-poc}
+  cost:
+    unit:
+      pilot: {requests_per_month: 20000, cost_per_request: 0.12, fixed_monthly: 1500}
+  issues: data/invoice_issues.csv
+  deliverables:
+    candidate_list: docs/explore/candidates.md
+    priority_matrix: docs/explore/priority-matrix.md
+    selection_rationale: docs/explore/invoice-rationale.md
+    technical_report: docs/invoice/technical-report.md
+    prototype: docs/invoice/prototype.md
+    quality_measurements: docs/invoice/quality-measurements.md
+    pilot_proposal: docs/invoice/pilot-proposal.md
+"""
+
+
+def settings_text(store: str) -> str:
+    keys = "\n".join(
+        f'[[trusted_keys]]\nname = "{name}"\npath = "keys/{name}.pub"\nroles = {roles!r}\n'.replace("'", '"')
+        for name, (_, roles) in PEOPLE.items()
+    )
+    return textwrap.dedent(f"""\
+        # stagegate demo workspace. Paths are relative to this folder.
+        [store]
+        uri = "{store}"
+
+        [mlflow]
+        tracking_uri = "sqlite:///mlflow.db"
+
+        [signing]
+        key = "file:keys/gate.pem"
+        actor = "stagegate-demo"
+
+        """) + keys
+
+
+def build(root: Path, start: datetime, store: str = "ledger") -> None:
+    """Write the workspace files. Refuses a folder that already has content."""
+    if root.exists() and any(root.iterdir()):
+        raise ConfigError(str(root), ["demo folder is not empty; choose a new folder"])
+    root.mkdir(parents=True, exist_ok=True)
+    for name in PEOPLE:
+        generate_keypair(root / "keys" / f"{name}.pem")
+    (root / "stagegate.toml").write_text(settings_text(store), encoding="utf-8")
+    (root / "usecases").mkdir()
+    values = {"start": start.date().isoformat()}
+    (root / "usecases" / "support-bot.yaml").write_text(SUPPORT_BOT % values, encoding="utf-8")
+    (root / "usecases" / "invoice-ocr.yaml").write_text(INVOICE_OCR % values, encoding="utf-8")
+    _documents(root)
+    data.poc_test_set(root / "data" / "poc_test_set.csv", rows=80)
+    data.poc_test_set(root / "data" / "invoice_test_set.csv", rows=60, seed=3)
+    data.issues(root / "data" / "issues.csv", [
+        ["SB-12", "Answers in Korean fall back to English", "issue", "minor", "open"],
+        ["SB-7", "Order API rate limit blocks look-ups", "blocker", "major", "closed"],
+    ])
+    data.issues(root / "data" / "invoice_issues.csv", [
+        ["IO-3", "Handwritten invoices are unreadable by the OCR model", "blocker", "critical", "open"],
+    ])
+
+
+def write_pilot_operations(root: Path, pilot_start: datetime, days: int) -> None:
+    """Operational data and daily spend exist only once the pilot runs on real traffic."""
+    data.operations(root / "data" / "pilot_operations.csv", pilot_start, days=days)
+    data.daily_cost(root / "data" / "pilot_daily_cost.csv", pilot_start, days=days, mean=165.0)
+
+
+def write_feedback(root: Path, pilot_start: datetime, weeks: int, means: list[float]) -> None:
+    data.pilot_feedback(root / "data" / "pilot_feedback.csv", pilot_start, weeks=weeks, users=30, means=means)
+
+
+def _documents(root: Path) -> None:
+    docs = {
+        "explore/candidates.md": ("Use-case candidates", """
+1. Customer support assistant (customer-care): impact medium, complexity low, data structured.
+2. Invoice data extraction (finance): impact medium, complexity medium, data scanned PDFs.
+3. Contract clause search (legal): impact high, complexity high, data scattered.
+4. Demand forecasting (supply chain): impact very high, complexity high.
+"""),
+        "explore/priority-matrix.md": ("Priority matrix (impact × feasibility)", """
+| candidate | impact | feasibility |
+|---|---|---|
+| support assistant | medium | high |
+| invoice extraction | medium | medium |
+| clause search | high | low |
+| demand forecasting | very high | low |
+"""),
+        "explore/selection-rationale.md": ("Why the support assistant", "Medium impact, clear metric (handle time), structured FAQ data, cooperative team."),
+        "explore/invoice-rationale.md": ("Why invoice extraction", "Medium impact, measurable field accuracy, finance team eager to try."),
+        "poc/technical-report.md": ("PoC technical report", "Retrieval-augmented answers over the help centre; no blocker left open."),
+        "poc/prototype.md": ("Prototype", "Demo at https://support-bot.internal.example/poc (recorded walkthrough attached)."),
+        "poc/quality-measurements.md": ("Quality measurements", "Accuracy and P95 latency on the 80-item test set, tracked in MLflow."),
+        "poc/pilot-proposal.md": ("Pilot proposal", "30 early-adopter agents for 8 weeks; weekly survey; exit if satisfaction < 4.0."),
+        "pilot/pilot-report.md": ("Pilot report", "8 weeks, 30 agents, handle time down from 12.0 to 8.9 minutes."),
+        "pilot/satisfaction-survey.md": ("Satisfaction survey", "Weekly 1–5 survey of pilot agents; results in data/pilot_feedback.csv."),
+        "pilot/operating-cost.md": ("Operating cost analysis", "Run-rate from daily spend, scaled from 30 to 400 agents."),
+        "pilot/migration-plan.md": ("Production migration plan", "Staged roll-out by team; rollback to the pilot alias on alert."),
+        "invoice/technical-report.md": ("Invoice PoC technical report", "Printed invoices work; handwritten ones are an open blocker."),
+        "invoice/prototype.md": ("Invoice prototype", "Batch extraction notebook."),
+        "invoice/quality-measurements.md": ("Invoice quality", "Field accuracy on 60 invoices."),
+        "invoice/pilot-proposal.md": ("Invoice pilot proposal", "Accounts-payable team, 4 weeks."),
+    }
+    for rel, (title, body) in docs.items():
+        data.document(root / "docs" / rel, title, body)

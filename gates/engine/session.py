@@ -1,0 +1,48 @@
+"""A session over one workspace: its store, trust, ledger and (lazily) the gate signer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from gates.ledger.chain import Ledger
+from gates.signing.signers import Signer, load_signer
+from gates.signing.trust import TrustStore
+from gates.store.factory import open_store
+from gates.store.interface import ObjectStore
+from gates.workspace.loader import SETTINGS_FILE, Workspace, load_workspace
+
+
+@dataclass
+class Session:
+    workspace: Workspace
+    store_override: ObjectStore | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, root: Path | None = None) -> Session:
+        return cls(load_workspace(root))
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return self.store_override or open_store(self.workspace.store_uri)
+
+    @cached_property
+    def trust(self) -> TrustStore:
+        return TrustStore.load(
+            list(self.workspace.settings.trusted_keys),
+            self.workspace.root,
+            source=str(self.workspace.root / SETTINGS_FILE),
+        )
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.store, self.trust)
+
+    @cached_property
+    def signer(self) -> Signer:
+        return load_signer(self.workspace.settings.signing.key, self.workspace.root)
+
+    @property
+    def actor(self) -> str:
+        return self.workspace.settings.signing.actor

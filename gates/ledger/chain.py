@@ -1,0 +1,165 @@
+"""Read and append one use case's chain in an object store.
+
+Reading streams entries in sequence order and verifies each before it is folded into
+the state. Appending signs a new statement and writes it create-only at the next
+sequence number, so two concurrent writers can never fork or overwrite the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from gates import __version__
+from gates.canonical import canonical_json
+from gates.errors import EntryExistsError, LedgerError
+from gates.ledger.entry import (
+    CHAINS_PREFIX,
+    Entry,
+    Violation,
+    entry_key,
+    open_entry,
+    parse_entry_key,
+)
+from gates.ledger.replay import ChainState, apply_entry
+from gates.ledger.statement import (
+    PREDICATE_TYPE,
+    STATEMENT_TYPE,
+    EntryKind,
+    Statement,
+    usecase_subject,
+)
+from gates.signing.dsse import sign_envelope
+from gates.signing.signers import Signer
+from gates.signing.trust import TrustStore
+from gates.stages import Stage
+from gates.store.interface import ObjectStore
+
+
+@dataclass(frozen=True)
+class ChainReplay:
+    state: ChainState
+    violations: tuple[Violation, ...]
+
+    @property
+    def intact(self) -> bool:
+        return not self.violations
+
+
+class Ledger:
+    """The ledger of every use case in one store, read and verified with ``trust``."""
+
+    def __init__(self, store: ObjectStore, trust: TrustStore) -> None:
+        self.store = store
+        self.trust = trust
+
+    def usecases(self) -> list[str]:
+        ids = {parsed[0] for key in self.store.list_keys(CHAINS_PREFIX) if (parsed := parse_entry_key(key))}
+        return sorted(ids)
+
+    def entry_keys(self, usecase_id: str) -> list[tuple[int, str]]:
+        keys = []
+        for key in self.store.list_keys(f"{CHAINS_PREFIX}{usecase_id}/"):
+            parsed = parse_entry_key(key)
+            if parsed and parsed[0] == usecase_id:
+                keys.append((parsed[1], key))
+        return sorted(keys)
+
+    def entries(self, usecase_id: str) -> Iterator[tuple[int, Entry | None, list[Violation]]]:
+        """Stream (sequence, verified entry or None, violations) in sequence order."""
+        keyed = self.entry_keys(usecase_id)
+        sequences = dict((key, seq) for seq, key in keyed)
+        for key, raw in self.store.get_many(key for _, key in keyed):
+            seq = sequences[key]
+            entry, problems = open_entry(key, raw, self.trust, usecase_id, seq)
+            yield seq, entry, problems
+
+    def read_entry(self, usecase_id: str, sequence: int) -> Entry:
+        """One verified entry; LedgerError naming the violation otherwise."""
+        key = entry_key(usecase_id, sequence)
+        entry, problems = open_entry(key, self.store.get(key), self.trust, usecase_id, sequence)
+        if entry is None or problems:
+            raise LedgerError(f"{key}: {problems[0]}")
+        return entry
+
+    def replay(self, usecase_id: str, *, keep_history: bool = True) -> ChainReplay:
+        """Fold the chain into its state, collecting every violation found on the way."""
+        state = ChainState(usecase=usecase_id)
+        violations: list[Violation] = []
+        for seq, entry, problems in self.entries(usecase_id):
+            violations.extend(problems)
+            if entry is None:
+                # An unreadable entry still occupies its sequence number: keep counting so
+                # later entries are judged against the right position.
+                state = replace(state, next_sequence=seq + 1)
+                continue
+            state, more = apply_entry(state, entry, self.trust, keep_history=keep_history)
+            violations.extend(more)
+        return ChainReplay(state, tuple(violations))
+
+    def state(self, usecase_id: str) -> ChainState:
+        """The verified state of a chain; LedgerError naming the first violation otherwise."""
+        replayed = self.replay(usecase_id)
+        if replayed.violations:
+            first = replayed.violations[0]
+            more = len(replayed.violations) - 1
+            raise LedgerError(
+                f"ledger of {usecase_id!r} fails verification: {first}"
+                + (f" (and {more} more)" if more else ""),
+                hint="run `stagegate audit verify` for the full report; nothing was written",
+            )
+        return replayed.state
+
+    def append(
+        self,
+        state: ChainState,
+        signer: Signer,
+        *,
+        kind: EntryKind,
+        after: Stage,
+        actor: str,
+        time: datetime | None = None,
+        records: dict[str, Any] | None = None,
+    ) -> Entry:
+        """Sign and write the next entry create-only; EntryExistsError if another writer won."""
+        time = (time or datetime.now(UTC)).astimezone(UTC)
+        if state.last_time and time < state.last_time:
+            raise LedgerError(
+                f"{state.usecase}: clock {time.isoformat()} is behind the chain head "
+                f"({state.last_time.isoformat()}); refusing to write a back-dated entry"
+            )
+        predicate: dict[str, Any] = {
+            "useCase": state.usecase,
+            "sequence": state.next_sequence,
+            "previous": state.head_digest,
+            "kind": kind,
+            "time": time.isoformat().replace("+00:00", "Z"),
+            "actor": actor,
+            "tool": {"name": "stagegate", "version": __version__},
+            "stage": {"before": state.stage.value if state.stage else None, "after": after.value},
+            **(records or {}),
+        }
+        statement = {
+            "_type": STATEMENT_TYPE,
+            "subject": [usecase_subject(state.usecase).model_dump()],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": predicate,
+        }
+        Statement.model_validate(statement)  # never sign something we could not read back
+        payload = canonical_json(statement)
+        raw = sign_envelope(payload, signer).to_json_bytes()
+        key = entry_key(state.usecase, state.next_sequence)
+        entry, problems = open_entry(key, raw, self.trust, state.usecase, state.next_sequence)
+        if entry is None or problems:
+            # Refuse to write what an auditor would reject (e.g. a key that is not trusted).
+            raise LedgerError(f"{key}: refusing to write an entry that does not verify: {problems[0]}")
+        try:
+            self.store.put_new(key, raw)
+        except EntryExistsError:
+            raise EntryExistsError(
+                f"{state.usecase}: entry {state.next_sequence} was written by another writer first; "
+                "nothing was written. Re-run to evaluate against the new chain head.",
+            ) from None
+        return entry

@@ -1,0 +1,137 @@
+"""Derive a use case's state by replaying its verified chain, enforcing the roadmap's rules.
+
+There is no other source of truth: stage, days in stage, locked criteria and pending
+approvals all come from folding the entries in order. Every illegal step is a
+``Violation`` naming the entry and the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from gates.checks.interface import ApprovalSeen
+from gates.ledger.entry import Entry, Violation
+from gates.ledger.statement import CriteriaLock
+from gates.signing.trust import TrustStore
+from gates.stages import ROLLBACKS, Stage, next_stage
+
+
+@dataclass(frozen=True)
+class ChainState:
+    usecase: str
+    stage: Stage | None = None
+    entered_at: datetime | None = None
+    entered_sequence: int | None = None
+    lock: CriteriaLock | None = None
+    head_digest: str | None = None
+    next_sequence: int = 0
+    last_time: datetime | None = None
+    approvals: tuple[ApprovalSeen, ...] = ()
+    amendment_approvals: tuple[tuple[ApprovalSeen, str], ...] = ()
+    last_gate: Entry | None = None
+    entries: int = 0
+    history: tuple[Entry, ...] = field(default=(), repr=False)
+
+
+def apply_entry(
+    state: ChainState, entry: Entry, trust: TrustStore, *, keep_history: bool = True
+) -> tuple[ChainState, list[Violation]]:
+    """Fold one verified entry into the state; return violations of link and stage rules."""
+    p = entry.predicate
+    seq = entry.sequence
+    problems: list[Violation] = []
+
+    def violate(rule: str, message: str) -> None:
+        problems.append(Violation(state.usecase, seq, rule, message))
+
+    if seq != state.next_sequence:
+        violate("sequence-gap", f"expected entry {state.next_sequence}, found {seq}")
+    if p.previous != state.head_digest:
+        violate("link-broken", f"links to {p.previous}, but the previous entry is {state.head_digest}")
+    if state.last_time and p.time < state.last_time:
+        violate("time-backwards", f"time {p.time.isoformat()} is before the previous entry's {state.last_time.isoformat()}")
+    current = state.stage
+    before = Stage(p.stage.before) if p.stage.before else None
+    after = Stage(p.stage.after)
+    if before != current:
+        violate("stage-illegal", f"entry claims stage before {_name(before)}, replay says {_name(current)}")
+
+    new = replace(
+        state,
+        head_digest=entry.digest,
+        next_sequence=seq + 1,
+        last_time=max(p.time, state.last_time) if state.last_time else p.time,
+        entries=state.entries + 1,
+        history=(*state.history, entry) if keep_history else (),
+    )
+    moved = after != current
+
+    if p.kind == "registration":
+        if current is not None or after is not Stage.EXPLORE:
+            violate("stage-illegal", "registration must be the first entry and enter Explore")
+    elif current is None:
+        violate("stage-illegal", f"{p.kind} entry before the use case was registered")
+    elif current is Stage.STOPPED:
+        violate("stage-illegal", f"{p.kind} entry after the use case was stopped")
+    elif p.kind == "gate" and p.gate is not None:
+        g = p.gate
+        if Stage(g.from_stage) != current or Stage(g.to_stage) != next_stage(current):
+            violate("stage-illegal", f"gate {g.from_stage}->{g.to_stage} from stage {current.value}: stages move one at a time")
+        if g.verdict == "pass":
+            if after != Stage(g.to_stage):
+                violate("stage-illegal", f"passing gate to {g.to_stage} but entry moves to {after.value}")
+            if state.lock is None or g.criteria_digest != state.lock.digest:
+                violate("criteria-lock", f"gate evaluated under criteria {g.criteria_digest}, locked criteria are "
+                        f"{state.lock.digest if state.lock else 'missing'}; an approved amendment is required")
+        elif moved:
+            violate("stage-illegal", f"a {g.verdict} gate cannot move the stage ({current.value} -> {after.value})")
+        new = replace(new, last_gate=entry)
+    elif p.kind == "approval" and p.approval is not None:
+        if moved:
+            violate("stage-illegal", "an approval cannot move the stage")
+        a = p.approval
+        for keyid in entry.signer_keyids:
+            signer = trust.by_keyid[keyid]
+            if a.role in signer.roles and not signer.revoked:
+                seen = ApprovalSeen(a.role, keyid, signer.name, a.approver, seq, p.time)
+                if a.purpose == "amendment":
+                    new = replace(new, amendment_approvals=(*new.amendment_approvals, (seen, a.criteria_digest)))
+                elif Stage(a.from_stage) == current:
+                    new = replace(new, approvals=(*new.approvals, seen))
+    elif p.kind == "amendment" and p.amendment is not None:
+        if moved:
+            violate("stage-illegal", "an amendment cannot move the stage")
+        if p.lock is None or Stage(p.lock.stage) != current:
+            violate("criteria-lock", "amendment must lock new criteria for the current stage")
+        else:
+            approvers = {s.keyid for s, digest in state.amendment_approvals
+                         if digest == p.lock.digest and s.sequence in p.amendment.approvals and s.role == "sponsor"}
+            if not approvers:
+                violate("amendment-unapproved", "criteria amendment lacks a sponsor's signed approval of the new criteria digest")
+    elif p.kind == "decision" and p.decision is not None:
+        d = p.decision
+        if d.decision == "no-go" and after is not Stage.STOPPED:
+            violate("stage-illegal", "a no-go decision must stop the use case")
+        if d.decision == "rollback" and (current, after) not in ROLLBACKS:
+            violate("stage-illegal", f"rollback {current.value} -> {after.value} is not a legal backward move")
+    elif p.kind == "recheck":
+        if moved:
+            violate("stage-illegal", "a re-check never moves the stage")
+    else:
+        violate("payload-malformed", f"{p.kind} entry without its {p.kind} record")
+
+    if p.lock is not None:
+        if Stage(p.lock.stage) != after:
+            violate("criteria-lock", f"entry locks criteria of {p.lock.stage} but the stage is {after.value}")
+        new = replace(new, lock=p.lock)
+    if moved or p.kind == "registration":
+        new = replace(new, stage=after, entered_at=p.time, entered_sequence=seq, approvals=(),
+                      amendment_approvals=(), lock=p.lock)
+        if p.lock is None and after not in (Stage.STOPPED, Stage.SCALE):
+            violate("criteria-lock", f"entering {after.value} without locking its exit criteria")
+    return new, problems
+
+
+def _name(stage: Stage | None) -> str:
+    return stage.value if stage else "none"

@@ -1,0 +1,131 @@
+"""The signed payload: an in-toto Statement v1 whose predicate is a ledger entry.
+
+Wire formats are strict pydantic models (unknown fields rejected, type URIs as
+Literals), validated at the boundary after the signature has been checked. The JSON
+Schema of the predicate lives in ``gates/schemas/ledger-entry-v1.schema.json``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://stagegate.dev/ledger-entry/v1"
+
+EntryKind = Literal["registration", "gate", "approval", "amendment", "decision", "recheck"]
+StageName = Literal["explore", "poc", "pilot", "production", "scale", "stopped"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Subject(_Wire):
+    name: str
+    digest: dict[str, str]
+
+
+class Tool(_Wire):
+    name: Literal["stagegate"] = "stagegate"
+    version: str
+
+
+class StageChange(_Wire):
+    before: StageName | None
+    after: StageName
+
+
+class CriteriaLock(_Wire):
+    """Exit criteria of ``stage`` locked by digest when the stage was entered or amended."""
+
+    stage: StageName
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    criteria: dict[str, Any]
+
+
+class ModelVersion(_Wire):
+    name: str
+    version: str
+
+
+class CheckRecord(_Wire):
+    check: str
+    kind: str
+    status: Literal["pass", "warn", "fail", "error", "skipped"]
+    reason: str
+    observed: Any = None
+    expected: Any = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class GateRecord(_Wire):
+    from_stage: StageName = Field(alias="from")
+    to_stage: StageName = Field(alias="to")
+    verdict: Literal["pass", "blocked", "error"]
+    criteria_digest: str = Field(alias="criteriaDigest")
+    checks: list[CheckRecord]
+    model: ModelVersion | None = None
+    approvals: list[int] = Field(default_factory=list)
+
+
+class ApprovalRecord(_Wire):
+    """A sign-off by an approver's own key: a promotion, or a criteria amendment."""
+
+    purpose: Literal["promotion", "amendment"] = "promotion"
+    role: str
+    approver: str
+    from_stage: StageName = Field(alias="from")
+    to_stage: StageName = Field(alias="to")
+    criteria_digest: str = Field(alias="criteriaDigest")
+    note: str = ""
+
+
+class AmendmentRecord(_Wire):
+    stage: StageName
+    reason: str = Field(min_length=1)
+    previous_digest: str = Field(alias="previousDigest")
+    approvals: list[int] = Field(default_factory=list)
+
+
+class DecisionRecord(_Wire):
+    decision: Literal["no-go", "rollback"]
+    reason: str = Field(min_length=1)
+    to_stage: StageName = Field(alias="to")
+
+
+class EntryPredicate(_Wire):
+    use_case: str = Field(alias="useCase")
+    sequence: int = Field(ge=0)
+    previous: str | None = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    kind: EntryKind
+    time: datetime
+    actor: str
+    tool: Tool
+    stage: StageChange
+    spec_digest: str | None = Field(default=None, alias="specDigest")
+    lock: CriteriaLock | None = None
+    gate: GateRecord | None = None
+    approval: ApprovalRecord | None = None
+    amendment: AmendmentRecord | None = None
+    decision: DecisionRecord | None = None
+    recheck: dict[str, Any] | None = None
+
+
+class Statement(_Wire):
+    type_: Literal["https://in-toto.io/Statement/v1"] = Field(alias="_type")
+    subject: list[Subject] = Field(min_length=1)
+    predicate_type: Literal["https://stagegate.dev/ledger-entry/v1"] = Field(alias="predicateType")
+    predicate: EntryPredicate
+
+
+def usecase_subject(usecase_id: str) -> Subject:
+    """The subject binding an entry to its chain: name and sha256 of the use-case id."""
+    import hashlib
+
+    return Subject(
+        name=f"stagegate:usecase/{usecase_id}",
+        digest={"sha256": hashlib.sha256(usecase_id.encode("utf-8")).hexdigest()},
+    )

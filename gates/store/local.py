@@ -1,0 +1,188 @@
+"""A local-directory artifact store with the same create-only semantics as S3.
+
+Each key is a file under the root folder. ``put_new`` writes to a hidden temporary file
+in the target folder, fsyncs it and then hard-links it to the final name: ``link(2)``
+fails if the name exists, so of two writers exactly one wins, and because the final name
+only ever points at a complete file a reader never sees half an object.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from gates.errors import EntryExistsError, ObjectMissingError, StoreError
+
+__all__ = ["TEMP_MARKER", "LocalStore", "validate_key"]
+
+#: Temporary files start with this; such names are never keys and never listed.
+TEMP_MARKER = ".stagegate-tmp-"
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a safe, '/'-separated relative key; raise StoreError if not.
+
+    The same rules hold for every store so that a ledger written to S3 can be mirrored
+    to a folder and back: no absolute paths, no ``.``/``..`` segments (which would escape
+    or alias the root), no backslashes (a second separator on Windows), no empty
+    segments (``a//b`` and ``a/`` would alias ``a/b`` and ``a`` on a file system), no NUL.
+    """
+    problem = _key_problem(key)
+    if problem is not None:
+        raise StoreError(
+            f"invalid store key {key!r}: {problem}",
+            hint="keys are relative, '/'-separated names such as 'ledger/uc/000000000001.json'",
+        )
+    return key
+
+
+def _key_problem(key: str) -> str | None:
+    if not key:
+        return "the key is empty"
+    if "\\" in key:
+        return "backslashes are not allowed"
+    if "\x00" in key:
+        return "NUL characters are not allowed"
+    if key.startswith("/"):
+        return "absolute keys are not allowed"
+    for segment in key.split("/"):
+        if segment == "":
+            return "empty segments ('//' or a trailing '/') are not allowed"
+        if segment in (".", ".."):
+            return f"'{segment}' segments are not allowed"
+        if segment.startswith(TEMP_MARKER):
+            return f"segments starting with {TEMP_MARKER!r} are reserved for temporary files"
+    return None
+
+
+def _validate_prefix(prefix: str) -> str:
+    # A prefix is a key with an optional trailing '/' or an unfinished last segment;
+    # an empty prefix means "everything".
+    if prefix == "":
+        return prefix
+    validate_key(prefix[:-1] if prefix.endswith("/") else prefix)
+    return prefix
+
+
+class LocalStore:
+    """An ``ObjectStore`` on a folder; safe for many threads and processes at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self.uri = str(self.root)
+
+    def __repr__(self) -> str:
+        return f"LocalStore({self.uri!r})"
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    def put_new(self, key: str, data: bytes) -> None:
+        final = self._path(key)
+        folder = final.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as e:
+            raise StoreError(
+                f"{self.uri}: cannot create {key!r}: a parent of it is an object, not a folder"
+            ) from e
+        except OSError as e:
+            raise StoreError(f"{self.uri}: cannot create folder for {key!r}: {e}") from e
+
+        tmp = folder / f"{TEMP_MARKER}{final.name}.{secrets.token_hex(8)}"
+        try:
+            self._write_durably(tmp, data)
+            try:
+                os.link(tmp, final)
+            except FileExistsError as e:
+                if final.is_dir():
+                    raise StoreError(
+                        f"{self.uri}: cannot create {key!r}: a folder of that name exists"
+                    ) from e
+                raise EntryExistsError(f"{self.uri}: {key!r} already exists") from e
+            except OSError as e:
+                raise StoreError(f"{self.uri}: cannot create {key!r}: {e}") from e
+            # The link is only durable once the folder entry itself is on disk.
+            try:
+                _fsync_folder(folder)
+            except OSError as e:
+                raise StoreError(
+                    f"{self.uri}: {key!r} was written but may not be durable: {e}"
+                ) from e
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _write_durably(self, tmp: Path, data: bytes) -> None:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise StoreError(f"{self.uri}: cannot write {tmp.name}: {e}") from e
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
+            raise ObjectMissingError(f"{self.uri}: no object at key {key!r}") from e
+        except OSError as e:
+            raise StoreError(f"{self.uri}: cannot read {key!r}: {e}") from e
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        _validate_prefix(prefix)
+        # Walk only the deepest folder the prefix names, then filter by the full prefix,
+        # so that 'ledger/uc/0000' lists 'ledger/uc/000000000001.json' like S3 would.
+        folder_part, _, _ = prefix.rpartition("/")
+        start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
+        if not start.is_dir():
+            return []
+        keys: list[str] = []
+        try:
+            for dirpath, dirnames, filenames in os.walk(start, onerror=_raise):
+                dirnames[:] = [d for d in dirnames if not d.startswith(TEMP_MARKER)]
+                rel = Path(dirpath).relative_to(self.root).as_posix()
+                for name in filenames:
+                    if name.startswith(TEMP_MARKER):
+                        continue
+                    key = name if rel == "." else f"{rel}/{name}"
+                    if key.startswith(prefix):
+                        keys.append(key)
+        except OSError as e:
+            raise StoreError(f"{self.uri}: cannot list {prefix!r}: {e}") from e
+        return sorted(keys)
+
+    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        # Local reads are fast and the page cache does the read-ahead; threads buy nothing.
+        for key in keys:
+            yield key, self.get(key)
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        # Some file systems cannot fsync a directory; the data itself was already synced.
+        if e.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)

@@ -1,0 +1,351 @@
+"""An S3 artifact store: create-only writes with ``If-None-Match: *`` and Object Lock.
+
+Works with AWS S3 and S3-compatible servers (SeaweedFS in tests). The endpoint and the
+credentials come from the usual AWS chain (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+profiles, instance roles). Every botocore error is turned into a ``StoreError`` that
+names the store, so callers never need to know botocore. botocore is imported only when
+a store first talks to S3, keeping ``import gates.store.s3`` cheap.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
+
+from gates.errors import EntryExistsError, ObjectMissingError, StoreError
+from gates.store.local import validate_key
+
+if TYPE_CHECKING:
+    from types_boto3_s3.client import S3Client
+
+__all__ = ["S3Store"]
+
+RetentionMode = Literal["GOVERNANCE", "COMPLIANCE"]
+
+#: Threads fetching objects concurrently in ``get_many``.
+FETCH_WORKERS = 16
+#: How many fetches ``get_many`` keeps in flight ahead of the consumer; bounds memory.
+READ_AHEAD = 64
+
+# Codes S3 servers answer for "this bucket has no Object Lock configuration"; servers
+# without the feature at all answer NotImplemented, which means the same to us.
+_NO_LOCK_CODES = frozenset(
+    {"ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound", "NotImplemented"}
+)
+# 412: the key exists, the If-None-Match write lost.
+_EXISTS_CODES = frozenset({"PreconditionFailed", "412"})
+# 409: AWS saw a concurrent operation on the key (another conditional write or a delete)
+# and asks for the write to be retried; the retry then wins or gets the definitive 412.
+_CONFLICT_CODES = frozenset({"ConditionalRequestConflict", "409"})
+#: Tries of a create-only write that keeps meeting 409 conflicts.
+CONFLICT_TRIES = 4
+
+
+@dataclass(frozen=True)
+class _Retention:
+    mode: RetentionMode
+    days: int
+
+
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
+
+
+def default_client() -> S3Client:
+    """An S3 client from the usual AWS configuration, with short timeouts and a big pool.
+
+    Timeouts are a few seconds so an unreachable store fails fast instead of hanging a
+    gate; the pool is large enough for ``get_many``'s concurrent fetches. Each client
+    gets a fresh session (so it sees the current environment and credentials) but all
+    share one loader of botocore's service models, which makes a client ~6x cheaper.
+    """
+    global _shared_loader
+    import botocore.session
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=max(32, FETCH_WORKERS * 2),
+    )
+    session = botocore.session.get_session()
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = session.get_component("data_loader")
+        else:
+            session.register_component("data_loader", _shared_loader)
+        client = session.create_client("s3", config=config)
+    return cast("S3Client", client)
+
+
+class S3Store:
+    """An ``ObjectStore`` on ``s3://bucket/prefix``.
+
+    ``retention_days``: ``None`` writes entries with the bucket's default Object Lock
+    retention (if it has one); ``0`` asks for no retention of our own (a bucket default
+    rule still applies server-side); ``N`` retains each entry for N days, in the bucket
+    default's mode or GOVERNANCE if the bucket has no default. Buckets without Object
+    Lock are written without retention whatever this says.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        client: S3Client | None = None,
+        *,
+        retention_days: int | None = None,
+    ) -> None:
+        if not bucket or "/" in bucket:
+            raise StoreError(f"invalid S3 bucket name {bucket!r}")
+        if retention_days is not None and retention_days < 0:
+            raise StoreError(f"retention_days must be >= 0, got {retention_days}")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        if self.prefix:
+            validate_key(self.prefix)
+        self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self.retention_days = retention_days
+        self._client = client
+        self._lock = threading.Lock()
+        # Object Lock settings and bucket existence are looked up once, when first needed.
+        self._retention_known = False
+        self._retention: _Retention | None = None
+        self._bucket_checked = False
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.uri!r})"
+
+    # -- plumbing -----------------------------------------------------------------
+
+    @property
+    def client(self) -> S3Client:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = default_client()
+                    except Exception as e:  # botocore config errors, bad env values
+                        raise StoreError(f"{self.uri}: cannot create an S3 client: {e}") from e
+        return self._client
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.client.meta.endpoint_url)
+
+    def _full(self, key: str) -> str:
+        validate_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _fail(self, error: Exception, action: str, key: str | None = None) -> NoReturn:
+        """Re-raise a boto3/botocore error as a StoreError that says what to do."""
+        from botocore import exceptions as bx
+
+        what = f"{action} {key!r}" if key is not None else action
+        if isinstance(error, bx.ClientError):
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            if code == "NoSuchBucket":
+                raise StoreError(
+                    f"{self.uri}: bucket {self.bucket!r} does not exist at {self.endpoint}",
+                    hint="create the bucket or fix the store URI",
+                ) from error
+            if code in ("NoSuchKey", "404", "NotFound") and key is not None:
+                raise ObjectMissingError(f"{self.uri}: no object at key {key!r}") from error
+            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                raise StoreError(
+                    f"{self.uri}: S3 refused to {what}: {code} {message}".rstrip(),
+                    hint="check the AWS credentials and the bucket policy for this role",
+                ) from error
+            raise StoreError(
+                f"{self.uri}: S3 failed to {what}: {code} {message}".rstrip()
+            ) from error
+        if isinstance(error, bx.NoCredentialsError | bx.PartialCredentialsError):
+            raise StoreError(
+                f"{self.uri}: no usable AWS credentials to {what}",
+                hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an AWS profile",
+            ) from error
+        if isinstance(error, bx.ConnectionError | bx.HTTPClientError):
+            raise StoreError(
+                f"{self.uri}: S3 unreachable at {self.endpoint} ({error})",
+                hint="check AWS_ENDPOINT_URL and that the S3 server is running",
+            ) from error
+        if isinstance(error, bx.BotoCoreError):
+            raise StoreError(f"{self.uri}: S3 failed to {what}: {error}") from error
+        raise error
+
+    def _ensure_bucket(self) -> None:
+        """Raise StoreError if the bucket is missing; a 404 from HEAD cannot tell us."""
+        if self._bucket_checked:
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchBucket", "NotFound"):
+                raise StoreError(
+                    f"{self.uri}: bucket {self.bucket!r} does not exist at {self.endpoint}",
+                    hint="create the bucket or fix the store URI",
+                ) from e
+            self._fail(e, "check bucket")
+        except BotoCoreError as e:
+            self._fail(e, "check bucket")
+        self._bucket_checked = True
+
+    def _bucket_retention(self) -> _Retention | None:
+        """The retention to write entries with, from the bucket's Object Lock settings."""
+        if self._retention_known:
+            return self._retention
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        retention: _Retention | None = None
+        if self.retention_days != 0:
+            try:
+                answer = self.client.get_object_lock_configuration(Bucket=self.bucket)
+                config = answer.get("ObjectLockConfiguration", {})
+            except ClientError as e:
+                if str(e.response.get("Error", {}).get("Code")) not in _NO_LOCK_CODES:
+                    self._fail(e, "read the Object Lock configuration")
+                config = {}
+            except BotoCoreError as e:
+                self._fail(e, "read the Object Lock configuration")
+            if config.get("ObjectLockEnabled") == "Enabled":
+                default = config.get("Rule", {}).get("DefaultRetention", {})
+                mode: RetentionMode = default.get("Mode", "GOVERNANCE")
+                days = default.get("Days") or 365 * default.get("Years", 0)
+                if self.retention_days is not None:
+                    days = self.retention_days
+                if days > 0:
+                    retention = _Retention(mode=mode, days=days)
+        self._retention = retention
+        self._retention_known = True
+        return retention
+
+    # -- ObjectStore --------------------------------------------------------------
+
+    def put_new(self, key: str, data: bytes) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._full(key)
+        extra: dict[str, Any] = {}
+        retention = self._bucket_retention()
+        if retention is not None:
+            extra["ObjectLockMode"] = retention.mode
+            extra["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=retention.days)
+        for attempt in range(CONFLICT_TRIES):
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=full,
+                    Body=data,
+                    IfNoneMatch="*",
+                    # AWS refuses Object Lock puts without an integrity checksum; sending
+                    # one always also protects every entry end to end.
+                    ChecksumAlgorithm="SHA256",
+                    **extra,
+                )
+                return
+            except ClientError as e:
+                code = str(e.response.get("Error", {}).get("Code"))
+                if code in _EXISTS_CODES:
+                    if self._our_retried_write_landed(e, key, data):
+                        return
+                    raise EntryExistsError(f"{self.uri}: {key!r} already exists") from e
+                if code not in _CONFLICT_CODES:
+                    self._fail(e, "write", key)
+                if attempt == CONFLICT_TRIES - 1:
+                    raise StoreError(
+                        f"{self.uri}: writing {key!r} kept conflicting with concurrent "
+                        f"operations on it ({CONFLICT_TRIES} tries)",
+                        hint="another writer or a delete is racing on this key; retry later",
+                    ) from e
+                time.sleep(random.uniform(0.05, 0.2) * 2**attempt)
+            except BotoCoreError as e:
+                self._fail(e, "write", key)
+
+    def _our_retried_write_landed(self, error: Any, key: str, data: bytes) -> bool:
+        # If botocore retried (say after a read timeout), the first attempt may have
+        # created the object and the retry then lost to it. Only then, identical bytes
+        # mean the write that exists is ours.
+        if not error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0):
+            return False
+        try:
+            return self.get(key) == data
+        except StoreError:
+            return False
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._full(key)
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=full)
+            return answer["Body"].read()
+        except ClientError as e:
+            self._fail(e, "read", key)
+        except BotoCoreError as e:
+            self._fail(e, "read", key)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        full = self._full(key)
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=full)
+        except ClientError as e:
+            if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                self._ensure_bucket()
+                return False
+            self._fail(e, "check", key)
+        except BotoCoreError as e:
+            self._fail(e, "check", key)
+        return True
+
+    def list_keys(self, prefix: str) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if prefix:
+            validate_key(prefix.rstrip("/"))
+        base = f"{self.prefix}/" if self.prefix else ""
+        keys: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=base + prefix
+            )
+            for page in pages:
+                keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
+        except ClientError as e:
+            self._fail(e, f"list {prefix!r}")
+        except BotoCoreError as e:
+            self._fail(e, f"list {prefix!r}")
+        return sorted(keys)
+
+    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        pending: deque[tuple[str, Future[bytes]]] = deque()
+        remaining = iter(keys)
+        self.client  # noqa: B018 -- create the client once, before the threads race for it
+        pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="s3-get")
+        try:
+            for key in remaining:
+                pending.append((key, pool.submit(self.get, key)))
+                if len(pending) >= READ_AHEAD:
+                    break
+            while pending:
+                key, future = pending.popleft()
+                data = future.result()
+                for following in remaining:
+                    pending.append((following, pool.submit(self.get, following)))
+                    break
+                yield key, data
+        finally:
+            # A consumer that stops early (or an error) must not wait for the read-ahead.
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,54 @@
+"""Shared fixtures: one real SeaweedFS S3 per test session, fresh buckets, a local store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gates.stack.seaweedfs import SeaweedFS
+from gates.store.local import LocalStore
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[SeaweedFS]:
+    """A running SeaweedFS; AWS_* variables point boto3 at it for the whole session."""
+    with SeaweedFS() as server, pytest.MonkeyPatch.context() as env:
+        # Credentials of the developer's own AWS setup must not leak into the tests.
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION"):
+            env.delenv(name, raising=False)
+        for name, value in server.env().items():
+            env.setenv(name, value)
+        yield server
+
+
+def _bucket_name() -> str:
+    return f"t-{uuid.uuid4().hex[:20]}"
+
+
+@pytest.fixture
+def s3_bucket(seaweedfs: SeaweedFS) -> str:
+    """The name of a new, empty, unversioned bucket."""
+    return seaweedfs.create_bucket(_bucket_name())
+
+
+@pytest.fixture
+def s3_lock_bucket(seaweedfs: SeaweedFS) -> str:
+    """The name of a new bucket with versioning, Object Lock and 1-day GOVERNANCE retention."""
+    name = seaweedfs.create_bucket(_bucket_name(), versioning=True, object_lock=True)
+    seaweedfs.client().put_object_lock_configuration(
+        Bucket=name,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+        },
+    )
+    return name
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> LocalStore:
+    """A LocalStore on an empty folder."""
+    return LocalStore(tmp_path / "store")

@@ -1,0 +1,75 @@
+"""Wire formats: third-party DSSE verification, the committed schema, canonical JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from securesystemslib.dsse import Envelope as SslibEnvelope
+from securesystemslib.signer import SSlibKey
+
+from gates.canonical import canonical_json, digest_of
+from gates.engine.actions import approve, register
+from gates.schemas import committed_predicate_schema, generated_predicate_schema
+
+from .conftest import LedgerWorld
+
+
+def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: LedgerWorld) -> None:
+    entry = register(world.session, "alpha", now=world.at(0))
+    raw = world.session.store.get(entry.key)
+    gate_key = next(s for s in world.session.trust.by_keyid.values() if s.name == "gate")
+    key = SSlibKey.from_crypto(gate_key.public.key, keyid=gate_key.public.keyid)
+    envelope = SslibEnvelope.from_dict(json.loads(raw))
+    verified = envelope.verify([key], threshold=1)
+    assert set(verified) == {gate_key.public.keyid}
+    assert envelope.payload == entry.envelope.payload
+
+
+def test_every_entry_kind_validates_against_the_committed_json_schema(world: LedgerWorld) -> None:
+    schema = committed_predicate_schema()
+    register(world.session, "alpha", now=world.at(0))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1))
+    for _, entry, problems in world.session.ledger.entries("alpha"):
+        assert entry is not None and not problems
+        predicate = json.loads(entry.envelope.payload)["predicate"]
+        jsonschema.validate(predicate, schema)
+
+
+def test_committed_schema_matches_the_models() -> None:
+    assert committed_predicate_schema() == json.loads(json.dumps(generated_predicate_schema(), sort_keys=True))
+
+
+def test_schema_rejects_unknown_fields() -> None:
+    schema = committed_predicate_schema()
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"useCase": "x", "surprise": 1}, schema)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=25,
+)
+
+
+@given(json_values)
+def test_canonical_json_round_trips_and_is_stable(value: object) -> None:
+    encoded = canonical_json(value)
+    assert canonical_json(json.loads(encoded)) == encoded
+    assert digest_of(value) == digest_of(json.loads(encoded))
+
+
+@given(st.dictionaries(st.text(), st.integers(), min_size=2))
+def test_canonical_json_ignores_key_order(value: dict[str, int]) -> None:
+    reversed_order = dict(reversed(list(value.items())))
+    assert canonical_json(value) == canonical_json(reversed_order)
+
+
+def test_canonical_json_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        canonical_json({"x": math.nan})

