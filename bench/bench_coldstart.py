@@ -38,7 +38,12 @@ def main() -> None:
         helptext = timed([*stagegate, "audit", "verify", "--help"])
         verify = timed([*stagegate, "--workspace", str(root), "audit", "verify"])
     print(f"python -c pass              {baseline * 1000:7.0f} ms (median of {RUNS})")
-    for name, value in (("stagegate status", status), ("stagegate audit verify --help", helptext),
-                        ("stagegate audit verify", verify)):
+    for name, value in (
+        ("stagegate status", status),
+        ("stagegate audit verify --help", helptext),
+        ("stagegate audit verify", verify),
+    ):
         verdict = "ok" if value <= 0.6 else "OVER TARGET"
-        print(f"{name:28s}{value * 1000:7.0f} ms  ({value / baseline:4.1f}× bare python; target ≤ 600 ms: {verdict})")
+        print(
+            f"{name:28s}{value * 1000:7.0f} ms  ({value / baseline:4.1f}× bare python; target ≤ 600 ms: {verdict})"
+        )

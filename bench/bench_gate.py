@@ -28,17 +28,45 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
     session = Session.open(root)
     dana, lee = (load_signer(f"file:keys/{n}.pem", root) for n in ("dana", "lee"))
     register(session, "support-bot", now=start)
-    approve(session, "support-bot", dana, role="sponsor", approver="Dana Park", now=start + timedelta(days=9))
-    approve(session, "support-bot", lee, role="budget_owner", approver="Lee Moreau", now=start + timedelta(days=9))
+    approve(
+        session,
+        "support-bot",
+        dana,
+        role="sponsor",
+        approver="Dana Park",
+        now=start + timedelta(days=9),
+    )
+    approve(
+        session,
+        "support-bot",
+        lee,
+        role="budget_owner",
+        approver="Lee Moreau",
+        now=start + timedelta(days=9),
+    )
     assert promote(session, "support-bot", Stage.POC, now=start + timedelta(days=10)).promoted
-    log_run(session.workspace.tracking_uri, root / "mlartifacts", "support-bot-poc",
-            {"accuracy": 0.81, "latency_p95_ms": 1450}, start + timedelta(days=20), register_as="support-bot")
-    approve(session, "support-bot", dana, role="sponsor", approver="Dana Park", now=start + timedelta(days=21))
+    log_run(
+        session.workspace.tracking_uri,
+        root / "mlartifacts",
+        "support-bot-poc",
+        {"accuracy": 0.81, "latency_p95_ms": 1450},
+        start + timedelta(days=20),
+        register_as="support-bot",
+    )
+    approve(
+        session,
+        "support-bot",
+        dana,
+        role="sponsor",
+        approver="Dana Park",
+        now=start + timedelta(days=21),
+    )
     return session
 
 
 def main() -> None:
     from flows.gate_flow import gate_flow
+
     from gates.engine.actions import promote
     from gates.stages import Stage
 
@@ -49,12 +77,19 @@ def main() -> None:
             return promote(session, "support-bot", Stage.PILOT).evaluation.verdict.value
 
         def through_prefect() -> str:
-            return str(gate_flow(usecase="support-bot", to="pilot", workspace=str(session.workspace.root))["verdict"])
+            return str(
+                gate_flow(usecase="support-bot", to="pilot", workspace=str(session.workspace.root))[
+                    "verdict"
+                ]
+            )
 
         from prefect.testing.utilities import prefect_test_harness
 
         with prefect_test_harness():
-            for fn in (library, through_prefect):  # warm both paths (imports, GX context, MLflow client)
+            for fn in (
+                library,
+                through_prefect,
+            ):  # warm both paths (imports, GX context, MLflow client)
                 assert fn() == "blocked"
             lib, flow = [], []
             for _ in range(ROUNDS):
@@ -63,6 +98,10 @@ def main() -> None:
                     fn()
                     samples.append(time.perf_counter() - start)
     lib_s, flow_s = statistics.median(lib), statistics.median(flow)
-    print(f"library call (evaluate + sign + write)  {lib_s * 1000:7.0f} ms median of {ROUNDS}  (target ≤ 1000 ms)")
-    print(f"through the Prefect flow                {flow_s * 1000:7.0f} ms median of {ROUNDS}  "
-          f"({flow_s / lib_s:.2f}× library; target ≤ 1.5×)")
+    print(
+        f"library call (evaluate + sign + write)  {lib_s * 1000:7.0f} ms median of {ROUNDS}  (target ≤ 1000 ms)"
+    )
+    print(
+        f"through the Prefect flow                {flow_s * 1000:7.0f} ms median of {ROUNDS}  "
+        f"({flow_s / lib_s:.2f}× library; target ≤ 1.5×)"
+    )

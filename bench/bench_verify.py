@@ -55,8 +55,10 @@ def main() -> None:
         floor = floor_rate(session, keys)
         local, _ = verify_rate(session.ledger)
         print(f"floor (in-memory Ed25519 verify + JSON parse)  {floor:9,.0f} entries/s")
-        print(f"audit verify, local store                       {local:9,.0f} entries/s  "
-              f"(floor/local = {floor / local:.1f}×; target ≤ 5×)")
+        print(
+            f"audit verify, local store                       {local:9,.0f} entries/s  "
+            f"(floor/local = {floor / local:.1f}×; target ≤ 5×)"
+        )
         with SeaweedFS() as s3:
             os.environ.update(s3.env())
             s3.create_bucket("bench-ledger")
@@ -65,5 +67,7 @@ def main() -> None:
             copy_store(session.store, store)
             print(f"uploaded to SeaweedFS in {time.perf_counter() - start:.1f} s")
             remote, _ = verify_rate(ledger_over(session, store))
-            print(f"audit verify, SeaweedFS S3                      {remote:9,.0f} entries/s  "
-                  f"(target ≥ 2,000; floor/S3 = {floor / remote:.1f}×)")
+            print(
+                f"audit verify, SeaweedFS S3                      {remote:9,.0f} entries/s  "
+                f"(target ≥ 2,000; floor/S3 = {floor / remote:.1f}×)"
+            )

@@ -23,19 +23,44 @@ def generate(session: Session, usecases: int, per_chain: int) -> int:
     gate = session.signer
     sponsor = load_signer("file:keys/sponsor.pem", session.workspace.root)
     criteria = effective_criteria(Stage.EXPLORE)
-    lock = {"stage": "explore", "digest": criteria_digest(criteria), "criteria": criteria.model_dump(mode="json")}
+    lock = {
+        "stage": "explore",
+        "digest": criteria_digest(criteria),
+        "criteria": criteria.model_dump(mode="json"),
+    }
 
     def chain(i: int) -> int:
         usecase = f"uc-{i:05d}"
         state = ChainState(usecase=usecase)
-        entry = ledger.append(state, gate, kind="registration", after=Stage.EXPLORE, actor="bench",
-                              time=T0, records={"lock": lock})
+        entry = ledger.append(
+            state,
+            gate,
+            kind="registration",
+            after=Stage.EXPLORE,
+            actor="bench",
+            time=T0,
+            records={"lock": lock},
+        )
         state, _ = apply_entry(state, entry, ledger.trust, keep_history=False)
         for n in range(1, per_chain):
-            record = {"purpose": "promotion", "role": "sponsor", "approver": "Dana Park", "from": "explore",
-                      "to": "poc", "criteriaDigest": lock["digest"], "note": f"review {n}"}
-            entry = ledger.append(state, sponsor, kind="approval", after=Stage.EXPLORE, actor="Dana Park",
-                                  time=T0 + timedelta(minutes=n), records={"approval": record})
+            record = {
+                "purpose": "promotion",
+                "role": "sponsor",
+                "approver": "Dana Park",
+                "from": "explore",
+                "to": "poc",
+                "criteriaDigest": lock["digest"],
+                "note": f"review {n}",
+            }
+            entry = ledger.append(
+                state,
+                sponsor,
+                kind="approval",
+                after=Stage.EXPLORE,
+                actor="Dana Park",
+                time=T0 + timedelta(minutes=n),
+                records={"approval": record},
+            )
             state, _ = apply_entry(state, entry, ledger.trust, keep_history=False)
         return per_chain
 

@@ -11,6 +11,8 @@ KIND = "approvals"
 def run(ctx: CheckContext) -> list[CheckResult]:
     results = []
     for role, needed in sorted(ctx.criteria.approvals.items()):
+        if needed <= 0:  # an override of 0 removes a default role
+            continue
         keys = {a.keyid: a for a in ctx.view.approvals if a.role == role}
         evidence = tuple(
             Evidence(

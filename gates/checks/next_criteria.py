@@ -22,6 +22,17 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     except ConfigError as e:
         return [CheckResult(name, KIND, Status.FAIL, "; ".join(e.problems), "incomplete", expected)]
     digest = criteria_digest(criteria)
-    evidence = (Evidence(kind="criteria", uri=f"criteria:{ctx.usecase.id}/{target.value}", digest=digest),)
-    return [CheckResult(name, KIND, Status.PASS, f"{target.label} criteria will be locked on entry",
-                        digest[:19], expected, evidence)]
+    evidence = (
+        Evidence(kind="criteria", uri=f"criteria:{ctx.usecase.id}/{target.value}", digest=digest),
+    )
+    return [
+        CheckResult(
+            name,
+            KIND,
+            Status.PASS,
+            f"{target.label} criteria will be locked on entry",
+            digest[:19],
+            expected,
+            evidence,
+        )
+    ]

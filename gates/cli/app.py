@@ -32,7 +32,11 @@ def root(
     ctx: typer.Context,
     workspace: Annotated[
         Path | None,
-        typer.Option("--workspace", "-w", help="Workspace folder (default: $STAGEGATE_WORKSPACE or the nearest folder with stagegate.toml)."),
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: $STAGEGATE_WORKSPACE or the nearest folder with stagegate.toml).",
+        ),
     ] = None,
 ) -> None:
     ctx.obj = CliState(workspace=workspace)
@@ -50,7 +54,9 @@ def main() -> None:
     except StagegateError as e:
         from gates.cli.render import err_console
 
-        err_console().print(f"[bold red]error:[/] {e.diagnostics()}", highlight=False, soft_wrap=True)
+        err_console().print(
+            f"[bold red]error:[/] {e.diagnostics()}", highlight=False, soft_wrap=True
+        )
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

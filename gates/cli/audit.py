@@ -23,7 +23,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 @app.command()
 def verify(
     ctx: typer.Context,
-    usecase: Annotated[str | None, typer.Argument(help="One use case (default: every chain in the store).")] = None,
+    usecase: Annotated[
+        str | None, typer.Argument(help="One use case (default: every chain in the store).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check signatures, chain links, gaps, subject binding and stage legality. Exit 0 intact, 1 violations, 2 error."""
@@ -37,7 +39,11 @@ def verify(
         out = console()
         for v in report.violations:
             out.print(f"[red]✗[/] {v}", soft_wrap=True)
-        verdict = "[bold green]intact[/]" if report.intact else f"[bold red]{len(report.violations)} violation(s)[/]"
+        verdict = (
+            "[bold green]intact[/]"
+            if report.intact
+            else f"[bold red]{len(report.violations)} violation(s)[/]"
+        )
         out.print(f"{len(report.chains)} chain(s), {report.entries} entries: {verdict}")
     raise typer.Exit(0 if report.intact else 1)
 
@@ -49,7 +55,11 @@ def _summary(entry: Entry) -> str:
         tail = f" ({', '.join(failing)})" if failing else ""
         return f"gate {p.gate.from_stage}→{p.gate.to_stage}: {p.gate.verdict}{tail}"
     if p.approval:
-        what = "criteria amendment" if p.approval.purpose == "amendment" else f"{p.approval.from_stage}→{p.approval.to_stage}"
+        what = (
+            "criteria amendment"
+            if p.approval.purpose == "amendment"
+            else f"{p.approval.from_stage}→{p.approval.to_stage}"
+        )
         return f"approval by {p.approval.approver} as {p.approval.role} for {what}"
     if p.decision:
         return f"decision {p.decision.decision}: {p.decision.reason}"
@@ -81,12 +91,25 @@ def log(
     replayed = session.ledger.replay(usecase)
     names = {k: s.name for k, s in session.trust.by_keyid.items()}
     if json_out:
-        print_json({"useCase": usecase, "stage": replayed.state.stage.value if replayed.state.stage else None,
-                    "entries": [{"sequence": e.sequence, "time": e.predicate.time.isoformat(), "kind": e.predicate.kind,
-                                 "stage": e.predicate.stage.after, "summary": _summary(e), "digest": e.digest,
-                                 "signedBy": sorted(names.get(k, k) for k in e.signer_keyids)}
-                                for e in replayed.state.history],
-                    "violations": [v.to_json() for v in replayed.violations]})
+        print_json(
+            {
+                "useCase": usecase,
+                "stage": replayed.state.stage.value if replayed.state.stage else None,
+                "entries": [
+                    {
+                        "sequence": e.sequence,
+                        "time": e.predicate.time.isoformat(),
+                        "kind": e.predicate.kind,
+                        "stage": e.predicate.stage.after,
+                        "summary": _summary(e),
+                        "digest": e.digest,
+                        "signedBy": sorted(names.get(k, k) for k in e.signer_keyids),
+                    }
+                    for e in replayed.state.history
+                ],
+                "violations": [v.to_json() for v in replayed.violations],
+            }
+        )
     else:
         from rich.table import Table
 
@@ -96,9 +119,14 @@ def log(
         for col in ("#", "time (UTC)", "kind", "stage", "what", "signed by"):
             table.add_column(col)
         for e in replayed.state.history:
-            table.add_row(str(e.sequence), e.predicate.time.strftime("%Y-%m-%d %H:%M"), e.predicate.kind,
-                          stage_text(e.predicate.stage.after), _summary(e),
-                          ", ".join(sorted(names.get(k, k[:12]) for k in e.signer_keyids)))
+            table.add_row(
+                str(e.sequence),
+                e.predicate.time.strftime("%Y-%m-%d %H:%M"),
+                e.predicate.kind,
+                stage_text(e.predicate.stage.after),
+                _summary(e),
+                ", ".join(sorted(names.get(k, k[:12]) for k in e.signer_keyids)),
+            )
         console().print(table)
         for v in replayed.violations:
             console().print(f"[red]✗[/] {v}", soft_wrap=True)
@@ -109,13 +137,17 @@ def log(
 @app.command()
 def show(
     ctx: typer.Context,
-    entry_ref: Annotated[str, typer.Argument(metavar="ENTRY", help="USECASE#SEQUENCE, e.g. support-bot#4")],
+    entry_ref: Annotated[
+        str, typer.Argument(metavar="ENTRY", help="USECASE#SEQUENCE, e.g. support-bot#4")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """One entry in full: checks with observed vs expected, evidence digests, signatures."""
     usecase, sep, seq_text = entry_ref.partition("#")
     if not sep or not seq_text.isdigit() or not usecase:
-        raise ConfigError("ENTRY", [f"{entry_ref!r}: expected USECASE#SEQUENCE, e.g. support-bot#4"])
+        raise ConfigError(
+            "ENTRY", [f"{entry_ref!r}: expected USECASE#SEQUENCE, e.g. support-bot#4"]
+        )
     session = session_of(ctx)
     key = entry_key(usecase, int(seq_text))
     entry, problems = open_entry(key, session.store.get(key), session.trust, usecase, int(seq_text))
@@ -130,8 +162,11 @@ def show(
     out.print(f"[bold]{usecase} #{entry.sequence}[/] {p.kind} at {p.time.isoformat()} by {p.actor}")
     out.print("stage:", stage_text(p.stage.before or "-"), "→", stage_text(p.stage.after))
     out.print(f"digest: {entry.digest}   previous: {p.previous}")
-    out.print("signed by:", ", ".join(sorted(names.get(k, k) for k in entry.signer_keyids)),
-              "[green](signature verified)[/]")
+    out.print(
+        "signed by:",
+        ", ".join(sorted(names.get(k, k) for k in entry.signer_keyids)),
+        "[green](signature verified)[/]",
+    )
     if p.gate:
         out.print("verdict:", verdict_text(p.gate.verdict), f"criteria {p.gate.criteria_digest}")
         out.print(check_details([c.model_dump(mode="json") for c in p.gate.checks]))

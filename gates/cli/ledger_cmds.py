@@ -31,7 +31,9 @@ def _when(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError("--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]) from None
+        raise ConfigError(
+            "--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -56,8 +58,12 @@ def register_commands(app: typer.Typer) -> None:
     @app.command()
     def register(
         ctx: typer.Context,
-        usecase: Annotated[str, typer.Argument(help="Use-case id (its spec is usecases/<id>.yaml).")],
-        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+        usecase: Annotated[
+            str, typer.Argument(help="Use-case id (its spec is usecases/<id>.yaml).")
+        ],
+        at: Annotated[
+            str | None, typer.Option(help="Record this time instead of now (ISO 8601).")
+        ] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Register a use case: it enters Explore with its exit criteria locked."""
@@ -65,16 +71,32 @@ def register_commands(app: typer.Typer) -> None:
 
         entry = do_register(session_of(ctx), usecase, now=_when(at))
         if json_out:
-            print_json({"useCase": usecase, "sequence": entry.sequence, "entry": entry.key, "stage": "explore"})
+            print_json(
+                {
+                    "useCase": usecase,
+                    "sequence": entry.sequence,
+                    "entry": entry.key,
+                    "stage": "explore",
+                }
+            )
         else:
-            console().print(f"{usecase} registered: entered", stage_text("explore"), f"(entry #{entry.sequence})")
+            console().print(
+                f"{usecase} registered: entered",
+                stage_text("explore"),
+                f"(entry #{entry.sequence})",
+            )
 
     @app.command()
     def promote(
         ctx: typer.Context,
         usecase: Annotated[str, typer.Argument(help="Use-case id.")],
         to: Annotated[str, typer.Option("--to", help="Target stage (the next one only).")],
-        in_process: Annotated[bool, typer.Option("--in-process", help="Evaluate without Prefect (same checks, same entry).")] = False,
+        in_process: Annotated[
+            bool,
+            typer.Option(
+                "--in-process", help="Evaluate without Prefect (same checks, same entry)."
+            ),
+        ] = False,
         at: Annotated[str | None, typer.Option(help="Evaluate as of this time (ISO 8601).")] = None,
         json_out: JsonOpt = False,
     ) -> None:
@@ -96,12 +118,24 @@ def register_commands(app: typer.Typer) -> None:
     def approve(
         ctx: typer.Context,
         usecase: Annotated[str, typer.Argument(help="Use-case id.")],
-        role: Annotated[str, typer.Option(help="Role you sign for (e.g. sponsor, budget_owner, operations_lead).")],
-        key: Annotated[str, typer.Option(help="Your own signing key: a PEM path or key URI (file:...).")],
+        role: Annotated[
+            str,
+            typer.Option(help="Role you sign for (e.g. sponsor, budget_owner, operations_lead)."),
+        ],
+        key: Annotated[
+            str, typer.Option(help="Your own signing key: a PEM path or key URI (file:...).")
+        ],
         approver: Annotated[str, typer.Option(help="Your name, as recorded in the ledger.")],
         note: Annotated[str, typer.Option(help="Why you approve.")] = "",
-        amendment: Annotated[bool, typer.Option("--amendment", help="Approve the spec's changed criteria instead of the promotion.")] = False,
-        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+        amendment: Annotated[
+            bool,
+            typer.Option(
+                "--amendment", help="Approve the spec's changed criteria instead of the promotion."
+            ),
+        ] = False,
+        at: Annotated[
+            str | None, typer.Option(help="Record this time instead of now (ISO 8601).")
+        ] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Sign off the move to the next stage with your own key (not the gate's)."""
@@ -110,20 +144,36 @@ def register_commands(app: typer.Typer) -> None:
 
         session = session_of(ctx)
         uri = key if key.startswith("file:") or ":" in key.split("/")[0] else f"file:{key}"
-        signer = load_signer(uri, Path.cwd() if Path(uri[5:]).expanduser().exists() else session.workspace.root)
-        entry = do_approve(session, usecase, signer, role=role, approver=approver, note=note,
-                           purpose="amendment" if amendment else "promotion", now=_when(at))
+        signer = load_signer(
+            uri, Path.cwd() if Path(uri[5:]).expanduser().exists() else session.workspace.root
+        )
+        entry = do_approve(
+            session,
+            usecase,
+            signer,
+            role=role,
+            approver=approver,
+            note=note,
+            purpose="amendment" if amendment else "promotion",
+            now=_when(at),
+        )
         if json_out:
-            print_json({"useCase": usecase, "sequence": entry.sequence, "entry": entry.key, "role": role})
+            print_json(
+                {"useCase": usecase, "sequence": entry.sequence, "entry": entry.key, "role": role}
+            )
         else:
-            console().print(f"{approver} approved as {role} for {usecase} (entry #{entry.sequence}).")
+            console().print(
+                f"{approver} approved as {role} for {usecase} (entry #{entry.sequence})."
+            )
 
     @app.command()
     def amend(
         ctx: typer.Context,
         usecase: Annotated[str, typer.Argument(help="Use-case id.")],
         reason: Annotated[str, typer.Option(help="Why the criteria change.")],
-        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+        at: Annotated[
+            str | None, typer.Option(help="Record this time instead of now (ISO 8601).")
+        ] = None,
     ) -> None:
         """Re-lock the current stage's criteria from the spec (needs a sponsor's amendment approval)."""
         from gates.engine.actions import amend as do_amend
@@ -137,8 +187,12 @@ def register_commands(app: typer.Typer) -> None:
         usecase: Annotated[str, typer.Argument(help="Use-case id.")],
         decision: Annotated[str, typer.Argument(help="no-go (stop) or rollback.")],
         reason: Annotated[str, typer.Option(help="Why; recorded in the signed entry.")],
-        to: Annotated[str | None, typer.Option(help="Stage to roll back to (one step back).")] = None,
-        at: Annotated[str | None, typer.Option(help="Record this time instead of now (ISO 8601).")] = None,
+        to: Annotated[
+            str | None, typer.Option(help="Stage to roll back to (one step back).")
+        ] = None,
+        at: Annotated[
+            str | None, typer.Option(help="Record this time instead of now (ISO 8601).")
+        ] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Record a signed No-Go (stops the use case) or a rollback one stage back."""
@@ -147,13 +201,29 @@ def register_commands(app: typer.Typer) -> None:
         if decision not in ("no-go", "rollback"):
             raise ConfigError("DECISION", [f"{decision!r}: expected no-go or rollback"])
         kind: Literal["no-go", "rollback"] = "no-go" if decision == "no-go" else "rollback"
-        entry = do_decide(session_of(ctx), usecase, kind, reason=reason,
-                          to=_stage(to, "--to") if to else None, now=_when(at))
+        entry = do_decide(
+            session_of(ctx),
+            usecase,
+            kind,
+            reason=reason,
+            to=_stage(to, "--to") if to else None,
+            now=_when(at),
+        )
         after = entry.predicate.stage.after
         if json_out:
-            print_json({"useCase": usecase, "sequence": entry.sequence, "decision": decision, "stage": after})
+            print_json(
+                {
+                    "useCase": usecase,
+                    "sequence": entry.sequence,
+                    "decision": decision,
+                    "stage": after,
+                }
+            )
         else:
-            console().print(f"{usecase}: {decision} recorded (entry #{entry.sequence}); stage now", stage_text(after))
+            console().print(
+                f"{usecase}: {decision} recorded (entry #{entry.sequence}); stage now",
+                stage_text(after),
+            )
 
     @app.command()
     def admit(
@@ -171,10 +241,21 @@ def register_commands(app: typer.Typer) -> None:
             raise ConfigError("--model", [f"{model!r}: expected models:/NAME/VERSION"])
         result = do_admit(session_of(ctx), usecase, _stage(stage, "--stage"), parts[1], parts[2])
         if json_out:
-            print_json({"useCase": usecase, "stage": stage, "model": model, "admitted": result.admitted,
-                        "reason": result.reason, "entry": result.entry.key if result.entry else None})
+            print_json(
+                {
+                    "useCase": usecase,
+                    "stage": stage,
+                    "model": model,
+                    "admitted": result.admitted,
+                    "reason": result.reason,
+                    "entry": result.entry.key if result.entry else None,
+                }
+            )
         else:
-            console().print(("[green]admitted[/]" if result.admitted else "[red]not admitted[/]") + f": {result.reason}")
+            console().print(
+                ("[green]admitted[/]" if result.admitted else "[red]not admitted[/]")
+                + f": {result.reason}"
+            )
         raise typer.Exit(0 if result.admitted else 1)
 
     @app.command()
@@ -189,8 +270,16 @@ def register_commands(app: typer.Typer) -> None:
 
         session = session_of(ctx)
         now = _when(at) or datetime.now(UTC)
-        ids = [usecase] if usecase else sorted(set(session.workspace.usecases) | set(session.ledger.usecases()))
-        if usecase and usecase not in session.workspace.usecases and usecase not in session.ledger.usecases():
+        ids = (
+            [usecase]
+            if usecase
+            else sorted(set(session.workspace.usecases) | set(session.ledger.usecases()))
+        )
+        if (
+            usecase
+            and usecase not in session.workspace.usecases
+            and usecase not in session.ledger.usecases()
+        ):
             session.workspace.usecase(usecase)  # raises a clear "no use case" error
         rows = [usecase_status(session.workspace, i, session.ledger.state(i), now) for i in ids]
         if json_out:
@@ -203,8 +292,18 @@ def register_commands(app: typer.Typer) -> None:
             table.add_column(col)
         for r in rows:
             days = f"{r.days_in_stage:.0f}" if r.days_in_stage is not None else ""
-            box = f"{days}/{r.planned_days}" + (f" (max {r.max_days})" if r.max_days and r.max_days != r.planned_days else "") if r.planned_days else days
-            flag = {"overdue": " [bold red]overdue[/]", "over-planned": " [yellow]over plan[/]"}.get(r.time_box, "")
+            box = (
+                f"{days}/{r.planned_days}"
+                + (f" (max {r.max_days})" if r.max_days and r.max_days != r.planned_days else "")
+                if r.planned_days
+                else days
+            )
+            flag = {
+                "overdue": " [bold red]overdue[/]",
+                "over-planned": " [yellow]over plan[/]",
+            }.get(r.time_box, "")
             last = f"{r.last_gate} {r.last_verdict}" if r.last_gate else ""
-            table.add_row(r.id, stage_text(r.stage), days, box + flag, last, r.next_checkpoint or "")
+            table.add_row(
+                r.id, stage_text(r.stage), days, box + flag, last, r.next_checkpoint or ""
+            )
         console().print(table)

@@ -15,10 +15,23 @@ from rich.text import Text
 from gates.ledger.entry import Entry
 from gates.stages import Stage
 
-STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "bold red", "skipped": "dim"}
+STATUS_STYLE = {
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "red",
+    "error": "bold red",
+    "skipped": "dim",
+}
 VERDICT_STYLE = {"pass": "bold green", "blocked": "bold yellow", "error": "bold red"}
-STAGE_STYLE = {"explore": "cyan", "poc": "blue", "pilot": "magenta", "production": "green",
-               "scale": "bold green", "stopped": "red", "unregistered": "dim"}
+STAGE_STYLE = {
+    "explore": "cyan",
+    "poc": "blue",
+    "pilot": "magenta",
+    "production": "green",
+    "scale": "bold green",
+    "stopped": "red",
+    "unregistered": "dim",
+}
 
 
 @cache
@@ -54,10 +67,16 @@ def checks_table(checks: list[dict[str, Any]], title: str | None = None) -> Tabl
     notes = []
     for c in checks:
         status = c["status"]
-        table.add_row(c["check"], Text(status, style=STATUS_STYLE.get(status, "")),
-                      _short(c.get("observed")), _short(c.get("expected")))
+        table.add_row(
+            c["check"],
+            Text(status, style=STATUS_STYLE.get(status, "")),
+            _short(c.get("observed")),
+            _short(c.get("expected")),
+        )
         if status != "pass":
-            notes.append(f"[{STATUS_STYLE.get(status, '')}]{status}[/] {escape(c['check'])}: {escape(c.get('reason', ''))}")
+            notes.append(
+                f"[{STATUS_STYLE.get(status, '')}]{status}[/] {escape(c['check'])}: {escape(c.get('reason', ''))}"
+            )
     if notes:
         table.caption = "\n".join(notes)
     return table
@@ -68,14 +87,22 @@ def check_details(checks: list[dict[str, Any]]) -> Group:
     parts: list[Any] = []
     for c in checks:
         status = c["status"]
-        head = Text.assemble((f"{status:7}", STATUS_STYLE.get(status, "")), " ", (c["check"], "bold"))
+        head = Text.assemble(
+            (f"{status:7}", STATUS_STYLE.get(status, "")), " ", (c["check"], "bold")
+        )
         parts.append(head)
         parts.append(Text(f"        {c.get('reason', '')}"))
         if c.get("observed") is not None or c.get("expected") is not None:
-            parts.append(Text(f"        observed {_short(c.get('observed'), 200)}  ·  expected {_short(c.get('expected'), 200)}"))
+            parts.append(
+                Text(
+                    f"        observed {_short(c.get('observed'), 200)}  ·  expected {_short(c.get('expected'), 200)}"
+                )
+            )
         for ev in c.get("evidence", []):
             digest = ev.get("digest", "")
-            parts.append(Text(f"        evidence {ev.get('kind')}: {ev.get('uri')} {digest}", style="dim"))
+            parts.append(
+                Text(f"        evidence {ev.get('kind')}: {ev.get('uri')} {digest}", style="dim")
+            )
     return Group(*parts)
 
 
@@ -97,6 +124,10 @@ def show_gate(entry: Entry, out: Console | None = None) -> None:
     out.print(checks_table([c.model_dump(mode="json") for c in gate.checks], title=title))
     failing = [c.check for c in gate.checks if c.status in ("fail", "error")]
     if gate.verdict == "pass":
-        out.print(verdict_text(gate.verdict), f"— {entry.predicate.use_case} is now in {target.label}.")
+        out.print(
+            verdict_text(gate.verdict), f"— {entry.predicate.use_case} is now in {target.label}."
+        )
     else:
-        out.print(verdict_text(gate.verdict), f"— stays in {source.label}; not met: {', '.join(failing)}")
+        out.print(
+            verdict_text(gate.verdict), f"— stays in {source.label}; not met: {', '.join(failing)}"
+        )

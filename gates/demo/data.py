@@ -8,21 +8,31 @@ from __future__ import annotations
 import csv
 import random
 from datetime import datetime, timedelta
+from collections.abc import Sequence
 from pathlib import Path
 
 QUESTIONS = [
-    ("How do I reset my password?", "Use 'Forgot password' on the sign-in page; a link arrives by email."),
+    (
+        "How do I reset my password?",
+        "Use 'Forgot password' on the sign-in page; a link arrives by email.",
+    ),
     ("Where is my order?", "Open Orders, pick the order and follow the tracking link."),
     ("Can I change my delivery address?", "Yes, until the parcel ships: Orders → Edit address."),
-    ("How do I cancel my subscription?", "Settings → Plan → Cancel; it runs to the end of the period."),
-    ("Why was I charged twice?", "One charge is a pending authorisation and drops off within 3 days."),
+    (
+        "How do I cancel my subscription?",
+        "Settings → Plan → Cancel; it runs to the end of the period.",
+    ),
+    (
+        "Why was I charged twice?",
+        "One charge is a pending authorisation and drops off within 3 days.",
+    ),
     ("How do I get an invoice?", "Billing → Invoices → Download PDF."),
     ("Is there a student discount?", "Yes, 20% with a verified student email."),
     ("How do I return an item?", "Orders → Return item; print the prepaid label."),
 ]
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+def write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -42,7 +52,9 @@ def poc_test_set(path: Path, rows: int = 80, seed: int = 7) -> Path:
     return write_csv(path, ["id", "input", "expected_output"], out)
 
 
-def pilot_feedback(path: Path, start: datetime, weeks: int, users: int, means: list[float], seed: int = 11) -> Path:
+def pilot_feedback(
+    path: Path, start: datetime, weeks: int, users: int, means: list[float], seed: int = 11
+) -> Path:
     """Weekly survey answers from pilot users; ``means[w]`` is week w's average score."""
     rng = random.Random(seed)
     rows: list[list[object]] = []
@@ -74,8 +86,13 @@ def operations(path: Path, start: datetime, days: int, per_day: int = 40, seed: 
 
 def daily_cost(path: Path, start: datetime, days: int, mean: float, seed: int = 17) -> Path:
     rng = random.Random(seed)
-    rows = [[(start + timedelta(days=d)).date().isoformat(), round(max(0.0, rng.gauss(mean, mean * 0.12)), 2)]
-            for d in range(days)]
+    rows = [
+        [
+            (start + timedelta(days=d)).date().isoformat(),
+            round(max(0.0, rng.gauss(mean, mean * 0.12)), 2),
+        ]
+        for d in range(days)
+    ]
     return write_csv(path, ["date", "cost"], rows)
 
 

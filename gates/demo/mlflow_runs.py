@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from pathlib import Path
 
@@ -25,21 +26,23 @@ def log_run(
     experiment_id = (
         found.experiment_id
         if found
-        else client.create_experiment(experiment, artifact_location=(artifacts / experiment).as_uri())
+        else client.create_experiment(
+            experiment, artifact_location=(artifacts / experiment).as_uri()
+        )
     )
     millis = int(when.timestamp() * 1000)
     run = client.create_run(experiment_id, start_time=millis, tags={"stage": "poc"})
     run_id = run.info.run_id
-    for key, value in (params or {}).items():
-        client.log_param(run_id, key, value)
-    for key, value in metrics.items():
-        client.log_metric(run_id, key, value, timestamp=millis)
+    for param, text in (params or {}).items():
+        client.log_param(run_id, param, text)
+    for metric, number in metrics.items():
+        client.log_metric(run_id, metric, number, timestamp=millis)
     client.set_terminated(run_id, "FINISHED", end_time=millis + 60_000)
     if register_as is None:
         return run_id, None
-    try:
+    with contextlib.suppress(MlflowException):  # already registered by an earlier run
         client.create_registered_model(register_as)
-    except MlflowException:
-        pass  # already registered by an earlier run of the scenario
-    version = client.create_model_version(register_as, source=f"runs:/{run_id}/model", run_id=run_id)
+    version = client.create_model_version(
+        register_as, source=f"runs:/{run_id}/model", run_id=run_id
+    )
     return run_id, str(version.version)

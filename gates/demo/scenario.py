@@ -37,15 +37,24 @@ class Story:
     def chapter(self, n: float, title: str) -> None:
         when = self.day(n)
         self.out.print()
-        self.out.print(Rule(f"[bold]week {int(n // 7) + 1} · {when.date().isoformat()}[/] — {title}", align="left"))
+        self.out.print(
+            Rule(
+                f"[bold]week {int(n // 7) + 1} · {when.date().isoformat()}[/] — {title}",
+                align="left",
+            )
+        )
 
     def say(self, text: str) -> None:
         self.out.print(f"  {text}", highlight=False)
 
 
-def run_demo(root: Path, store: str | None = None, use_prefect: bool = True, console: Console | None = None) -> Session:
+def run_demo(
+    root: Path, store: str | None = None, use_prefect: bool = True, console: Console | None = None
+) -> Session:
     out = console or default_console()
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep the story free of DB migration chatter
+    logging.getLogger("mlflow").setLevel(
+        logging.WARNING
+    )  # keep the story free of DB migration chatter
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=112)
     root = root.resolve()
@@ -55,7 +64,9 @@ def run_demo(root: Path, store: str | None = None, use_prefect: bool = True, con
     keys = {name: load_signer(f"file:keys/{name}.pem", root) for name in demo_ws.PEOPLE}
     tracking, artifacts = session.workspace.tracking_uri, root / "mlartifacts"
     out.print(f"[bold]stagegate demo[/] in {root}")
-    out.print(f"  ledger: {session.workspace.store_uri}   MLflow: {tracking}   gates via {'Prefect' if use_prefect else 'in-process engine'}")
+    out.print(
+        f"  ledger: {session.workspace.store_uri}   MLflow: {tracking}   gates via {'Prefect' if use_prefect else 'in-process engine'}"
+    )
 
     def gate(usecase: str, target: Stage, n: float) -> str:
         entry = promote_entry(session, usecase, target, now=story.day(n), via_prefect=use_prefect)
@@ -67,12 +78,21 @@ def run_demo(root: Path, store: str | None = None, use_prefect: bool = True, con
     story.chapter(0, "Explore: two candidates chosen from the priority matrix")
     for uc in ("support-bot", "invoice-ocr"):
         register(session, uc, now=story.day(0))
-        story.say(f"{uc} registered; enters {Stage.EXPLORE.label} with its exit criteria locked by digest")
+        story.say(
+            f"{uc} registered; enters {Stage.EXPLORE.label} with its exit criteria locked by digest"
+        )
     story.chapter(9, "Sponsors and the budget owner sign off the PoCs")
     for uc in ("support-bot", "invoice-ocr"):
         approve(session, uc, keys["dana"], role="sponsor", approver="Dana Park", now=story.day(9))
-        approve(session, uc, keys["lee"], role="budget_owner", approver="Lee Moreau", now=story.day(9),
-                note="PoC budget and 4-week schedule approved")
+        approve(
+            session,
+            uc,
+            keys["lee"],
+            role="budget_owner",
+            approver="Lee Moreau",
+            now=story.day(9),
+            note="PoC budget and 4-week schedule approved",
+        )
     story.say("approvals signed with the approvers' own keys (not the gate service's)")
     story.chapter(10, "Decision checkpoint: go to PoC?")
     gate("support-bot", Stage.POC, 10)
@@ -80,10 +100,24 @@ def run_demo(root: Path, store: str | None = None, use_prefect: bool = True, con
 
     # -- PoC ---------------------------------------------------------------------------------
     story.chapter(24, "PoC: first model evaluated on the 80-item test set")
-    _, v1 = log_run(tracking, artifacts, "support-bot-poc", {"accuracy": 0.81, "latency_p95_ms": 1450},
-                    story.day(24), params={"retriever": "bm25"}, register_as="support-bot")
+    _, v1 = log_run(
+        tracking,
+        artifacts,
+        "support-bot-poc",
+        {"accuracy": 0.81, "latency_p95_ms": 1450},
+        story.day(24),
+        params={"retriever": "bm25"},
+        register_as="support-bot",
+    )
     story.say(f"MLflow run logged: accuracy 0.81, P95 latency 1450 ms (model version {v1})")
-    log_run(tracking, artifacts, "invoice-ocr-poc", {"field_accuracy": 0.71}, story.day(24), register_as="invoice-ocr")
+    log_run(
+        tracking,
+        artifacts,
+        "invoice-ocr-poc",
+        {"field_accuracy": 0.71},
+        story.day(24),
+        register_as="invoice-ocr",
+    )
     story.say("invoice-ocr: field accuracy 0.71; handwritten invoices remain an open blocker")
     for uc in ("support-bot", "invoice-ocr"):
         approve(session, uc, keys["dana"], role="sponsor", approver="Dana Park", now=story.day(25))
@@ -91,12 +125,24 @@ def run_demo(root: Path, store: str | None = None, use_prefect: bool = True, con
     gate("support-bot", Stage.PILOT, 25)
     gate("invoice-ocr", Stage.PILOT, 25)
     story.chapter(27, "invoice-ocr: No-Go instead of an eternal PoC")
-    decide(session, "invoice-ocr", "no-go", reason="Handwritten invoices (40% of volume) unreadable; no fix within the PoC time box",
-           now=story.day(27))
+    decide(
+        session,
+        "invoice-ocr",
+        "no-go",
+        reason="Handwritten invoices (40% of volume) unreadable; no fix within the PoC time box",
+        now=story.day(27),
+    )
     story.say("signed No-Go recorded; invoice-ocr is stopped")
     story.chapter(33, "support-bot: a dense retriever lifts accuracy")
-    _, v2 = log_run(tracking, artifacts, "support-bot-poc", {"accuracy": 0.88, "latency_p95_ms": 1620},
-                    story.day(33), params={"retriever": "dense"}, register_as="support-bot")
+    _, v2 = log_run(
+        tracking,
+        artifacts,
+        "support-bot-poc",
+        {"accuracy": 0.88, "latency_p95_ms": 1620},
+        story.day(33),
+        params={"retriever": "dense"},
+        register_as="support-bot",
+    )
     story.say(f"MLflow run logged: accuracy 0.88, P95 latency 1620 ms (model version {v2})")
     gate("support-bot", Stage.PILOT, 35)
 
@@ -105,18 +151,39 @@ def run_demo(root: Path, store: str | None = None, use_prefect: bool = True, con
     demo_ws.write_pilot_operations(root, pilot_start, days=42)
     demo_ws.write_feedback(root, pilot_start, weeks=6, means=[3.6, 3.7, 3.8, 3.9, 3.9, 3.9])
     story.chapter(77, "Pilot, week 6: 30 agents on real tickets; the survey says 3.8/5")
-    approve(session, "support-bot", keys["dana"], role="sponsor", approver="Dana Park", now=story.day(77))
-    approve(session, "support-bot", keys["sam"], role="operations_lead", approver="Sam Okafor", now=story.day(77),
-            note="runbook and on-call rota ready")
+    approve(
+        session,
+        "support-bot",
+        keys["dana"],
+        role="sponsor",
+        approver="Dana Park",
+        now=story.day(77),
+    )
+    approve(
+        session,
+        "support-bot",
+        keys["sam"],
+        role="operations_lead",
+        approver="Sam Okafor",
+        now=story.day(77),
+        note="runbook and on-call rota ready",
+    )
     gate("support-bot", Stage.PRODUCTION, 77)
     story.chapter(91, "Pilot, week 8: answers tuned from feedback; satisfaction recovers")
     demo_ws.write_pilot_operations(root, pilot_start, days=56)
-    demo_ws.write_feedback(root, pilot_start, weeks=8, means=[3.6, 3.7, 3.8, 3.9, 4.4, 4.6, 4.7, 4.8])
+    demo_ws.write_feedback(
+        root, pilot_start, weeks=8, means=[3.6, 3.7, 3.8, 3.9, 4.4, 4.6, 4.7, 4.8]
+    )
     gate("support-bot", Stage.PRODUCTION, 91)
 
     # -- Production --------------------------------------------------------------------------
-    log_run(tracking, artifacts, "support-bot-monitoring",
-            {"availability": 0.9994, "quality_vs_target": -0.02, "major_incidents": 0}, story.day(105))
+    log_run(
+        tracking,
+        artifacts,
+        "support-bot-monitoring",
+        {"availability": 0.9994, "quality_vs_target": -0.02, "major_incidents": 0},
+        story.day(105),
+    )
     story.chapter(105, "Production: monitoring runs feed the nightly re-checks")
     story.say("availability 99.94%, quality 2% under target, 0 major incidents this month")
 
@@ -127,11 +194,21 @@ def run_demo(root: Path, store: str | None = None, use_prefect: bool = True, con
     out.print(Rule("[bold]Where things stand[/]", align="left"))
     for uc in ("support-bot", "invoice-ocr"):
         st = usecase_status(session.workspace, uc, session.ledger.state(uc), datetime.now(UTC))
-        out.print(f"  {uc}: ", stage_text(st.stage), f"for {st.days_in_stage:.0f} days; {st.entries} signed entries")
+        out.print(
+            f"  {uc}: ",
+            stage_text(st.stage),
+            f"for {st.days_in_stage:.0f} days; {st.entries} signed entries",
+        )
     report = verify_ledger(session.ledger)
-    verdict = "[bold green]intact[/]" if report.intact else f"[bold red]{len(report.violations)} violations[/]"
+    verdict = (
+        "[bold green]intact[/]"
+        if report.intact
+        else f"[bold red]{len(report.violations)} violations[/]"
+    )
     out.print(f"  audit verify: {report.entries} entries in {len(report.chains)} chains, {verdict}")
     out.print()
-    out.print(f"Next: [bold]stagegate --workspace {root} status[/]  ·  [bold]audit log support-bot[/]  ·  "
-              "[bold]audit show support-bot#5[/] (the blocked PoC gate)")
+    out.print(
+        f"Next: [bold]stagegate --workspace {root} status[/]  ·  [bold]audit log support-bot[/]  ·  "
+        "[bold]audit show support-bot#5[/] (the blocked PoC gate)"
+    )
     return session

@@ -109,10 +109,13 @@ evidence:
 
 def settings_text(store: str) -> str:
     keys = "\n".join(
-        f'[[trusted_keys]]\nname = "{name}"\npath = "keys/{name}.pub"\nroles = {roles!r}\n'.replace("'", '"')
+        f'[[trusted_keys]]\nname = "{name}"\npath = "keys/{name}.pub"\nroles = {roles!r}\n'.replace(
+            "'", '"'
+        )
         for name, (_, roles) in PEOPLE.items()
     )
-    return textwrap.dedent(f"""\
+    return (
+        textwrap.dedent(f"""\
         # stagegate demo workspace. Paths are relative to this folder.
         [store]
         uri = "{store}"
@@ -124,7 +127,9 @@ def settings_text(store: str) -> str:
         key = "file:keys/gate.pem"
         actor = "stagegate-demo"
 
-        """) + keys
+        """)
+        + keys
+    )
 
 
 def build(root: Path, start: datetime, store: str = "ledger") -> None:
@@ -142,13 +147,25 @@ def build(root: Path, start: datetime, store: str = "ledger") -> None:
     _documents(root)
     data.poc_test_set(root / "data" / "poc_test_set.csv", rows=80)
     data.poc_test_set(root / "data" / "invoice_test_set.csv", rows=60, seed=3)
-    data.issues(root / "data" / "issues.csv", [
-        ["SB-12", "Answers in Korean fall back to English", "issue", "minor", "open"],
-        ["SB-7", "Order API rate limit blocks look-ups", "blocker", "major", "closed"],
-    ])
-    data.issues(root / "data" / "invoice_issues.csv", [
-        ["IO-3", "Handwritten invoices are unreadable by the OCR model", "blocker", "critical", "open"],
-    ])
+    data.issues(
+        root / "data" / "issues.csv",
+        [
+            ["SB-12", "Answers in Korean fall back to English", "issue", "minor", "open"],
+            ["SB-7", "Order API rate limit blocks look-ups", "blocker", "major", "closed"],
+        ],
+    )
+    data.issues(
+        root / "data" / "invoice_issues.csv",
+        [
+            [
+                "IO-3",
+                "Handwritten invoices are unreadable by the OCR model",
+                "blocker",
+                "critical",
+                "open",
+            ],
+        ],
+    )
 
 
 def write_pilot_operations(root: Path, pilot_start: datetime, days: int) -> None:
@@ -158,36 +175,77 @@ def write_pilot_operations(root: Path, pilot_start: datetime, days: int) -> None
 
 
 def write_feedback(root: Path, pilot_start: datetime, weeks: int, means: list[float]) -> None:
-    data.pilot_feedback(root / "data" / "pilot_feedback.csv", pilot_start, weeks=weeks, users=30, means=means)
+    data.pilot_feedback(
+        root / "data" / "pilot_feedback.csv", pilot_start, weeks=weeks, users=30, means=means
+    )
 
 
 def _documents(root: Path) -> None:
     docs = {
-        "explore/candidates.md": ("Use-case candidates", """
+        "explore/candidates.md": (
+            "Use-case candidates",
+            """
 1. Customer support assistant (customer-care): impact medium, complexity low, data structured.
 2. Invoice data extraction (finance): impact medium, complexity medium, data scanned PDFs.
 3. Contract clause search (legal): impact high, complexity high, data scattered.
 4. Demand forecasting (supply chain): impact very high, complexity high.
-"""),
-        "explore/priority-matrix.md": ("Priority matrix (impact × feasibility)", """
+""",
+        ),
+        "explore/priority-matrix.md": (
+            "Priority matrix (impact × feasibility)",
+            """
 | candidate | impact | feasibility |
 |---|---|---|
 | support assistant | medium | high |
 | invoice extraction | medium | medium |
 | clause search | high | low |
 | demand forecasting | very high | low |
-"""),
-        "explore/selection-rationale.md": ("Why the support assistant", "Medium impact, clear metric (handle time), structured FAQ data, cooperative team."),
-        "explore/invoice-rationale.md": ("Why invoice extraction", "Medium impact, measurable field accuracy, finance team eager to try."),
-        "poc/technical-report.md": ("PoC technical report", "Retrieval-augmented answers over the help centre; no blocker left open."),
-        "poc/prototype.md": ("Prototype", "Demo at https://support-bot.internal.example/poc (recorded walkthrough attached)."),
-        "poc/quality-measurements.md": ("Quality measurements", "Accuracy and P95 latency on the 80-item test set, tracked in MLflow."),
-        "poc/pilot-proposal.md": ("Pilot proposal", "30 early-adopter agents for 8 weeks; weekly survey; exit if satisfaction < 4.0."),
-        "pilot/pilot-report.md": ("Pilot report", "8 weeks, 30 agents, handle time down from 12.0 to 8.9 minutes."),
-        "pilot/satisfaction-survey.md": ("Satisfaction survey", "Weekly 1–5 survey of pilot agents; results in data/pilot_feedback.csv."),
-        "pilot/operating-cost.md": ("Operating cost analysis", "Run-rate from daily spend, scaled from 30 to 400 agents."),
-        "pilot/migration-plan.md": ("Production migration plan", "Staged roll-out by team; rollback to the pilot alias on alert."),
-        "invoice/technical-report.md": ("Invoice PoC technical report", "Printed invoices work; handwritten ones are an open blocker."),
+""",
+        ),
+        "explore/selection-rationale.md": (
+            "Why the support assistant",
+            "Medium impact, clear metric (handle time), structured FAQ data, cooperative team.",
+        ),
+        "explore/invoice-rationale.md": (
+            "Why invoice extraction",
+            "Medium impact, measurable field accuracy, finance team eager to try.",
+        ),
+        "poc/technical-report.md": (
+            "PoC technical report",
+            "Retrieval-augmented answers over the help centre; no blocker left open.",
+        ),
+        "poc/prototype.md": (
+            "Prototype",
+            "Demo at https://support-bot.internal.example/poc (recorded walkthrough attached).",
+        ),
+        "poc/quality-measurements.md": (
+            "Quality measurements",
+            "Accuracy and P95 latency on the 80-item test set, tracked in MLflow.",
+        ),
+        "poc/pilot-proposal.md": (
+            "Pilot proposal",
+            "30 early-adopter agents for 8 weeks; weekly survey; exit if satisfaction < 4.0.",
+        ),
+        "pilot/pilot-report.md": (
+            "Pilot report",
+            "8 weeks, 30 agents, handle time down from 12.0 to 8.9 minutes.",
+        ),
+        "pilot/satisfaction-survey.md": (
+            "Satisfaction survey",
+            "Weekly 1–5 survey of pilot agents; results in data/pilot_feedback.csv.",
+        ),
+        "pilot/operating-cost.md": (
+            "Operating cost analysis",
+            "Run-rate from daily spend, scaled from 30 to 400 agents.",
+        ),
+        "pilot/migration-plan.md": (
+            "Production migration plan",
+            "Staged roll-out by team; rollback to the pilot alias on alert.",
+        ),
+        "invoice/technical-report.md": (
+            "Invoice PoC technical report",
+            "Printed invoices work; handwritten ones are an open blocker.",
+        ),
         "invoice/prototype.md": ("Invoice prototype", "Batch extraction notebook."),
         "invoice/quality-measurements.md": ("Invoice quality", "Field accuracy on 60 invoices."),
         "invoice/pilot-proposal.md": ("Invoice pilot proposal", "Accounts-payable team, 4 weeks."),

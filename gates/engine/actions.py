@@ -27,7 +27,11 @@ def _lock(session: Session, usecase_id: str, stage: Stage) -> dict[str, Any] | N
     if stage in (Stage.SCALE, Stage.STOPPED):
         return None
     criteria = session.workspace.criteria(session.workspace.usecase(usecase_id), stage)
-    return {"stage": stage.value, "digest": criteria_digest(criteria), "criteria": criteria.model_dump(mode="json")}
+    return {
+        "stage": stage.value,
+        "digest": criteria_digest(criteria),
+        "criteria": criteria.model_dump(mode="json"),
+    }
 
 
 def _spec_digest(session: Session, usecase_id: str) -> str:
@@ -40,8 +44,16 @@ def register(session: Session, usecase_id: str, *, now: datetime | None = None) 
     if state.stage is not None:
         raise PromotionRefused(f"{usecase_id}: already registered (stage {state.stage.value})")
     return session.ledger.append(
-        state, session.signer, kind="registration", after=Stage.EXPLORE, actor=session.actor, time=now,
-        records={"specDigest": _spec_digest(session, usecase_id), "lock": _lock(session, usecase_id, Stage.EXPLORE)},
+        state,
+        session.signer,
+        kind="registration",
+        after=Stage.EXPLORE,
+        actor=session.actor,
+        time=now,
+        records={
+            "specDigest": _spec_digest(session, usecase_id),
+            "lock": _lock(session, usecase_id, Stage.EXPLORE),
+        },
     )
 
 
@@ -74,12 +86,19 @@ def record_gate(session: Session, state: ChainState, evaluation: GateEvaluation)
     if passed:
         records["lock"] = _lock(session, plan.usecase_id, plan.target)
     return session.ledger.append(
-        state, session.signer, kind="gate", after=after, actor=session.actor,
-        time=plan.context.now, records=records,
+        state,
+        session.signer,
+        kind="gate",
+        after=after,
+        actor=session.actor,
+        time=plan.context.now,
+        records=records,
     )
 
 
-def promote(session: Session, usecase_id: str, target: Stage, *, now: datetime | None = None) -> PromotionOutcome:
+def promote(
+    session: Session, usecase_id: str, target: Stage, *, now: datetime | None = None
+) -> PromotionOutcome:
     """Evaluate the gate in-process, record it, and on a pass move the model alias."""
     state = session.ledger.state(usecase_id)
     evaluation = evaluate_gate(session.workspace, state, usecase_id, target, now)
@@ -122,20 +141,36 @@ def approve(
     """An approver's own key signs off the move to the next stage (or a criteria amendment)."""
     state = session.ledger.state(usecase_id)
     if state.stage is None or next_stage(state.stage) is None:
-        raise PromotionRefused(f"{usecase_id}: nothing to approve in stage {state.stage.value if state.stage else 'none'}")
+        raise PromotionRefused(
+            f"{usecase_id}: nothing to approve in stage {state.stage.value if state.stage else 'none'}"
+        )
     target = next_stage(state.stage)
     assert target is not None
     if purpose == "amendment":
         lock = _lock(session, usecase_id, state.stage)
         digest = lock["digest"] if lock else ""
         if state.lock and digest == state.lock.digest:
-            raise PromotionRefused(f"{usecase_id}: the spec's criteria equal the locked ones; nothing to amend")
+            raise PromotionRefused(
+                f"{usecase_id}: the spec's criteria equal the locked ones; nothing to amend"
+            )
     else:
         digest = state.lock.digest if state.lock else ""
-    record = {"purpose": purpose, "role": role, "approver": approver, "from": state.stage.value,
-              "to": target.value, "criteriaDigest": digest, "note": note}
+    record = {
+        "purpose": purpose,
+        "role": role,
+        "approver": approver,
+        "from": state.stage.value,
+        "to": target.value,
+        "criteriaDigest": digest,
+        "note": note,
+    }
     return session.ledger.append(
-        state, approver_signer, kind="approval", after=state.stage, actor=approver, time=now,
+        state,
+        approver_signer,
+        kind="approval",
+        after=state.stage,
+        actor=approver,
+        time=now,
         records={"approval": record},
     )
 
@@ -147,15 +182,27 @@ def amend(session: Session, usecase_id: str, *, reason: str, now: datetime | Non
         raise PromotionRefused(f"{usecase_id}: no locked criteria to amend")
     lock = _lock(session, usecase_id, state.stage)
     assert lock is not None
-    approvals = sorted(s.sequence for s, digest in state.amendment_approvals if digest == lock["digest"])
+    approvals = sorted(
+        s.sequence for s, digest in state.amendment_approvals if digest == lock["digest"]
+    )
     if not approvals:
         raise PromotionRefused(
             f"{usecase_id}: amending the {state.stage.value} criteria needs a sponsor's signed approval first",
             hint=f"stagegate approve {usecase_id} --role sponsor --amendment --key SPONSOR_KEY",
         )
-    record = {"stage": state.stage.value, "reason": reason, "previousDigest": state.lock.digest, "approvals": approvals}
+    record = {
+        "stage": state.stage.value,
+        "reason": reason,
+        "previousDigest": state.lock.digest,
+        "approvals": approvals,
+    }
     return session.ledger.append(
-        state, session.signer, kind="amendment", after=state.stage, actor=session.actor, time=now,
+        state,
+        session.signer,
+        kind="amendment",
+        after=state.stage,
+        actor=session.actor,
+        time=now,
         records={"amendment": record, "lock": lock},
     )
 
@@ -172,7 +219,9 @@ def decide(
     """A signed No-Go (stop) or rollback (one legal step back), with its reason."""
     state = session.ledger.state(usecase_id)
     if state.stage is None or state.stage is Stage.STOPPED:
-        raise PromotionRefused(f"{usecase_id}: no decision possible in stage {state.stage.value if state.stage else 'none'}")
+        raise PromotionRefused(
+            f"{usecase_id}: no decision possible in stage {state.stage.value if state.stage else 'none'}"
+        )
     if decision == "no-go":
         after = Stage.STOPPED
     else:
@@ -183,12 +232,20 @@ def decide(
                 f"(legal: {legal})"
             )
         after = to
-    records: dict[str, Any] = {"decision": {"decision": decision, "reason": reason, "to": after.value}}
+    records: dict[str, Any] = {
+        "decision": {"decision": decision, "reason": reason, "to": after.value}
+    }
     lock = _lock(session, usecase_id, after)
     if lock:
         records["lock"] = lock
     return session.ledger.append(
-        state, session.signer, kind="decision", after=after, actor=session.actor, time=now, records=records
+        state,
+        session.signer,
+        kind="decision",
+        after=after,
+        actor=session.actor,
+        time=now,
+        records=records,
     )
 
 
@@ -204,15 +261,36 @@ def admit(session: Session, usecase_id: str, stage: Stage, model: str, version: 
     state = session.ledger.state(usecase_id)
     current = state.stage
     order = [Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION, Stage.SCALE]
-    if current is None or current is Stage.STOPPED or current not in order or order.index(current) < order.index(stage):
-        return Admission(False, f"{usecase_id} is in stage {current.value if current else 'none'}, not {stage.value}")
+    if (
+        current is None
+        or current is Stage.STOPPED
+        or current not in order
+        or order.index(current) < order.index(stage)
+    ):
+        return Admission(
+            False,
+            f"{usecase_id} is in stage {current.value if current else 'none'}, not {stage.value}",
+        )
     for entry in reversed(state.history):
         gate = entry.predicate.gate
-        if entry.predicate.kind == "gate" and gate and gate.verdict == "pass" and gate.to_stage == stage.value:
+        if (
+            entry.predicate.kind == "gate"
+            and gate
+            and gate.verdict == "pass"
+            and gate.to_stage == stage.value
+        ):
             if gate.model and (gate.model.name, gate.model.version) == (model, version):
-                return Admission(True, f"passing gate #{entry.sequence} admitted {model}/{version} to {stage.value}", entry)
+                return Admission(
+                    True,
+                    f"passing gate #{entry.sequence} admitted {model}/{version} to {stage.value}",
+                    entry,
+                )
             gated = f"{gate.model.name}/{gate.model.version}" if gate.model else "no model version"
-            return Admission(False, f"the passing gate #{entry.sequence} into {stage.value} admitted {gated}", entry)
+            return Admission(
+                False,
+                f"the passing gate #{entry.sequence} into {stage.value} admitted {gated}",
+                entry,
+            )
     return Admission(False, f"no passing gate into {stage.value} in the ledger of {usecase_id}")
 
 
@@ -221,7 +299,12 @@ def utcnow() -> datetime:
 
 
 def promote_entry(
-    session: Session, usecase_id: str, target: Stage, *, now: datetime | None = None, via_prefect: bool = True
+    session: Session,
+    usecase_id: str,
+    target: Stage,
+    *,
+    now: datetime | None = None,
+    via_prefect: bool = True,
 ) -> Entry:
     """Promote through the Prefect gate flow (default) or in-process; return the signed entry.
 
@@ -230,8 +313,12 @@ def promote_entry(
     """
     if not via_prefect:
         return promote(session, usecase_id, target, now=now).entry
-    from flows.gate_flow import gate_flow
+    from flows.gate_flow import gate_flow  # type: ignore[import-untyped]
 
-    result = gate_flow(usecase=usecase_id, to=target.value, workspace=str(session.workspace.root),
-                       now=now.isoformat() if now else None)
+    result = gate_flow(
+        usecase=usecase_id,
+        to=target.value,
+        workspace=str(session.workspace.root),
+        now=now.isoformat() if now else None,
+    )
     return session.ledger.read_entry(usecase_id, int(result["sequence"]))

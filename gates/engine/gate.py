@@ -41,6 +41,9 @@ class GatePlan:
     context: CheckContext
     target: Stage
     kinds: tuple[str, ...] = CHECK_KINDS
+    #: The model version admitted into the current stage, carried forward when this
+    #: gate's own evidence names none (e.g. Pilot → Production judges the pilot model).
+    incumbent_model: tuple[str, str] | None = None
 
     @property
     def usecase_id(self) -> str:
@@ -68,7 +71,11 @@ class GateEvaluation:
 
 
 def plan_gate(
-    workspace: Workspace, state: ChainState, usecase_id: str, target: Stage, now: datetime | None = None
+    workspace: Workspace,
+    state: ChainState,
+    usecase_id: str,
+    target: Stage,
+    now: datetime | None = None,
 ) -> GatePlan:
     """Refuse illegal moves (skips, backward, from Stopped) before any check runs."""
     usecase = workspace.usecase(usecase_id)
@@ -81,7 +88,9 @@ def plan_gate(
     expected = next_stage(current)
     if target != expected:
         if current is Stage.STOPPED:
-            raise PromotionRefused(f"{usecase_id}: stopped by a No-Go decision; it cannot be promoted")
+            raise PromotionRefused(
+                f"{usecase_id}: stopped by a No-Go decision; it cannot be promoted"
+            )
         allowed = expected.value if expected else "none (last stage)"
         raise PromotionRefused(
             f"{usecase_id}: cannot move from {current.value} to {target.value}; "
@@ -103,7 +112,15 @@ def plan_gate(
         view=view,
         now=(now or datetime.now(UTC)).astimezone(UTC),
     )
-    return GatePlan(context=context, target=target)
+    return GatePlan(context=context, target=target, incumbent_model=_incumbent_model(state))
+
+
+def _incumbent_model(state: ChainState) -> tuple[str, str] | None:
+    for entry in reversed(state.history):
+        gate = entry.predicate.gate
+        if gate is not None and gate.verdict == "pass":
+            return (gate.model.name, gate.model.version) if gate.model else None
+    return None
 
 
 def run_check(plan: GatePlan, kind: str) -> list[CheckResult]:
@@ -120,7 +137,9 @@ def run_check(plan: GatePlan, kind: str) -> list[CheckResult]:
 
 def conclude(plan: GatePlan, results: list[CheckResult]) -> GateEvaluation:
     flat = tuple(results)
-    return GateEvaluation(plan=plan, results=flat, verdict=verdict_of(flat), model=gated_model(plan, flat))
+    return GateEvaluation(
+        plan=plan, results=flat, verdict=verdict_of(flat), model=gated_model(plan, flat)
+    )
 
 
 def gated_model(plan: GatePlan, results: tuple[CheckResult, ...]) -> tuple[str, str] | None:
@@ -135,11 +154,15 @@ def gated_model(plan: GatePlan, results: tuple[CheckResult, ...]) -> tuple[str, 
                 name, _, version = uri.removeprefix("models:/").rpartition("/")
                 if name == usecase.model.name and version:
                     return name, version
-    return None
+    return plan.incumbent_model
 
 
 def evaluate_gate(
-    workspace: Workspace, state: ChainState, usecase_id: str, target: Stage, now: datetime | None = None
+    workspace: Workspace,
+    state: ChainState,
+    usecase_id: str,
+    target: Stage,
+    now: datetime | None = None,
 ) -> GateEvaluation:
     """Plan, run every check in-process and conclude: the library path without Prefect."""
     plan = plan_gate(workspace, state, usecase_id, target, now)

@@ -45,13 +45,28 @@ class UseCaseStatus:
         }
 
 
-def usecase_status(workspace: Workspace, usecase_id: str, state: ChainState, now: datetime) -> UseCaseStatus:
+def usecase_status(
+    workspace: Workspace, usecase_id: str, state: ChainState, now: datetime
+) -> UseCaseStatus:
     spec = workspace.usecases.get(usecase_id)
     title = spec.title if spec else "(no spec in this workspace)"
     stage = state.stage
     if stage is None:
-        return UseCaseStatus(usecase_id, title, "unregistered", None, None, None, None, "n/a", None, None,
-                             f"register {usecase_id} to enter Explore", None, 0)
+        return UseCaseStatus(
+            usecase_id,
+            title,
+            "unregistered",
+            None,
+            None,
+            None,
+            None,
+            "n/a",
+            None,
+            None,
+            f"register {usecase_id} to enter Explore",
+            None,
+            0,
+        )
     days = (now - state.entered_at).total_seconds() / 86400 if state.entered_at else None
     planned = maximum = None
     if spec is not None and stage not in (Stage.SCALE, Stage.STOPPED):
@@ -78,12 +93,22 @@ def usecase_status(workspace: Workspace, usecase_id: str, state: ChainState, now
     elif state.entered_at is not None:
         limit = maximum or planned
         due = state.entered_at + timedelta(days=limit) if limit else None
-        checkpoint = f"Go/No-Go to {target.label}" + (f" by {due.date().isoformat()}" if due else "")
+        checkpoint = f"Go/No-Go to {target.label}" + (
+            f" by {due.date().isoformat()}" if due else ""
+        )
     gate = state.last_gate.predicate.gate if state.last_gate else None
     return UseCaseStatus(
-        id=usecase_id, title=title, stage=stage.value, entered_at=state.entered_at, days_in_stage=days,
-        planned_days=planned, max_days=maximum, time_box=time_box,
+        id=usecase_id,
+        title=title,
+        stage=stage.value,
+        entered_at=state.entered_at,
+        days_in_stage=days,
+        planned_days=planned,
+        max_days=maximum,
+        time_box=time_box,
         last_gate=f"{gate.from_stage}->{gate.to_stage}" if gate else None,
-        last_verdict=gate.verdict if gate else None, next_checkpoint=checkpoint, checkpoint_due=due,
+        last_verdict=gate.verdict if gate else None,
+        next_checkpoint=checkpoint,
+        checkpoint_due=due,
         entries=state.next_sequence,
     )

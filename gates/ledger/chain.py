@@ -56,7 +56,11 @@ class Ledger:
         self.trust = trust
 
     def usecases(self) -> list[str]:
-        ids = {parsed[0] for key in self.store.list_keys(CHAINS_PREFIX) if (parsed := parse_entry_key(key))}
+        ids = {
+            parsed[0]
+            for key in self.store.list_keys(CHAINS_PREFIX)
+            if (parsed := parse_entry_key(key))
+        }
         return sorted(ids)
 
     def entry_keys(self, usecase_id: str) -> list[tuple[int, str]]:
@@ -154,7 +158,9 @@ class Ledger:
         entry, problems = open_entry(key, raw, self.trust, state.usecase, state.next_sequence)
         if entry is None or problems:
             # Refuse to write what an auditor would reject (e.g. a key that is not trusted).
-            raise LedgerError(f"{key}: refusing to write an entry that does not verify: {problems[0]}")
+            raise LedgerError(
+                f"{key}: refusing to write an entry that does not verify: {problems[0]}"
+            )
         try:
             self.store.put_new(key, raw)
         except EntryExistsError:

@@ -47,7 +47,12 @@ class Violation:
         return f"{where}: [{self.rule}] {self.message}"
 
     def to_json(self) -> dict[str, object]:
-        return {"useCase": self.usecase, "sequence": self.sequence, "rule": self.rule, "message": self.message}
+        return {
+            "useCase": self.usecase,
+            "sequence": self.sequence,
+            "rule": self.rule,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,37 +90,67 @@ def open_entry(
     except LedgerError as e:
         return v("envelope-malformed", e.message)
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
-        return v("envelope-malformed", f"payloadType {envelope.payload_type!r}; expected {IN_TOTO_PAYLOAD_TYPE}")
+        return v(
+            "envelope-malformed",
+            f"payloadType {envelope.payload_type!r}; expected {IN_TOTO_PAYLOAD_TYPE}",
+        )
     verified = envelope.verified_keyids(s.public for s in trust.by_keyid.values())
     if not verified:
         claimed = ", ".join(trust.describe(s.keyid) for s in envelope.signatures)
-        rule = "signature-invalid" if any(s.keyid in trust.by_keyid for s in envelope.signatures) else "signer-untrusted"
+        rule = (
+            "signature-invalid"
+            if any(s.keyid in trust.by_keyid for s in envelope.signatures)
+            else "signer-untrusted"
+        )
         return v(rule, f"no valid signature by a trusted key (signed by {claimed})")
     try:
         statement = Statement.model_validate(json.loads(envelope.payload))
     except (ValueError, ValidationError) as e:
-        return v("payload-malformed", f"signed payload is not a {PREDICATE_TYPE} statement: {_first_error(e)}")
+        return v(
+            "payload-malformed",
+            f"signed payload is not a {PREDICATE_TYPE} statement: {_first_error(e)}",
+        )
     problems: list[Violation] = []
     pred = statement.predicate
     if statement.subject != [usecase_subject(usecase_id)] or pred.use_case != usecase_id:
         problems.append(
-            Violation(usecase_id, sequence, "subject-mismatch",
-                      f"entry is bound to use case {pred.use_case!r}, found in the chain of {usecase_id!r}")
+            Violation(
+                usecase_id,
+                sequence,
+                "subject-mismatch",
+                f"entry is bound to use case {pred.use_case!r}, found in the chain of {usecase_id!r}",
+            )
         )
     if pred.sequence != sequence:
         problems.append(
-            Violation(usecase_id, sequence, "sequence-mismatch",
-                      f"entry says sequence {pred.sequence}, stored as {sequence}")
+            Violation(
+                usecase_id,
+                sequence,
+                "sequence-mismatch",
+                f"entry says sequence {pred.sequence}, stored as {sequence}",
+            )
         )
     signers = [trust.by_keyid[k] for k in sorted(verified)]
     needed = pred.approval.role if pred.kind == "approval" and pred.approval else GATE_ROLE
     if all(s.revoked for s in signers):
-        problems.append(Violation(usecase_id, sequence, "signer-revoked",
-                                  f"signed only by revoked key(s): {', '.join(s.name for s in signers)}"))
+        problems.append(
+            Violation(
+                usecase_id,
+                sequence,
+                "signer-revoked",
+                f"signed only by revoked key(s): {', '.join(s.name for s in signers)}",
+            )
+        )
     elif not any(needed in s.roles and not s.revoked for s in signers):
         names = ", ".join(f"{s.name} (roles: {', '.join(sorted(s.roles))})" for s in signers)
-        problems.append(Violation(usecase_id, sequence, "signer-role",
-                                  f"{pred.kind} entry needs a signature with role {needed!r}; signed by {names}"))
+        problems.append(
+            Violation(
+                usecase_id,
+                sequence,
+                "signer-role",
+                f"{pred.kind} entry needs a signature with role {needed!r}; signed by {names}",
+            )
+        )
     entry = Entry(key, envelope, statement, payload_digest(envelope.payload), frozenset(verified))
     return entry, problems
 

@@ -48,14 +48,22 @@ def apply_entry(
     if seq != state.next_sequence:
         violate("sequence-gap", f"expected entry {state.next_sequence}, found {seq}")
     if p.previous != state.head_digest:
-        violate("link-broken", f"links to {p.previous}, but the previous entry is {state.head_digest}")
+        violate(
+            "link-broken", f"links to {p.previous}, but the previous entry is {state.head_digest}"
+        )
     if state.last_time and p.time < state.last_time:
-        violate("time-backwards", f"time {p.time.isoformat()} is before the previous entry's {state.last_time.isoformat()}")
+        violate(
+            "time-backwards",
+            f"time {p.time.isoformat()} is before the previous entry's {state.last_time.isoformat()}",
+        )
     current = state.stage
     before = Stage(p.stage.before) if p.stage.before else None
     after = Stage(p.stage.after)
     if before != current:
-        violate("stage-illegal", f"entry claims stage before {_name(before)}, replay says {_name(current)}")
+        violate(
+            "stage-illegal",
+            f"entry claims stage before {_name(before)}, replay says {_name(current)}",
+        )
 
     new = replace(
         state,
@@ -77,15 +85,27 @@ def apply_entry(
     elif p.kind == "gate" and p.gate is not None:
         g = p.gate
         if Stage(g.from_stage) != current or Stage(g.to_stage) != next_stage(current):
-            violate("stage-illegal", f"gate {g.from_stage}->{g.to_stage} from stage {current.value}: stages move one at a time")
+            violate(
+                "stage-illegal",
+                f"gate {g.from_stage}->{g.to_stage} from stage {current.value}: stages move one at a time",
+            )
         if g.verdict == "pass":
             if after != Stage(g.to_stage):
-                violate("stage-illegal", f"passing gate to {g.to_stage} but entry moves to {after.value}")
+                violate(
+                    "stage-illegal",
+                    f"passing gate to {g.to_stage} but entry moves to {after.value}",
+                )
             if state.lock is None or g.criteria_digest != state.lock.digest:
-                violate("criteria-lock", f"gate evaluated under criteria {g.criteria_digest}, locked criteria are "
-                        f"{state.lock.digest if state.lock else 'missing'}; an approved amendment is required")
+                violate(
+                    "criteria-lock",
+                    f"gate evaluated under criteria {g.criteria_digest}, locked criteria are "
+                    f"{state.lock.digest if state.lock else 'missing'}; an approved amendment is required",
+                )
         elif moved:
-            violate("stage-illegal", f"a {g.verdict} gate cannot move the stage ({current.value} -> {after.value})")
+            violate(
+                "stage-illegal",
+                f"a {g.verdict} gate cannot move the stage ({current.value} -> {after.value})",
+            )
         new = replace(new, last_gate=entry)
     elif p.kind == "approval" and p.approval is not None:
         if moved:
@@ -96,7 +116,10 @@ def apply_entry(
             if a.role in signer.roles and not signer.revoked:
                 seen = ApprovalSeen(a.role, keyid, signer.name, a.approver, seq, p.time)
                 if a.purpose == "amendment":
-                    new = replace(new, amendment_approvals=(*new.amendment_approvals, (seen, a.criteria_digest)))
+                    new = replace(
+                        new,
+                        amendment_approvals=(*new.amendment_approvals, (seen, a.criteria_digest)),
+                    )
                 elif Stage(a.from_stage) == current:
                     new = replace(new, approvals=(*new.approvals, seen))
     elif p.kind == "amendment" and p.amendment is not None:
@@ -105,16 +128,27 @@ def apply_entry(
         if p.lock is None or Stage(p.lock.stage) != current:
             violate("criteria-lock", "amendment must lock new criteria for the current stage")
         else:
-            approvers = {s.keyid for s, digest in state.amendment_approvals
-                         if digest == p.lock.digest and s.sequence in p.amendment.approvals and s.role == "sponsor"}
+            approvers = {
+                s.keyid
+                for s, digest in state.amendment_approvals
+                if digest == p.lock.digest
+                and s.sequence in p.amendment.approvals
+                and s.role == "sponsor"
+            }
             if not approvers:
-                violate("amendment-unapproved", "criteria amendment lacks a sponsor's signed approval of the new criteria digest")
+                violate(
+                    "amendment-unapproved",
+                    "criteria amendment lacks a sponsor's signed approval of the new criteria digest",
+                )
     elif p.kind == "decision" and p.decision is not None:
         d = p.decision
         if d.decision == "no-go" and after is not Stage.STOPPED:
             violate("stage-illegal", "a no-go decision must stop the use case")
         if d.decision == "rollback" and (current, after) not in ROLLBACKS:
-            violate("stage-illegal", f"rollback {current.value} -> {after.value} is not a legal backward move")
+            violate(
+                "stage-illegal",
+                f"rollback {current.value} -> {after.value} is not a legal backward move",
+            )
     elif p.kind == "recheck":
         if moved:
             violate("stage-illegal", "a re-check never moves the stage")
@@ -123,11 +157,21 @@ def apply_entry(
 
     if p.lock is not None:
         if Stage(p.lock.stage) != after:
-            violate("criteria-lock", f"entry locks criteria of {p.lock.stage} but the stage is {after.value}")
+            violate(
+                "criteria-lock",
+                f"entry locks criteria of {p.lock.stage} but the stage is {after.value}",
+            )
         new = replace(new, lock=p.lock)
     if moved or p.kind == "registration":
-        new = replace(new, stage=after, entered_at=p.time, entered_sequence=seq, approvals=(),
-                      amendment_approvals=(), lock=p.lock)
+        new = replace(
+            new,
+            stage=after,
+            entered_at=p.time,
+            entered_sequence=seq,
+            approvals=(),
+            amendment_approvals=(),
+            lock=p.lock,
+        )
         if p.lock is None and after not in (Stage.STOPPED, Stage.SCALE):
             violate("criteria-lock", f"entering {after.value} without locking its exit criteria")
     return new, problems

@@ -51,8 +51,12 @@ class VerificationReport:
 def stray_keys(ledger: Ledger) -> list[Violation]:
     """Objects under the chains prefix that are not entries: something put them there."""
     return [
-        Violation(key[len(CHAINS_PREFIX):].split("/")[0] or "?", None, "stray-object",
-                  f"{key} is not a ledger entry key")
+        Violation(
+            key[len(CHAINS_PREFIX) :].split("/")[0] or "?",
+            None,
+            "stray-object",
+            f"{key} is not a ledger entry key",
+        )
         for key in ledger.store.list_keys(CHAINS_PREFIX)
         if parse_entry_key(key) is None
     ]
@@ -66,8 +70,16 @@ def verify_ledger(ledger: Ledger, usecases: list[str] | None = None) -> Verifica
         replayed = ledger.replay(usecase_id, keep_history=False)
         state = replayed.state
         if state.next_sequence == 0:
-            violations.append(Violation(usecase_id, None, "chain-missing", "no entries found for this use case"))
-        chains.append(ChainSummary(usecase_id, state.next_sequence, state.stage.value if state.stage else None,
-                                   state.head_digest))
+            violations.append(
+                Violation(usecase_id, None, "chain-missing", "no entries found for this use case")
+            )
+        chains.append(
+            ChainSummary(
+                usecase_id,
+                state.next_sequence,
+                state.stage.value if state.stage else None,
+                state.head_digest,
+            )
+        )
         violations.extend(replayed.violations)
     return VerificationReport(tuple(chains), tuple(violations))

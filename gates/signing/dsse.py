@@ -59,7 +59,9 @@ class Envelope:
         }
 
 
-def sign_envelope(payload: bytes, signer: Signer, payload_type: str = IN_TOTO_PAYLOAD_TYPE) -> Envelope:
+def sign_envelope(
+    payload: bytes, signer: Signer, payload_type: str = IN_TOTO_PAYLOAD_TYPE
+) -> Envelope:
     sig = signer.sign(pae(payload_type, payload))
     return Envelope(payload_type, payload, (Signature(signer.keyid, sig),))
 
@@ -71,7 +73,9 @@ def parse_envelope(data: bytes, where: str) -> Envelope:
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise LedgerError(f"{where}: not a DSSE envelope (invalid JSON: {e})") from e
     if not isinstance(doc, dict) or set(doc) != {"payload", "payloadType", "signatures"}:
-        raise LedgerError(f"{where}: not a DSSE envelope (expected payload, payloadType, signatures)")
+        raise LedgerError(
+            f"{where}: not a DSSE envelope (expected payload, payloadType, signatures)"
+        )
     payload_type, payload, signatures = doc["payloadType"], doc["payload"], doc["signatures"]
     if not isinstance(payload_type, str) or not isinstance(payload, str):
         raise LedgerError(f"{where}: DSSE payload and payloadType must be strings")

@@ -17,7 +17,8 @@ from gates.signing.keys import key_id, load_private_key
 
 
 class Signer(Protocol):
-    keyid: str
+    @property
+    def keyid(self) -> str: ...
 
     def sign(self, message: bytes) -> bytes: ...
 

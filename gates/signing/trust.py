@@ -25,7 +25,9 @@ class TrustStore:
     by_keyid: dict[str, TrustedSigner]
 
     @classmethod
-    def load(cls, keys: list[TrustedKey], base: Path, *, source: str = "stagegate.toml") -> TrustStore:
+    def load(
+        cls, keys: list[TrustedKey], base: Path, *, source: str = "stagegate.toml"
+    ) -> TrustStore:
         signers: dict[str, TrustedSigner] = {}
         for entry in keys:
             path = Path(entry.path).expanduser()

@@ -21,6 +21,7 @@ from gates.policy.effective import (
 from gates.policy.model import ExitCriteria
 from gates.stages import Stage
 from gates.workspace.settings import Settings
+from gates.workspace.yaml_strict import load_yaml
 from gates.workspace.usecase import UseCaseSpec
 
 SETTINGS_FILE = "stagegate.toml"
@@ -118,7 +119,7 @@ def load_settings(root: Path) -> Settings:
 
 def load_usecase(path: Path) -> UseCaseSpec:
     try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
+        raw = load_yaml(path.read_text("utf-8"))
     except OSError as e:
         raise ConfigError(str(path), [f"cannot read: {e.strerror}"]) from e
     except (yaml.YAMLError, UnicodeDecodeError) as e:

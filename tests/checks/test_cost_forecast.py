@@ -52,7 +52,10 @@ def pilot_run_rate_ctx(
         stage=Stage.PILOT,
         evidence={
             "datasets": {"daily_spend": path},
-            "cost": {"daily_spend": {"pilot": "daily_spend"}, "users": {"pilot": 40, "production": 400}}
+            "cost": {
+                "daily_spend": {"pilot": "daily_spend"},
+                "users": {"pilot": 40, "production": 400},
+            }
             | cost,
         },
         budgets={"production": 20_000},
@@ -273,7 +276,10 @@ def test_fewer_than_seven_days_is_error(make_ctx: MakeCtx, write_rows: WriteRows
 def test_spend_file_missing_is_error_naming_dataset(make_ctx: MakeCtx) -> None:
     ctx = make_ctx(
         stage=Stage.PILOT,
-        evidence={"datasets": {"spend": "data/nowhere.csv"}, "cost": {"daily_spend": {"pilot": "spend"}}},
+        evidence={
+            "datasets": {"spend": "data/nowhere.csv"},
+            "cost": {"daily_spend": {"pilot": "spend"}},
+        },
         budgets={"production": 5_000},
     )
 
@@ -286,7 +292,9 @@ def test_spend_file_missing_is_error_naming_dataset(make_ctx: MakeCtx) -> None:
 
 def test_spend_dataset_not_declared_is_error(make_ctx: MakeCtx) -> None:
     ctx = make_ctx(
-        stage=Stage.PILOT, evidence={"cost": {"daily_spend": {"pilot": "spend"}}}, budgets={"production": 1}
+        stage=Stage.PILOT,
+        evidence={"cost": {"daily_spend": {"pilot": "spend"}}},
+        budgets={"production": 1},
     )
 
     result = only(ctx)

@@ -21,7 +21,9 @@ STAGEGATE = [sys.executable, "-m", "gates.cli"]
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "STAGEGATE_WORKSPACE"}
-    return subprocess.run([*STAGEGATE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [*STAGEGATE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
 
 
 @pytest.fixture
@@ -30,7 +32,14 @@ def ws(tmp_path: Path) -> Path:
     build_workspace(root)
     session = Session.open(root)
     register(session, "alpha", now=T0)
-    approve(session, "alpha", load_signer("file:keys/sponsor.pem", root), role="sponsor", approver="Dana Park", now=T0)
+    approve(
+        session,
+        "alpha",
+        load_signer("file:keys/sponsor.pem", root),
+        role="sponsor",
+        approver="Dana Park",
+        now=T0,
+    )
     register(session, "beta", now=T0)
     return root
 
@@ -77,12 +86,16 @@ def test_unknown_stage_name_is_a_clear_error(ws: Path) -> None:
 
 def test_malformed_spec_names_file_and_field(ws: Path) -> None:
     spec = ws / "usecases" / "alpha.yaml"
-    spec.write_text(spec.read_text().replace("department: support", "department: support\nbudgetz: 3"))
+    spec.write_text(
+        spec.read_text().replace("department: support", "department: support\nbudgetz: 3")
+    )
     result = run("--workspace", str(ws), "validate")
     assert result.returncode == 2
     assert "alpha.yaml" in result.stdout and "budgetz: unknown field" in result.stdout
     status = run("--workspace", str(ws), "status")
-    assert status.returncode == 2 and "budgetz" in status.stderr and "Traceback" not in status.stderr
+    assert (
+        status.returncode == 2 and "budgetz" in status.stderr and "Traceback" not in status.stderr
+    )
 
 
 def test_broken_yaml_and_wrong_types_are_reported_without_traceback(ws: Path) -> None:
@@ -94,6 +107,14 @@ def test_broken_yaml_and_wrong_types_are_reported_without_traceback(ws: Path) ->
     problems = json.loads(result.stdout)["problems"]
     assert any("beta.yaml" in p and "not valid YAML" in p for p in problems)
     assert any("alpha.yaml" in p and "budgets.poc" in p for p in problems)
+
+
+def test_duplicate_yaml_keys_are_refused_not_silently_merged(ws: Path) -> None:
+    spec = ws / "usecases" / "alpha.yaml"
+    spec.write_text(spec.read_text() + "budgets: {poc: 1}\n")
+    result = run("--workspace", str(ws), "validate")
+    assert result.returncode == 2
+    assert "alpha.yaml" in result.stdout and "duplicate key 'budgets'" in result.stdout
 
 
 def test_bad_settings_file_is_named(ws: Path) -> None:
@@ -134,6 +155,8 @@ def test_auditor_commands_import_no_prefect_mlflow_or_great_expectations(ws: Pat
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'mlflow', 'great_expectations'})\n"
         "print('HEAVY=' + ','.join(heavy))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe, str(ws)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(ws)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "HEAVY=\n" in result.stdout

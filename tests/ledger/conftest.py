@@ -57,7 +57,8 @@ def build_workspace(root: Path) -> None:
     keys = root / "keys"
     for name in ("gate", "sponsor", "budget", "outsider"):
         generate_keypair(keys / f"{name}.pem")
-    (root / "stagegate.toml").write_text(textwrap.dedent("""\
+    (root / "stagegate.toml").write_text(
+        textwrap.dedent("""\
         [store]
         uri = "ledger"
         [signing]
@@ -74,7 +75,8 @@ def build_workspace(root: Path) -> None:
         name = "lee"
         path = "keys/budget.pub"
         roles = ["budget_owner"]
-    """))
+    """)
+    )
     for uc, title in (("alpha", "Alpha assistant"), ("beta", "Beta classifier")):
         (root / "usecases" / f"{uc}.yaml").write_text(SPEC.format(id=uc, title=title))
 

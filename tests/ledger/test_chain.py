@@ -32,10 +32,21 @@ def test_registering_twice_is_refused(world: LedgerWorld) -> None:
 
 def test_gate_passes_with_approvals_and_moves_to_poc(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))
-    approve(world.session, "alpha", world.budget_owner, role="budget_owner", approver="Lee Moreau", now=world.at(9))
+    approve(
+        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9)
+    )
+    approve(
+        world.session,
+        "alpha",
+        world.budget_owner,
+        role="budget_owner",
+        approver="Lee Moreau",
+        now=world.at(9),
+    )
     outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
-    assert outcome.evaluation.verdict is Verdict.PASS, [r for r in outcome.evaluation.results if r.status.blocks]
+    assert outcome.evaluation.verdict is Verdict.PASS, [
+        r for r in outcome.evaluation.results if r.status.blocks
+    ]
     state = world.session.ledger.state("alpha")
     assert state.stage is Stage.POC
     assert state.lock is not None and state.lock.stage == "poc"
@@ -44,13 +55,18 @@ def test_gate_passes_with_approvals_and_moves_to_poc(world: LedgerWorld) -> None
 
 def test_gate_without_budget_approval_is_blocked_and_stage_unchanged(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))
+    approve(
+        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9)
+    )
     outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
     assert outcome.evaluation.verdict is Verdict.BLOCKED
     failing = {r.check for r in outcome.evaluation.failing}
     assert failing == {"approval:budget_owner"}
     assert world.session.ledger.state("alpha").stage is Stage.EXPLORE
-    assert outcome.entry.predicate.gate is not None and outcome.entry.predicate.gate.verdict == "blocked"
+    assert (
+        outcome.entry.predicate.gate is not None
+        and outcome.entry.predicate.gate.verdict == "blocked"
+    )
 
 
 def test_skipping_a_stage_is_refused_and_nothing_is_written(world: LedgerWorld) -> None:
@@ -64,9 +80,23 @@ def test_skipping_a_stage_is_refused_and_nothing_is_written(world: LedgerWorld) 
 def test_approval_by_a_key_without_the_role_is_refused(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
     with pytest.raises(LedgerError, match="signer-role"):
-        approve(world.session, "alpha", world.sponsor, role="budget_owner", approver="Dana Park", now=world.at(1))
+        approve(
+            world.session,
+            "alpha",
+            world.sponsor,
+            role="budget_owner",
+            approver="Dana Park",
+            now=world.at(1),
+        )
     with pytest.raises(LedgerError, match="signer-untrusted"):
-        approve(world.session, "alpha", world.outsider, role="sponsor", approver="Mallory", now=world.at(1))
+        approve(
+            world.session,
+            "alpha",
+            world.outsider,
+            role="sponsor",
+            approver="Mallory",
+            now=world.at(1),
+        )
     assert len(world.session.ledger.entry_keys("alpha")) == 1
 
 
@@ -84,10 +114,33 @@ def test_back_dated_entries_are_refused(world: LedgerWorld) -> None:
         decide(world.session, "alpha", "no-go", reason="x", now=world.at(1))
 
 
-def test_twenty_concurrent_promotions_write_one_entry_per_sequence(world: LedgerWorld) -> None:
+@pytest.fixture(params=["local", "s3"])
+def racing_world(request: pytest.FixtureRequest, world: LedgerWorld) -> LedgerWorld:
+    """The same world, its ledger either in the local folder or in a SeaweedFS bucket."""
+    if request.param == "s3":
+        request.getfixturevalue("seaweedfs")
+        bucket = request.getfixturevalue("s3_bucket")
+        settings = world.root / "stagegate.toml"
+        settings.write_text(settings.read_text().replace('uri = "ledger"', f'uri = "s3://{bucket}/ledger"'))
+        world.reopen()
+        assert world.session.store.uri.startswith("s3://")
+    return world
+
+
+def test_twenty_concurrent_promotions_write_one_entry_per_sequence(racing_world: LedgerWorld) -> None:
+    world = racing_world
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))
-    approve(world.session, "alpha", world.budget_owner, role="budget_owner", approver="Lee Moreau", now=world.at(9))
+    approve(
+        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9)
+    )
+    approve(
+        world.session,
+        "alpha",
+        world.budget_owner,
+        role="budget_owner",
+        approver="Lee Moreau",
+        now=world.at(9),
+    )
     barrier = threading.Barrier(20)
     outcomes: list[object] = []
     lock = threading.Lock()
@@ -121,3 +174,4 @@ def test_twenty_concurrent_promotions_write_one_entry_per_sequence(world: Ledger
     replayed = world.session.ledger.replay("alpha")
     assert replayed.intact and replayed.state.stage is Stage.POC
     assert world.session.store.exists(entry_key("alpha", 3))
+    assert not world.session.store.exists(entry_key("alpha", 4))

@@ -33,7 +33,9 @@ def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: LedgerWorld) -
 def test_every_entry_kind_validates_against_the_committed_json_schema(world: LedgerWorld) -> None:
     schema = committed_predicate_schema()
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1))
+    approve(
+        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1)
+    )
     for _, entry, problems in world.session.ledger.entries("alpha"):
         assert entry is not None and not problems
         predicate = json.loads(entry.envelope.payload)["predicate"]
@@ -41,7 +43,9 @@ def test_every_entry_kind_validates_against_the_committed_json_schema(world: Led
 
 
 def test_committed_schema_matches_the_models() -> None:
-    assert committed_predicate_schema() == json.loads(json.dumps(generated_predicate_schema(), sort_keys=True))
+    assert committed_predicate_schema() == json.loads(
+        json.dumps(generated_predicate_schema(), sort_keys=True)
+    )
 
 
 def test_schema_rejects_unknown_fields() -> None:
@@ -51,7 +55,11 @@ def test_schema_rejects_unknown_fields() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
     max_leaves=25,
 )

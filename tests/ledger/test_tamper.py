@@ -19,8 +19,17 @@ from .conftest import LedgerWorld
 
 def _chain(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1))
-    approve(world.session, "alpha", world.budget_owner, role="budget_owner", approver="Lee Moreau", now=world.at(2))
+    approve(
+        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1)
+    )
+    approve(
+        world.session,
+        "alpha",
+        world.budget_owner,
+        role="budget_owner",
+        approver="Lee Moreau",
+        now=world.at(2),
+    )
     decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(3))
     register(world.session, "beta", now=world.at(0))
 
@@ -75,7 +84,10 @@ def test_truncated_envelope_is_detected(chained: LedgerWorld) -> None:
 def test_deleted_middle_entry_is_a_gap(chained: LedgerWorld) -> None:
     _path(chained, "alpha", 1).unlink()
     violations = verify_ledger(chained.session.ledger).violations
-    assert any(v.sequence == 2 and v.rule == "sequence-gap" and "expected entry 1" in v.message for v in violations)
+    assert any(
+        v.sequence == 2 and v.rule == "sequence-gap" and "expected entry 1" in v.message
+        for v in violations
+    )
 
 
 def test_swapped_entries_are_detected(chained: LedgerWorld) -> None:
@@ -91,7 +103,9 @@ def test_entry_copied_into_another_chain_is_detected(chained: LedgerWorld) -> No
     target = _path(chained, "beta", 1)
     target.write_bytes(_path(chained, "alpha", 1).read_bytes())
     violations = verify_ledger(chained.session.ledger).violations
-    assert any(v.usecase == "beta" and v.sequence == 1 and v.rule == "subject-mismatch" for v in violations)
+    assert any(
+        v.usecase == "beta" and v.sequence == 1 and v.rule == "subject-mismatch" for v in violations
+    )
 
 
 def test_stage_derivation_refuses_a_tampered_chain(chained: LedgerWorld) -> None:
@@ -102,9 +116,13 @@ def test_stage_derivation_refuses_a_tampered_chain(chained: LedgerWorld) -> None
         chained.session.ledger.state("alpha")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seq=st.integers(0, 3), position=st.integers(0, 10_000), bit=st.integers(0, 7))
-def test_any_single_bit_flip_in_any_entry_is_detected(chained: LedgerWorld, seq: int, position: int, bit: int) -> None:
+def test_any_single_bit_flip_in_any_entry_is_detected(
+    chained: LedgerWorld, seq: int, position: int, bit: int
+) -> None:
     path = _path(chained, "alpha", seq)
     original = path.read_bytes()
     data = bytearray(original)

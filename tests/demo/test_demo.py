@@ -1,0 +1,109 @@
+"""The demo scenario end to end: the story's verdicts are what the evidence says."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gates.demo.scenario import run_demo
+from gates.engine.session import Session
+from gates.ledger.verify import verify_ledger
+from gates.stages import Stage
+
+
+def gate_verdicts(session: Session, usecase: str) -> list[tuple[str, str, list[str]]]:
+    out = []
+    for entry in session.ledger.replay(usecase).state.history:
+        gate = entry.predicate.gate
+        if gate:
+            failing = sorted(c.check for c in gate.checks if c.status in ("fail", "error"))
+            out.append((f"{gate.from_stage}->{gate.to_stage}", gate.verdict, failing))
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("demo") / "workspace"
+    buffer = io.StringIO()
+    run_demo(root, use_prefect=False, console=Console(file=buffer, width=140))
+    return root, buffer.getvalue()
+
+
+def test_support_bot_walks_to_production_through_two_blocked_gates(demo: tuple[Path, str]) -> None:
+    root, _ = demo
+    session = Session.open(root)
+    assert gate_verdicts(session, "support-bot") == [
+        ("explore->poc", "pass", []),
+        ("poc->pilot", "blocked", ["metric:accuracy"]),
+        ("poc->pilot", "pass", []),
+        ("pilot->production", "blocked", ["pilot:satisfaction"]),
+        ("pilot->production", "pass", []),
+    ]
+    assert session.ledger.state("support-bot").stage is Stage.PRODUCTION
+
+
+def test_invoice_ocr_is_blocked_then_stopped_by_a_no_go(demo: tuple[Path, str]) -> None:
+    root, _ = demo
+    session = Session.open(root)
+    verdicts = gate_verdicts(session, "invoice-ocr")
+    assert verdicts[-1] == ("poc->pilot", "blocked", ["blockers:open", "metric:field_accuracy"])
+    state = session.ledger.state("invoice-ocr")
+    assert state.stage is Stage.STOPPED
+    decision = state.history[-1].predicate.decision
+    assert (
+        decision is not None and decision.decision == "no-go" and "Handwritten" in decision.reason
+    )
+
+
+def test_the_demo_moves_mlflow_aliases_to_the_gated_versions(demo: tuple[Path, str]) -> None:
+    from mlflow.tracking import MlflowClient
+
+    root, _ = demo
+    client = MlflowClient(tracking_uri=Session.open(root).workspace.tracking_uri)
+    assert str(client.get_model_version_by_alias("support-bot", "pilot").version) == "2"
+    assert str(client.get_model_version_by_alias("support-bot", "production").version) == "2"
+
+
+def test_the_story_explains_each_blocked_gate(demo: tuple[Path, str]) -> None:
+    _, text = demo
+    assert "BLOCKED — stays in PoC; not met: metric:accuracy" in text
+    assert "BLOCKED — stays in Pilot; not met: pilot:satisfaction" in text
+    assert "signed No-Go recorded" in text
+    assert "intact" in text
+
+
+def test_the_demo_folder_verifies_after_being_moved(demo: tuple[Path, str], tmp_path: Path) -> None:
+    root, _ = demo
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(root, moved)
+    report = verify_ledger(Session.open(moved).ledger)
+    assert report.intact and report.entries == 18
+
+
+def test_demo_refuses_a_folder_with_content(tmp_path: Path) -> None:
+    from gates.errors import ConfigError
+
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not empty"):
+        run_demo(tmp_path, use_prefect=False, console=Console(file=io.StringIO()))
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_demo_with_its_ledger_in_seaweedfs(
+    seaweedfs: object, s3_bucket: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "ws"
+    run_demo(
+        root,
+        store=f"s3://{s3_bucket}/ledger",
+        use_prefect=False,
+        console=Console(file=io.StringIO()),
+    )
+    session = Session.open(root)
+    assert session.store.uri.startswith("s3://")
+    assert session.ledger.state("support-bot").stage is Stage.PRODUCTION
+    assert verify_ledger(session.ledger).intact
