@@ -6,14 +6,16 @@ run anywhere with read access to the store and the trusted public keys.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gates.cli.context import session_of
 from gates.cli.render import check_details, console, print_json, stage_text, verdict_text
 from gates.errors import ConfigError, StagegateError
-from gates.ledger.entry import Entry, entry_key, open_entry
+
+if TYPE_CHECKING:
+    from gates.ledger.entry import Entry
 
 app = typer.Typer(help="Verify and read the signed ledger (read-only).", no_args_is_help=True)
 
@@ -143,6 +145,8 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """One entry in full: checks with observed vs expected, evidence digests, signatures."""
+    from gates.ledger.entry import entry_key, open_entry
+
     usecase, sep, seq_text = entry_ref.partition("#")
     if not sep or not seq_text.isdigit() or not usecase:
         raise ConfigError(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from gates.engine.session import Session
+if TYPE_CHECKING:  # the session (and its ledger, pydantic models, keys) loads on first use
+    from gates.engine.session import Session
 
 
 @dataclass
@@ -17,6 +19,8 @@ class CliState:
 
     def session(self) -> Session:
         if self._session is None:
+            from gates.engine.session import Session
+
             self._session = Session.open(self.workspace)
         return self._session
 

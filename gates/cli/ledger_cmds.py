@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from gates.cli.context import session_of
 from gates.cli.render import console, print_json, show_gate, stage_text
 from gates.errors import ConfigError
-from gates.ledger.entry import Entry
+
+if TYPE_CHECKING:
+    from gates.ledger.entry import Entry
 from gates.stages import Stage, parse_stage
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gates.ledger.entry import Entry
 from gates.stages import Stage
+
+if TYPE_CHECKING:
+    from gates.ledger.entry import Entry
 
 STATUS_STYLE = {
     "pass": "green",

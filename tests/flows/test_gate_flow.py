@@ -1,0 +1,489 @@
+"""The gate flow through a real Prefect API: verdicts, ledger writes, artifacts, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import sys
+import time
+import types
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect import flow
+
+from flows.gate_flow import (
+    IO_RETRIES,
+    artifact_key,
+    collect_results,
+    gate_flow,
+    is_transient,
+)
+from gates.engine.actions import promote
+from gates.engine.gate import CHECK_KINDS, GatePlan, plan_gate
+from gates.engine.session import Session
+from gates.errors import EvidenceError, PromotionRefused, StagegateError
+from gates.results import CheckResult, Status
+from gates.stages import Stage
+from tests.flows.conftest import GATE_TIME, T0, UC, GateWorld, build_world, usecase_spec
+
+pytestmark = pytest.mark.prefect
+
+
+def read_artifact(key: str, flow_run_id: uuid.UUID | None = None) -> Any:
+    """The artifact a flow run published under ``key`` (by default the newest one).
+
+    Artifacts under one key are versions of each other: every gate attempt adds one.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    wanted = ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+    if flow_run_id is not None:
+        wanted.flow_run_id = ArtifactFilterFlowRunId(any_=[flow_run_id])
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=wanted, sort=ArtifactSort.CREATED_DESC)
+    assert found, f"no artifact with key {key}"
+    return found[0]
+
+
+def task_run_names(flow_run_id: uuid.UUID, expected: int) -> list[str]:
+    """Task runs reach the API as events the server records in batches: poll briefly."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    deadline = time.monotonic() + 20
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            if len(runs) >= expected or time.monotonic() > deadline:
+                return sorted(run.name for run in runs)
+            time.sleep(0.25)
+
+
+def break_deliverable(world: GateWorld) -> None:
+    """The priority matrix becomes a folder holding a dangling symlink: it cannot be hashed."""
+    path = world.root / "docs" / "priority-matrix.csv"
+    path.unlink()
+    path.mkdir()
+    (path / "matrix.csv").symlink_to(world.root / "nowhere" / "matrix.csv")
+
+
+def remove_deliverable(world: GateWorld) -> None:
+    (world.root / "docs" / "priority-matrix.csv").unlink()
+
+
+# -- the gate, end to end ----------------------------------------------------------------
+
+
+def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: GateWorld) -> None:
+    before = world.state()
+
+    final = world.run_flow(return_state=True)
+    result = final.result()
+
+    assert final.is_completed()
+    assert result["verdict"] == "pass", result["failing"]
+    assert (result["usecase"], result["from"], result["to"], result["stage"]) == (
+        UC, "explore", "poc", "poc",
+    )  # fmt: skip
+    assert result["failing"] == [] and result["alias"] is None
+    state = world.state()
+    assert state.stage is Stage.POC
+    assert state.entries == before.entries + 1
+    entry = state.history[-1]
+    assert (entry.key, entry.digest, entry.sequence) == (
+        result["entry_key"], result["entry_digest"], result["sequence"],
+    )  # fmt: skip
+    assert entry.predicate.gate is not None and entry.predicate.gate.verdict == "pass"
+    json.dumps(result)  # the return value is plain JSON
+
+    artifact = read_artifact("gate-ticket-triage-explore-to-poc", final.state_details.flow_run_id)
+    assert artifact.type == "markdown"
+    markdown = str(artifact.data)
+    assert "**PASS**" in markdown
+    assert result["entry_key"] in markdown and result["entry_digest"] in markdown
+    for check in entry.predicate.gate.checks:
+        assert f"| {check.check} | {check.status} |" in markdown
+
+    names = task_run_names(artifact.flow_run_id, expected=len(CHECK_KINDS) + 1)
+    assert [n for n in names if n.startswith("check:")] == sorted(f"check:{k}" for k in CHECK_KINDS)
+    assert [n for n in names if not n.startswith("check:")][0].startswith("record-gate")
+
+
+def test_missing_deliverable_blocks_and_records_a_blocked_entry(world: GateWorld) -> None:
+    remove_deliverable(world)
+    before = world.state()
+
+    result = world.run_flow()
+
+    assert result["verdict"] == "blocked"
+    assert result["stage"] == "explore"
+    assert [(f["check"], f["status"]) for f in result["failing"]] == [
+        ("deliverable:priority_matrix", "fail")
+    ]
+    state = world.state()
+    assert state.stage is Stage.EXPLORE
+    assert state.entries == before.entries + 1
+    gate = state.history[-1].predicate.gate
+    assert gate is not None and gate.verdict == "blocked"
+    markdown = str(read_artifact("gate-ticket-triage-explore-to-poc").data)
+    assert "**BLOCKED**" in markdown and "| deliverable:priority_matrix | **fail** |" in markdown
+
+
+def test_skipping_a_stage_fails_the_run_with_the_refusal_and_writes_nothing(
+    world: GateWorld,
+) -> None:
+    before = world.state()
+
+    with pytest.raises(PromotionRefused, match="cannot move from explore to pilot"):
+        world.run_flow(to="pilot")
+    state = world.run_flow(to="pilot", return_state=True)
+
+    assert state.is_failed()
+    assert "cannot move from explore to pilot" in (state.message or "")
+    after = world.state()
+    assert (after.entries, after.head_digest, after.stage) == (
+        before.entries, before.head_digest, Stage.EXPLORE,
+    )  # fmt: skip
+
+
+def test_unknown_target_stage_fails_the_run_and_writes_nothing(world: GateWorld) -> None:
+    before = world.state()
+
+    with pytest.raises(StagegateError, match="unknown stage 'prod'"):
+        world.run_flow(to="prod")
+
+    assert world.state().entries == before.entries
+
+
+def test_unreadable_deliverable_is_an_error_verdict_never_a_pass(world: GateWorld) -> None:
+    break_deliverable(world)
+
+    result = world.run_flow()
+
+    assert result["verdict"] == "error"
+    assert result["stage"] == "explore"
+    failing = {f["check"]: f for f in result["failing"]}
+    assert failing["deliverable:priority_matrix"]["status"] == "error"
+    assert "not a readable file" in failing["deliverable:priority_matrix"]["reason"]
+    state = world.state()
+    assert state.stage is Stage.EXPLORE
+    gate = state.history[-1].predicate.gate
+    assert gate is not None and gate.verdict == "error"
+
+
+SCENARIOS: dict[str, Callable[[GateWorld], None]] = {
+    "pass": lambda world: None,
+    "blocked": remove_deliverable,
+    "error": break_deliverable,
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_library_and_flow_record_the_same_gate(
+    world: GateWorld, tmp_path: Path, scenario: str
+) -> None:
+    SCENARIOS[scenario](world)
+    library_root = tmp_path / "library-copy"
+    shutil.copytree(world.root, library_root, symlinks=True)
+
+    outcome = promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME)
+    result = world.run_flow()
+
+    assert result["verdict"] == outcome.evaluation.verdict.value == scenario
+    # Both entries sign the same content; only the workspace folder differs.
+    by_library = json.dumps(outcome.entry.predicate.model_dump(mode="json"), sort_keys=True)
+    by_flow = json.dumps(world.state().history[-1].predicate.model_dump(mode="json"), sort_keys=True)
+    by_library = by_library.replace(str(library_root.resolve()), "<workspace>")
+    by_flow = by_flow.replace(str(world.root.resolve()), "<workspace>")
+    assert by_flow == by_library
+
+
+# -- retries: transient I/O only --------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TcpEvidence:
+    """A check kind whose evidence sits behind a real TCP port.
+
+    The port refuses connections until ``refusals`` attempts have failed (None: always),
+    as a source that is briefly down and then back.
+    """
+
+    def __init__(self, refusals: int | None, *, wrap: bool = False) -> None:
+        self.port = free_port()
+        self.refusals = refusals
+        self.wrap = wrap
+        self.attempts = 0
+        self.listener: socket.socket | None = None
+
+    def run(self, ctx: object) -> list[CheckResult]:
+        self.attempts += 1
+        if self.refusals is not None and self.attempts > self.refusals and self.listener is None:
+            self.listener = socket.create_server(("127.0.0.1", self.port))
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+                pass
+        except OSError as e:
+            if self.wrap:
+                raise EvidenceError(f"evidence source 127.0.0.1:{self.port} unreachable") from e
+            raise
+        return [CheckResult("tcp-source", "tcp_evidence", Status.PASS, "source answered")]
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+
+
+@pytest.fixture
+def plug_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Any], None]]:
+    """Install a check kind under gates.checks for one test."""
+    installed: list[Any] = []
+
+    def install(kind: str, source: Any) -> None:
+        module = types.ModuleType(f"gates.checks.{kind}")
+        module.run = source.run  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, f"gates.checks.{kind}", module)
+        installed.append(source)
+
+    yield install
+    for source in installed:
+        if hasattr(source, "close"):
+            source.close()
+
+
+def explore_plan(world: GateWorld, *kinds: str) -> GatePlan:
+    session = world.session()
+    state = session.ledger.state(UC)
+    return replace(plan_gate(session.workspace, state, UC, Stage.POC, GATE_TIME), kinds=kinds)
+
+
+def run_checks(plan: GatePlan) -> list[CheckResult]:
+    @flow(name="stagegate-checks-only", persist_result=False)
+    async def checks_only() -> list[CheckResult]:
+        return await collect_results(plan)
+
+    return asyncio.run(checks_only())
+
+
+def test_a_briefly_unreachable_source_is_retried_until_it_answers(
+    world: GateWorld, plug_in: Callable[[str, Any], None]
+) -> None:
+    source = TcpEvidence(refusals=1)
+    plug_in("tcp_evidence", source)
+
+    results = run_checks(explore_plan(world, "tcp_evidence"))
+
+    assert [(r.check, r.status) for r in results] == [("tcp-source", Status.PASS)]
+    assert source.attempts == 2
+
+
+def test_a_source_that_stays_down_is_an_error_after_the_retries_never_a_pass(
+    world: GateWorld, plug_in: Callable[[str, Any], None]
+) -> None:
+    source = TcpEvidence(refusals=None, wrap=True)
+    plug_in("tcp_evidence", source)
+
+    results = run_checks(explore_plan(world, "tcp_evidence", "sponsors"))
+
+    assert source.attempts == IO_RETRIES + 1
+    down = results[0]
+    assert (down.check, down.kind, down.status) == ("tcp_evidence", "tcp_evidence", Status.ERROR)
+    assert down.reason.startswith(f"evidence source 127.0.0.1:{source.port} unreachable")
+    assert down.reason.endswith(f"(still failing after {IO_RETRIES + 1} attempts)")
+    # The other checks of the gate still ran and kept their kind order.
+    assert [r.check for r in results[1:]] == ["sponsors", "budget:poc"]
+
+
+def test_a_check_that_crashes_on_bad_evidence_is_not_retried(
+    world: GateWorld, plug_in: Callable[[str, Any], None], tmp_path: Path
+) -> None:
+    class ReadsAMissingFile:
+        attempts = 0
+
+        def run(self, ctx: object) -> list[CheckResult]:
+            self.attempts += 1
+            (tmp_path / "export.csv").read_bytes()
+            return [CheckResult("export", "file_evidence", Status.PASS, "read")]
+
+    source = ReadsAMissingFile()
+    plug_in("file_evidence", source)
+
+    results = run_checks(explore_plan(world, "file_evidence"))
+
+    assert source.attempts == 1
+    assert [(r.check, r.status) for r in results] == [("file_evidence", Status.ERROR)]
+    assert results[0].reason.startswith("check crashed: FileNotFoundError:")
+
+
+def test_a_failed_check_is_recorded_as_is_and_not_rerun(
+    world: GateWorld, plug_in: Callable[[str, Any], None]
+) -> None:
+    class FailsOnce:
+        attempts = 0
+
+        def run(self, ctx: object) -> list[CheckResult]:
+            self.attempts += 1
+            status = Status.FAIL if self.attempts == 1 else Status.PASS
+            return [CheckResult("flaky-bar", "flaky", status, f"attempt {self.attempts}")]
+
+    source = FailsOnce()
+    plug_in("flaky", source)
+
+    results = run_checks(explore_plan(world, "flaky"))
+
+    assert [(r.status, r.reason) for r in results] == [(Status.FAIL, "attempt 1")]
+    assert source.attempts == 1
+
+
+def refused() -> ConnectionRefusedError:
+    try:
+        socket.create_connection(("127.0.0.1", free_port()), timeout=2).close()
+    except ConnectionRefusedError as e:
+        return e
+    raise AssertionError("nothing should listen on a port just released")
+
+
+def wrapped(cause: BaseException, *, suppress: bool) -> EvidenceError:
+    try:
+        try:
+            raise cause
+        except BaseException:
+            if suppress:
+                raise EvidenceError("source unreachable") from None
+            raise EvidenceError("source unreachable")  # noqa: B904 - implicit context on purpose
+    except EvidenceError as e:
+        return e
+
+
+def test_connection_failures_and_timeouts_are_transient_bad_evidence_is_not(
+    tmp_path: Path,
+) -> None:
+    import botocore.config
+    import boto3
+    import requests
+
+    down = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(requests.exceptions.ConnectionError) as by_requests:
+        requests.get(down, timeout=2)
+    s3 = boto3.client(
+        "s3", endpoint_url=down, region_name="us-east-1", aws_access_key_id="x",
+        aws_secret_access_key="x", config=botocore.config.Config(retries={"max_attempts": 1}),
+    )  # fmt: skip
+    with pytest.raises(Exception) as by_boto:
+        s3.list_objects_v2(Bucket="ledger")
+    try:
+        (tmp_path / "missing").read_bytes()
+    except FileNotFoundError as e:
+        missing = e
+
+    assert is_transient(refused())
+    assert is_transient(TimeoutError("timed out"))
+    assert is_transient(by_requests.value)
+    assert is_transient(by_boto.value), type(by_boto.value).__mro__
+    assert is_transient(wrapped(refused(), suppress=False))
+    with pytest.raises(EvidenceError) as chained:
+        try:
+            raise refused()
+        except ConnectionRefusedError as e:
+            raise EvidenceError("MLflow unreachable") from e
+    assert is_transient(chained.value)
+
+    assert not is_transient(missing)
+    assert not is_transient(ValueError("bad row"))
+    assert not is_transient(EvidenceError("suite not found"))
+    assert not is_transient(wrapped(refused(), suppress=True))
+
+
+# -- the model alias ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One real SQLite MLflow store for the module (its migrations take seconds)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
+    return uri
+
+
+def model_world(root: Path, tracking_uri: str, alias: str) -> tuple[GateWorld, str, str]:
+    """Explore criteria with a metric bar and an alias, met by a registered model version."""
+    from gates.demo.mlflow_runs import log_run
+
+    model = f"triage-{uuid.uuid4().hex[:8]}"
+    _, version = log_run(
+        tracking_uri, root.parent / "mlartifacts", model, {"accuracy": 0.91},
+        T0 + timedelta(days=2), register_as=model,
+    )  # fmt: skip
+    assert version is not None
+    explore = {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.8}], "alias": alias}
+    spec = usecase_spec(explore=explore, model=model, metrics_experiment=model)
+    return build_world(root, spec, tracking_uri=tracking_uri), model, version
+
+
+def test_a_pass_moves_the_model_alias_to_the_gated_version(
+    tmp_path: Path, tracking_uri: str
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    world, model, version = model_world(tmp_path / "ws", tracking_uri, alias="poc")
+
+    result = world.run_flow()
+
+    assert result["verdict"] == "pass", result["failing"]
+    assert result["alias"] == f"models:/{model}@poc -> {version}"
+    moved = MlflowClient(tracking_uri=tracking_uri).get_model_version_by_alias(model, "poc")
+    assert str(moved.version) == version
+    gate = world.state().history[-1].predicate.gate
+    assert gate is not None and gate.model is not None
+    assert (gate.model.name, gate.model.version) == (model, version)
+    assert f"models:/{model}@poc -> {version}" in str(
+        read_artifact(artifact_key(UC, Stage.EXPLORE, Stage.POC)).data
+    )
+
+
+def test_an_alias_that_cannot_move_fails_the_run_but_the_recorded_pass_stands(
+    tmp_path: Path, tracking_uri: str
+) -> None:
+    # MLflow reserves the alias "latest": the registry refuses it, a non-transient error.
+    world, _, _ = model_world(tmp_path / "ws", tracking_uri, alias="latest")
+
+    with pytest.raises(EvidenceError, match=r"recorded as .* but the model alias was not moved"):
+        world.run_flow()
+
+    state = world.state()
+    assert state.stage is Stage.POC
+    assert state.history[-1].predicate.gate is not None
+    assert state.history[-1].predicate.gate.verdict == "pass"
+
+
+def test_artifact_keys_use_only_the_characters_prefect_allows() -> None:
+    assert artifact_key("Support_Bot.v2", Stage.POC, Stage.PILOT) == "gate-support-bot-v2-poc-to-pilot"
+    assert artifact_key(UC, Stage.EXPLORE, Stage.POC) == "gate-ticket-triage-explore-to-poc"
+
+
+def test_gate_flow_is_registered_under_its_stable_name() -> None:
+    assert gate_flow.name == "stagegate-gate"
+    assert gate_flow.log_prints is False

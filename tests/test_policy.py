@@ -1,0 +1,88 @@
+"""The default policy carries the playbook's numbers, and overrides merge predictably."""
+
+from __future__ import annotations
+
+import pytest
+
+from gates.errors import ConfigError
+from gates.policy import criteria_digest, default_policy, effective_criteria
+from gates.stages import Stage
+
+QUALITY_BAR = {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.85}]}
+
+
+def test_time_boxes_follow_the_playbook() -> None:
+    boxes = {s: effective_criteria(s, QUALITY_BAR if s is Stage.POC else None).time_box
+             for s in (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION)}  # fmt: skip
+    assert (boxes[Stage.EXPLORE].planned_days, boxes[Stage.EXPLORE].max_days) == (
+        14,
+        14,
+    )  # 1-2 weeks
+    assert (boxes[Stage.POC].planned_days, boxes[Stage.POC].max_days) == (
+        28,
+        42,
+    )  # 2-4 weeks, max 6
+    assert (boxes[Stage.PILOT].planned_days, boxes[Stage.PILOT].max_days) == (
+        56,
+        90,
+    )  # 4-8 weeks, < 90 days
+    assert boxes[Stage.PRODUCTION].planned_days == 90  # quarterly review
+
+
+def test_exit_criteria_numbers_follow_the_playbook() -> None:
+    poc = effective_criteria(Stage.POC, QUALITY_BAR)
+    assert (poc.datasets[0].min_rows, poc.datasets[0].max_rows) == (50, 100)
+    assert poc.open_blockers_max == 0 and poc.cost is not None and poc.cost.warn_ratio == 0.8
+    pilot = effective_criteria(Stage.PILOT).pilot
+    assert pilot is not None
+    assert (pilot.users_min, pilot.users_max, pilot.satisfaction_min) == (10, 50, 4.0)
+    assert pilot.weekly_feedback and pilot.kpi_must_improve and pilot.critical_issues_max == 0
+    production = {m.metric: (m.op, m.value) for m in effective_criteria(Stage.PRODUCTION).metrics}
+    assert production == {
+        "availability": (">=", 0.999),
+        "quality_vs_target": (">=", -0.05),
+        "major_incidents": ("<=", 0),
+    }
+    explore = effective_criteria(Stage.EXPLORE)
+    assert explore.sponsors is not None and explore.sponsors.minimum == 1
+    assert explore.budget_required_for == ["poc"]
+    assert set(explore.deliverables) == {"candidate_list", "priority_matrix", "selection_rationale"}
+
+
+def test_poc_needs_a_quality_bar_defined_up_front() -> None:
+    with pytest.raises(ConfigError, match=r"criteria\.poc.*quality bar"):
+        effective_criteria(Stage.POC)
+
+
+def test_overrides_merge_mappings_and_replace_lists() -> None:
+    merged = effective_criteria(
+        Stage.PILOT, {"pilot": {"satisfaction_min": 4.2}, "deliverables": ["pilot_report"]}
+    )
+    assert (
+        merged.pilot is not None
+        and merged.pilot.satisfaction_min == 4.2
+        and merged.pilot.users_min == 10
+    )
+    assert merged.deliverables == ["pilot_report"]
+
+
+def test_unknown_or_mistyped_override_fields_name_the_field() -> None:
+    with pytest.raises(
+        ConfigError, match=r"criteria\.pilot\.pilot\.satisfaction_minimum: unknown field"
+    ):
+        effective_criteria(Stage.PILOT, {"pilot": {"satisfaction_minimum": 4.2}})
+    with pytest.raises(ConfigError, match=r"criteria\.pilot\.time_box\.max_days"):
+        effective_criteria(Stage.PILOT, {"time_box": {"max_days": "ninety"}})
+
+
+def test_digest_is_stable_and_sensitive_to_every_value() -> None:
+    a = criteria_digest(effective_criteria(Stage.POC, QUALITY_BAR))
+    assert a == criteria_digest(effective_criteria(Stage.POC, QUALITY_BAR))
+    tighter = {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.86}]}
+    assert a != criteria_digest(effective_criteria(Stage.POC, tighter))
+
+
+def test_scale_has_no_exit_gate() -> None:
+    assert "scale" not in default_policy()
+    with pytest.raises(ConfigError, match="no exit gate"):
+        effective_criteria(Stage.SCALE)
