@@ -6,6 +6,7 @@ work. Targets: library ≤ 1 s; Prefect ≤ 1.5× the library call.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import tempfile
 import time
@@ -66,7 +67,6 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     from flows.gate_flow import gate_flow
-
     from gates.engine.actions import promote
     from gates.stages import Stage
 
@@ -77,11 +77,10 @@ def main() -> None:
             return promote(session, "support-bot", Stage.PILOT).evaluation.verdict.value
 
         def through_prefect() -> str:
-            return str(
-                gate_flow(usecase="support-bot", to="pilot", workspace=str(session.workspace.root))[
-                    "verdict"
-                ]
+            flow_run = gate_flow(
+                usecase="support-bot", to="pilot", workspace=str(session.workspace.root)
             )
+            return str(asyncio.run(flow_run)["verdict"])
 
         from prefect.testing.utilities import prefect_test_harness
 

@@ -23,10 +23,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import TaskRun
+from prefect.client.schemas.objects import State, TaskRun
 from prefect.context import SyncClientContext
 from prefect.futures import PrefectFuture, wait
-from prefect.states import State
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
@@ -109,8 +108,8 @@ def check_task(plan: GatePlan, kind: str) -> list[CheckResult]:
 
 @task(name="record-gate", cache_policy=NO_CACHE, persist_result=False)
 def record_task(session: Session, state: ChainState, evaluation: GateEvaluation) -> Entry:
-    """Sign and append the gate entry. Never retried: had a lost reply hidden a write
-    that landed, a retry would fail as "another writer won" and misreport the gate."""
+    """Sign and append the gate entry. Never retried: if a write landed but its reply was
+    lost, a retry would find the key taken and report that another writer won."""
     return record_gate(session, state, evaluation)
 
 
@@ -149,7 +148,11 @@ async def _settle(future: PrefectFuture[Any]) -> Any:
 
 async def collect_results(plan: GatePlan) -> list[CheckResult]:
     """One task per check kind, all submitted at once; results gathered in kind order."""
-    futures = [(kind, check_task.submit(quote(plan), kind)) for kind in plan.kinds]
+    # quote(): Prefect must neither walk nor copy the plan (its memo is shared by the checks).
+    futures = [
+        (kind, check_task.submit(quote(plan), kind))  # type: ignore[call-overload]
+        for kind in plan.kinds
+    ]
     results: list[CheckResult] = []
     for kind, future in futures:
         outcome = await _settle(future)
@@ -175,7 +178,9 @@ def _cell(value: Any) -> str:
     return " ".join(str(value).split()).replace("|", "\\|")
 
 
-def gate_markdown(evaluation: GateEvaluation, entry: Entry, alias: str | None) -> str:
+def gate_markdown(
+    evaluation: GateEvaluation, entry: Entry, alias: str | None, alias_problem: str | None = None
+) -> str:
     plan = evaluation.plan
     blocking = len(evaluation.failing)
     lines = [
@@ -204,6 +209,8 @@ def gate_markdown(evaluation: GateEvaluation, entry: Entry, alias: str | None) -
         lines.append(f"  \n**Gated model** `models:/{evaluation.model[0]}/{evaluation.model[1]}`")
     if alias:
         lines.append(f"  \n**Alias moved** `{alias}`")
+    if alias_problem:
+        lines.append(f"  \n**Alias NOT moved**: {_cell(alias_problem)}")
     return "\n".join(lines) + "\n"
 
 
@@ -288,14 +295,18 @@ async def gate_flow(
     # itself; otherwise every task opens its own client and connection (~30 ms each).
     with SyncClientContext.get_or_create():
         evaluation = conclude(plan, await collect_results(plan))
-        recorded = record_task.submit(quote(session), quote(state), quote(evaluation))
+        recorded = record_task.submit(  # type: ignore[call-overload]
+            quote(session), quote(state), quote(evaluation)
+        )
         await asyncio.to_thread(wait, [recorded])
         entry = recorded.result()  # raises the ledger's own error: nothing claims a pass
 
         alias: str | None = None
         alias_error: Exception | None = None
         if _alias_due(evaluation):
-            moved = await _settle(move_alias_task.submit(quote(session), quote(evaluation)))
+            moved = await _settle(
+                move_alias_task.submit(quote(session), quote(evaluation))  # type: ignore[call-overload]
+            )
             if isinstance(moved, Exception):
                 alias_error = moved
             else:
@@ -312,23 +323,25 @@ async def gate_flow(
         entry.key,
         entry.digest,
     )
-    await acreate_markdown_artifact(
-        markdown=gate_markdown(evaluation, entry, alias),
-        key=artifact_key(plan.usecase_id, plan.stage, plan.target),
-        description=f"{plan.usecase_id} gate {plan.stage.value} → {plan.target.value}: "
-        f"{evaluation.verdict.value}",
-    )
+    alias_problem = None
     if alias_error is not None:
-        # As in the library path: the promotion stands (the ledger is the source of
-        # truth, and admission reads it), but the caller must hear the alias is stale.
-        detail = (
+        alias_problem = (
             alias_error.message
             if isinstance(alias_error, StagegateError)
             else f"{type(alias_error).__name__}: {alias_error}"
         )
+    await acreate_markdown_artifact(
+        markdown=gate_markdown(evaluation, entry, alias, alias_problem),
+        key=artifact_key(plan.usecase_id, plan.stage, plan.target),
+        description=f"{plan.usecase_id} gate {plan.stage.value} → {plan.target.value}: "
+        f"{evaluation.verdict.value}",
+    )
+    if alias_problem is not None:
+        # As in the library path: the promotion stands (the ledger is the source of
+        # truth, and admission reads it), but the caller must hear the alias is stale.
         raise EvidenceError(
             f"{plan.usecase_id}: the gate passed and is recorded as {entry.key}, "
-            f"but the model alias was not moved: {detail}",
+            f"but the model alias was not moved: {alias_problem}",
             hint="move the alias once MLflow is reachable; the ledger already admits the version",
         ) from alias_error
     return summary(evaluation, entry, alias)

@@ -34,7 +34,23 @@ _EXPORTS = {
     "StagegateError": "gates.errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "CheckResult",
+    "Session",
+    "Stage",
+    "StagegateError",
+    "Status",
+    "Verdict",
+    "__version__",
+    "admit",
+    "amend",
+    "approve",
+    "decide",
+    "evaluate_gate",
+    "promote",
+    "register",
+    "verify_ledger",
+]
 
 
 def __getattr__(name: str) -> Any:

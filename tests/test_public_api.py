@@ -20,6 +20,10 @@ def test_exports_are_exactly_the_documented_set() -> None:
     }  # fmt: skip
 
 
+def test_every_lazy_export_is_listed_in_all() -> None:
+    assert set(gates._EXPORTS) | {"__version__"} == set(gates.__all__)
+
+
 def test_importing_the_package_loads_no_heavy_library() -> None:
     probe = "import sys, gates; print(sorted(m for m in ('prefect','mlflow','great_expectations','pandas','boto3') if m in sys.modules))"
     out = subprocess.run(

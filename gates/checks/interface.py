@@ -60,4 +60,6 @@ CheckFn = Callable[[CheckContext], list[CheckResult]]
 
 def error_result(check: str, kind: str, reason: str, *evidence: Evidence) -> CheckResult:
     """An ``error`` result: the check could not run, so the gate cannot pass."""
-    return CheckResult(check=check, kind=kind, status=Status.ERROR, reason=reason, evidence=evidence)
+    return CheckResult(
+        check=check, kind=kind, status=Status.ERROR, reason=reason, evidence=evidence
+    )

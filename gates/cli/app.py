@@ -7,6 +7,7 @@ service). User errors print one message, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -47,7 +48,17 @@ workspace_cmds.register_commands(app)
 app.add_typer(audit.app, name="audit")
 
 
+#: Prefect defaults for a terminal tool: our own tables tell the story, so Prefect's
+#: per-task INFO lines and its telemetry are off unless the user sets otherwise.
+PREFECT_QUIET_DEFAULTS = {
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+
+
 def main() -> None:
+    for key, value in PREFECT_QUIET_DEFAULTS.items():
+        os.environ.setdefault(key, value)
     try:
         # Outside standalone mode click returns the code of typer.Exit instead of exiting.
         code = app(standalone_mode=False)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import csv
 import random
-from datetime import datetime, timedelta
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 QUESTIONS = [

@@ -313,12 +313,16 @@ def promote_entry(
     """
     if not via_prefect:
         return promote(session, usecase_id, target, now=now).entry
-    from flows.gate_flow import gate_flow  # type: ignore[import-untyped]
+    import asyncio
 
-    result = gate_flow(
-        usecase=usecase_id,
-        to=target.value,
-        workspace=str(session.workspace.root),
-        now=now.isoformat() if now else None,
+    from flows.gate_flow import gate_flow
+
+    result = asyncio.run(
+        gate_flow(
+            usecase=usecase_id,
+            to=target.value,
+            workspace=str(session.workspace.root),
+            now=now.isoformat() if now else None,
+        )
     )
     return session.ledger.read_entry(usecase_id, int(result["sequence"]))

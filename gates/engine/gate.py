@@ -8,6 +8,7 @@ an ``error`` result: no path turns an exception into a pass.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,6 +35,23 @@ CHECK_KINDS: tuple[str, ...] = (
     "cost_forecast",
     "next_criteria",
 )
+
+
+#: Which check kinds have something to judge under given criteria. Kinds that do not
+#: apply are left out of the plan (and of the Prefect run) instead of reporting nothing.
+APPLIES: dict[str, Callable[[ExitCriteria], bool]] = {
+    "criteria_lock": lambda c: True,
+    "timebox": lambda c: c.time_box.planned_days is not None or c.time_box.max_days is not None,
+    "sponsors": lambda c: c.sponsors is not None or bool(c.budget_required_for),
+    "approvals": lambda c: any(n > 0 for n in c.approvals.values()),
+    "deliverables": lambda c: bool(c.deliverables),
+    "expectations": lambda c: bool(c.datasets),
+    "mlflow_metrics": lambda c: bool(c.metrics),
+    "pilot_outcomes": lambda c: c.pilot is not None,
+    "blockers": lambda c: c.open_blockers_max is not None,
+    "cost_forecast": lambda c: c.cost is not None,
+    "next_criteria": lambda c: c.to_stage not in (Stage.SCALE.value, Stage.STOPPED.value),
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,10 @@ def plan_gate(
         view=view,
         now=(now or datetime.now(UTC)).astimezone(UTC),
     )
-    return GatePlan(context=context, target=target, incumbent_model=_incumbent_model(state))
+    kinds = tuple(kind for kind in CHECK_KINDS if APPLIES[kind](criteria))
+    return GatePlan(
+        context=context, target=target, kinds=kinds, incumbent_model=_incumbent_model(state)
+    )
 
 
 def _incumbent_model(state: ChainState) -> tuple[str, str] | None:

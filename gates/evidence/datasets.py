@@ -83,7 +83,9 @@ def load_dataset(location: str) -> LoadedDataset:
 
     suffix = Path(urlparse(location).path).suffix.lower()
     if suffix not in SUPPORTED:
-        raise EvidenceError(f"{location}: unsupported dataset format {suffix!r}; expected CSV or Parquet")
+        raise EvidenceError(
+            f"{location}: unsupported dataset format {suffix!r}; expected CSV or Parquet"
+        )
     data = read_bytes(location)
     try:
         if suffix == ".csv":
@@ -98,4 +100,6 @@ def load_dataset(location: str) -> LoadedDataset:
 def file_evidence(location: str, kind: str = "file") -> Evidence:
     """Hash a file (deliverable, issues list) into evidence; EvidenceError if unreadable."""
     data = read_bytes(location)
-    return Evidence(kind=kind, uri=location, digest="sha256:" + sha256_hex(data), details={"bytes": len(data)})
+    return Evidence(
+        kind=kind, uri=location, digest="sha256:" + sha256_hex(data), details={"bytes": len(data)}
+    )

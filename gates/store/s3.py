@@ -7,9 +7,9 @@ names the store, so callers never need to know botocore. botocore is imported on
 a store first talks to S3, keeping ``import gates.store.s3`` cheap.
 
 Bulk reads (``get_many``, what ``audit verify`` streams a ledger through) skip botocore's
-per-call machinery: each GET is signed with botocore's SigV4 signer and sent over a few
-keep-alive connections (``s3_fast_read``). Any answer but a plain 200 is asked again
-through botocore, so errors read the same on both paths.
+per-call machinery: each GET is signed as botocore would sign it and sent on pooled
+keep-alive connections, many in flight at once (``s3_fast_read``). Any answer but a
+plain 200 is asked again through botocore, so errors read the same on both paths.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ __all__ = ["S3Store"]
 RetentionMode = Literal["GOVERNANCE", "COMPLIANCE"]
 
 #: Keep-alive connections ``get_many`` reads over (requests in flight at once).
-READ_CONNECTIONS = 8
+READ_CONNECTIONS = 32
 #: How many keys ``get_many`` takes ahead of the consumer; bounds memory.
 READ_AHEAD = 64
 #: Threads fetching objects concurrently when ``get_many`` has to go through botocore.
@@ -408,15 +408,18 @@ class S3Store:
         """The bulk read path for this store, or None where only botocore can read it."""
         if self._reader is None:
             client = self.client
-            from gates.store.s3_fast_read import FastReader, Unsupported, learn_target
+            from gates.store.s3_fast_read import FastReader, ReadTarget, Unsupported, learn_target
 
             with self._lock:
                 if self._reader is None:
-                    target = (
-                        learn_target(client, self.bucket)
-                        if self._fast_read
-                        else Unsupported("switched off")
-                    )
+                    target: ReadTarget | Unsupported = Unsupported("switched off")
+                    if self._fast_read:
+                        try:
+                            target = learn_target(client, self.bucket)
+                        except (
+                            Exception
+                        ) as e:  # a surprise in botocore's answer: be slow, not broken
+                            target = Unsupported(f"learning how botocore reads failed: {e!r}")
                     config = client.meta.config
                     self._reader = (
                         target

@@ -3,10 +3,10 @@
 botocore spends about a millisecond of CPU on each GetObject (events, serialising,
 parsing, retry bookkeeping), and under the GIL threads cannot overlap that, so reading
 a ledger through botocore tops out at a few hundred objects a second. Here each GET is
-signed with botocore's own ``S3SigV4Auth`` and sent as a bare HTTP/1.1 request; several
-requests stay in flight on a few keep-alive connections, and one selector loop in the
-caller's thread collects the answers while the caller works on earlier ones. No threads,
-so nothing competes with the caller for the GIL.
+a bare HTTP/1.1 request, SigV4-signed exactly as botocore would sign it; several requests
+stay in flight on pooled keep-alive connections, and one selector loop in the caller's
+thread collects the answers while the caller works on earlier ones. No threads, so
+nothing competes with the caller for the GIL.
 
 Where and how to send is learned from botocore itself, never rebuilt by hand: the client
 prepares and signs one GetObject (endpoint, addressing style, signing region, headers)
@@ -44,7 +44,9 @@ __all__ = [
     "BrokenRead",
     "Declined",
     "EndpointUnreachable",
+    "FastReadError",
     "FastReader",
+    "GetSigner",
     "ReadTarget",
     "Unsupported",
     "learn_target",
@@ -165,7 +167,9 @@ def _target_from(
         return Unsupported("botocore sent a header twice")
     authorization = by_name.get("authorization", "")
     if not authorization.startswith(_AUTH_PREFIX) or "x-amz-date" not in by_name:
-        return Unsupported("requests are not signed with SigV4 (anonymous access or another scheme)")
+        return Unsupported(
+            "requests are not signed with SigV4 (anonymous access or another scheme)"
+        )
     if "x-amz-s3session-token" in by_name:
         return Unsupported("S3 Express session authentication")
     if "x-amz-content-sha256" not in by_name:
@@ -256,7 +260,9 @@ class _Slot:
     def __init__(self, key: str, path: str | Exception) -> None:
         self.key = key
         self.path = path
-        self.outcome: bytes | Declined | Exception | None = path if isinstance(path, Exception) else None
+        self.outcome: bytes | Declined | Exception | None = (
+            path if isinstance(path, Exception) else None
+        )
         self.retried = False
 
 
@@ -310,11 +316,12 @@ class FastReader:
         self._pool: list[_Connection] = []
         self._pool_lock = threading.Lock()
         self._pool_pid = os.getpid()
+        self._closed = False
 
     def close(self) -> None:
-        """Close the idle connections (``read`` calls in progress keep theirs)."""
+        """Close the idle connections; reads in progress close theirs when they end."""
         with self._pool_lock:
-            idle, self._pool = self._pool, []
+            idle, self._pool, self._closed = self._pool, [], True
         for conn in idle:
             conn.close()
 
@@ -393,8 +400,12 @@ class FastReader:
                 return
             why = f" ({error})" if error else ""
             if conn.received == 0:
-                raise EndpointUnreachable(f"the server closed the connection without answering{why}")
-            raise BrokenRead(slot.key, f"the connection closed mid-answer after {conn.received} bytes{why}")
+                raise EndpointUnreachable(
+                    f"the server closed the connection without answering{why}"
+                )
+            raise BrokenRead(
+                slot.key, f"the connection closed mid-answer after {conn.received} bytes{why}"
+            )
 
         try:
             last_progress = time.monotonic()
@@ -458,7 +469,7 @@ class FastReader:
         with self._pool_lock:
             room = max(0, self.connections - len(self._pool))
             keep, extra = conns[:room], conns[room:]
-            if self._pool_pid == os.getpid():
+            if self._pool_pid == os.getpid() and not self._closed:
                 self._pool.extend(keep)
             else:
                 extra = conns
@@ -468,7 +479,9 @@ class FastReader:
     def _connect(self) -> _Connection:
         target = self.target
         try:
-            sock = socket.create_connection((target.host, target.port), timeout=self.connect_timeout)
+            sock = socket.create_connection(
+                (target.host, target.port), timeout=self.connect_timeout
+            )
         except OSError as e:
             raise EndpointUnreachable(f"cannot connect to {target.host}:{target.port}: {e}") from e
         try:
@@ -536,12 +549,15 @@ class GetSigner:
         self._key_for: tuple[str, str] = ("", "")
         self._key = b""
 
-    def request(self, path: str) -> bytes:
-        """The bytes of a signed ``GET`` of object ``path``, ready to send."""
+    def request(self, path: str, amz_date: str | None = None) -> bytes:
+        """The bytes of a signed ``GET`` of object ``path`` (at ``amz_date``, else now)."""
         encoded = _percent_encode(path)
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        amz_date = amz_date or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         lines = [f"GET {self._target.base_path}{encoded} HTTP/1.1"]
         lines.extend(f"{name}: {value}" for name, value in self.headers(encoded, amz_date))
+        # Unsigned, as http.client adds it under botocore: the stored bytes, never a
+        # compressed rendering of them.
+        lines.append("Accept-Encoding: identity")
         lines.append("\r\n")
         return "\r\n".join(lines).encode("latin-1")
 

@@ -21,8 +21,8 @@ from gates.policy.effective import (
 from gates.policy.model import ExitCriteria
 from gates.stages import Stage
 from gates.workspace.settings import Settings
-from gates.workspace.yaml_strict import load_yaml
 from gates.workspace.usecase import UseCaseSpec
+from gates.workspace.yaml_strict import load_yaml
 
 SETTINGS_FILE = "stagegate.toml"
 USECASES_DIR = "usecases"

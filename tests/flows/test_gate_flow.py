@@ -120,9 +120,20 @@ def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: Ga
     for check in entry.predicate.gate.checks:
         assert f"| {check.check} | {check.status} |" in markdown
 
-    names = task_run_names(artifact.flow_run_id, expected=len(CHECK_KINDS) + 1)
-    assert [n for n in names if n.startswith("check:")] == sorted(f"check:{k}" for k in CHECK_KINDS)
-    assert [n for n in names if not n.startswith("check:")][0].startswith("record-gate")
+    # Explore's exit criteria judge no data, metrics, pilot, blockers or cost: those kinds
+    # are left out of the plan, so the run has exactly one task per applicable kind.
+    applicable = {
+        "criteria_lock",
+        "timebox",
+        "sponsors",
+        "approvals",
+        "deliverables",
+        "next_criteria",
+    }
+    assert applicable < set(CHECK_KINDS)
+    names = task_run_names(artifact.flow_run_id, expected=len(applicable) + 1)
+    assert [n for n in names if n.startswith("check:")] == sorted(f"check:{k}" for k in applicable)
+    assert next(n for n in names if not n.startswith("check:")).startswith("record-gate")
 
 
 def test_missing_deliverable_blocks_and_records_a_blocked_entry(world: GateWorld) -> None:
@@ -187,6 +198,17 @@ def test_unreadable_deliverable_is_an_error_verdict_never_a_pass(world: GateWorl
     assert gate is not None and gate.verdict == "error"
 
 
+def test_a_gate_that_cannot_be_signed_fails_the_run_and_writes_nothing(world: GateWorld) -> None:
+    (world.root / "keys" / "gate.pem").write_text("-----BEGIN PRIVATE KEY-----\ntruncated\n")
+    before = world.state()
+
+    with pytest.raises(StagegateError, match=r"gate\.pem: not an unencrypted PEM private key"):
+        world.run_flow()
+
+    after = world.state()
+    assert (after.entries, after.stage) == (before.entries, Stage.EXPLORE)
+
+
 SCENARIOS: dict[str, Callable[[GateWorld], None]] = {
     "pass": lambda world: None,
     "blocked": remove_deliverable,
@@ -208,10 +230,50 @@ def test_library_and_flow_record_the_same_gate(
     assert result["verdict"] == outcome.evaluation.verdict.value == scenario
     # Both entries sign the same content; only the workspace folder differs.
     by_library = json.dumps(outcome.entry.predicate.model_dump(mode="json"), sort_keys=True)
-    by_flow = json.dumps(world.state().history[-1].predicate.model_dump(mode="json"), sort_keys=True)
+    by_flow = json.dumps(
+        world.state().history[-1].predicate.model_dump(mode="json"), sort_keys=True
+    )
     by_library = by_library.replace(str(library_root.resolve()), "<workspace>")
     by_flow = by_flow.replace(str(world.root.resolve()), "<workspace>")
     assert by_flow == by_library
+
+
+class ParsesTrackerExport:
+    """Stands in for a check that parses a tracker export that is corrupt."""
+
+    def __init__(self, export: Path) -> None:
+        self.export = export
+        self.attempts = 0
+
+    def run(self, ctx: object) -> list[CheckResult]:
+        self.attempts += 1
+        issues = json.loads(self.export.read_text())
+        return [CheckResult("blockers", "blockers", Status.PASS, f"{len(issues)} issues")]
+
+
+def test_a_check_that_raises_is_the_same_error_in_library_and_flow(
+    world: GateWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / "issues.json"
+    export.write_text('[{"id": 1, "kind": "blocker", "status": "open"')  # truncated
+    crashing = ParsesTrackerExport(export)
+    module = types.ModuleType("gates.checks.deliverables")
+    module.run = crashing.run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gates.checks.deliverables", module)
+    library_root = tmp_path / "library-copy"
+    shutil.copytree(world.root, library_root)
+
+    outcome = promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME)
+    result = world.run_flow()
+
+    assert result["verdict"] == outcome.evaluation.verdict.value == "error"
+    assert crashing.attempts == 2  # once per path: a crash on bad data is not retried
+    by_library = next(r for r in outcome.evaluation.results if r.kind == "deliverables")
+    assert by_library.reason.startswith("check crashed: JSONDecodeError:")
+    assert result["failing"] == [
+        {"check": "deliverables", "status": "error", "reason": by_library.reason}
+    ]
+    assert world.state().stage is Stage.EXPLORE
 
 
 # -- retries: transient I/O only --------------------------------------------------------
@@ -379,8 +441,8 @@ def wrapped(cause: BaseException, *, suppress: bool) -> EvidenceError:
 def test_connection_failures_and_timeouts_are_transient_bad_evidence_is_not(
     tmp_path: Path,
 ) -> None:
-    import botocore.config
     import boto3
+    import botocore.config
     import requests
 
     down = f"http://127.0.0.1:{free_port()}"
@@ -477,10 +539,15 @@ def test_an_alias_that_cannot_move_fails_the_run_but_the_recorded_pass_stands(
     assert state.stage is Stage.POC
     assert state.history[-1].predicate.gate is not None
     assert state.history[-1].predicate.gate.verdict == "pass"
+    markdown = str(read_artifact(artifact_key(UC, Stage.EXPLORE, Stage.POC)).data)
+    assert "**PASS**" in markdown and "**Alias NOT moved**" in markdown
+    assert "'latest' alias name (case insensitive) is reserved" in markdown
 
 
 def test_artifact_keys_use_only_the_characters_prefect_allows() -> None:
-    assert artifact_key("Support_Bot.v2", Stage.POC, Stage.PILOT) == "gate-support-bot-v2-poc-to-pilot"
+    assert (
+        artifact_key("Support_Bot.v2", Stage.POC, Stage.PILOT) == "gate-support-bot-v2-poc-to-pilot"
+    )
     assert artifact_key(UC, Stage.EXPLORE, Stage.POC) == "gate-ticket-triage-explore-to-poc"
 
 

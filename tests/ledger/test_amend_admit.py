@@ -18,9 +18,16 @@ from .conftest import LedgerWorld
 
 def _into_poc(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))
     approve(
-        world.session, "alpha", world.budget_owner, role="budget_owner", approver="Lee Moreau", now=world.at(9)
+        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9)
+    )
+    approve(
+        world.session,
+        "alpha",
+        world.budget_owner,
+        role="budget_owner",
+        approver="Lee Moreau",
+        now=world.at(9),
     )
     assert promote(world.session, "alpha", Stage.POC, now=world.at(10)).promoted
 
@@ -34,7 +41,9 @@ def _edit_spec(root: Path, old: str, new: str) -> None:
 
 def test_criteria_changed_after_the_stage_started_fail_the_gate(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    _edit_spec(world.root, "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n")
+    _edit_spec(
+        world.root, "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
+    )
     session = world.reopen()
     approve(session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))
     outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
@@ -45,12 +54,22 @@ def test_criteria_changed_after_the_stage_started_fail_the_gate(world: LedgerWor
 
 def test_an_approved_amendment_relocks_the_criteria(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    _edit_spec(world.root, "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n")
+    _edit_spec(
+        world.root, "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
+    )
     session = world.reopen()
     with pytest.raises(PromotionRefused, match="sponsor's signed approval"):
-        amend(session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(2))
+        amend(
+            session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(2)
+        )
     approve(
-        session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", purpose="amendment", now=world.at(2)
+        session,
+        "alpha",
+        world.sponsor,
+        role="sponsor",
+        approver="Dana Park",
+        purpose="amendment",
+        now=world.at(2),
     )
     amend(session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(3))
     approve(session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))

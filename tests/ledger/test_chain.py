@@ -121,13 +121,17 @@ def racing_world(request: pytest.FixtureRequest, world: LedgerWorld) -> LedgerWo
         request.getfixturevalue("seaweedfs")
         bucket = request.getfixturevalue("s3_bucket")
         settings = world.root / "stagegate.toml"
-        settings.write_text(settings.read_text().replace('uri = "ledger"', f'uri = "s3://{bucket}/ledger"'))
+        settings.write_text(
+            settings.read_text().replace('uri = "ledger"', f'uri = "s3://{bucket}/ledger"')
+        )
         world.reopen()
         assert world.session.store.uri.startswith("s3://")
     return world
 
 
-def test_twenty_concurrent_promotions_write_one_entry_per_sequence(racing_world: LedgerWorld) -> None:
+def test_twenty_concurrent_promotions_write_one_entry_per_sequence(
+    racing_world: LedgerWorld,
+) -> None:
     world = racing_world
     register(world.session, "alpha", now=world.at(0))
     approve(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import http.server
 import os
+import random
 import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,6 +28,7 @@ from gates.stack.seaweedfs import SeaweedFS
 from gates.store.factory import open_store
 from gates.store.interface import ObjectStore
 from gates.store.s3 import READ_AHEAD, S3Store
+from gates.store.s3_fast_read import Declined, GetSigner, ReadTarget, Unsupported, learn_target
 
 pytestmark = pytest.mark.s3
 
@@ -389,3 +396,319 @@ def test_seaweedfs_on_a_busy_s3_port_fails_fast_naming_the_port(tmp_path: Path) 
             server.start()
         assert time.monotonic() - started < 15
         assert not server.running
+
+
+# -- get_many's fast read path ----------------------------------------------------------
+
+
+def test_get_many_on_seaweedfs_reads_without_botocore_get_object_calls(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket, "p")
+    keys = [f"k/{n:03d}" for n in range(50)]
+    _put_all(store, keys)
+    assert list(store.get_many(keys[:1])) == [(keys[0], keys[0].encode())]
+    sent: list[str] = []
+    store.client.meta.events.register(
+        "before-send.s3.GetObject", lambda request, **_: sent.append(request.url)
+    )
+    assert list(store.get_many(keys)) == [(k, k.encode()) for k in keys]
+    assert sent == []
+
+
+def test_get_many_returns_the_same_bytes_as_get_for_odd_keys_and_sizes(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket, "odd prefix")
+    rng = random.Random(7)
+    objects = {
+        "a b/with space": b"space",
+        "plus+sign/and=equals&amp": b"plus",
+        "percent%41/tilde~/colon:": b"percent",
+        "ünïcode/ключ/鍵": "ünïcode".encode(),
+        "quotes/'single'\"double\"": b"quotes",
+        "empty": b"",
+        "framing": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n",
+        "big": rng.randbytes(3 * 1024 * 1024 + 17),
+        **{f"many/{n:03d}": rng.randbytes(rng.randrange(1, 5000)) for n in range(100)},
+    }
+    for key, data in objects.items():
+        store.put_new(key, data)
+    order = list(objects)
+    rng.shuffle(order)
+    assert list(store.get_many(order)) == [(k, store.get(k)) for k in order]
+    assert all(store.get(k) == objects[k] for k in order)
+
+
+def test_get_many_with_a_wrong_secret_is_a_store_error_with_a_hint(
+    s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _put_all(S3Store(s3_bucket), ["k/1", "k/2"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    store = S3Store(s3_bucket)
+    reader = store._fast_reader()
+    assert reader is not None
+    # SeaweedFS checks signatures of reads too: the fast path itself is refused.
+    [(_, answer)] = list(reader.read([("k/1", "k/1")]))
+    assert isinstance(answer, Declined) and answer.status == 403
+    with pytest.raises(StoreError) as caught:
+        list(store.get_many(["k/1", "k/2"]))
+    assert not isinstance(caught.value, ObjectMissingError)
+    assert caught.value.hint is not None and "credentials" in caught.value.hint
+
+
+def test_get_many_from_several_threads_on_one_store_keeps_each_order(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket)
+    keys = [f"k/{n:03d}" for n in range(120)]
+    _put_all(store, keys)
+    orders = [keys[n::4] + keys[:n:-5] for n in range(6)]
+    results: list[object] = [None] * len(orders)
+
+    def read(n: int) -> None:
+        results[n] = list(store.get_many(orders[n]))
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(len(orders))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [[(k, k.encode()) for k in order] for order in orders]
+
+
+def test_get_many_without_the_fast_path_reads_the_same(s3_bucket: str) -> None:
+    keys = [f"k/{n:03d}" for n in range(30)]
+    _put_all(S3Store(s3_bucket), keys)
+    store = S3Store(s3_bucket, fast_read=False)
+    assert store._fast_reader() is None
+    assert list(store.get_many(keys)) == [(k, k.encode()) for k in keys]
+
+
+# A stand-in S3 for answers SeaweedFS never gives: cut-off bodies, bad checksums,
+# connections dropped while idle. It checks no signatures.
+
+
+class _FakeS3Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _FakeS3
+
+    def do_GET(self) -> None:
+        fake = self.server
+        with fake.lock:
+            fake.requests.append(self.path)
+        body = b"payload of " + self.path.encode()
+        behaviour = fake.behaviour
+        if behaviour == "botocore-only" and "amz-sdk-invocation-id" not in self.headers:
+            self._answer(403, b"<Error><Code>AccessDenied</Code></Error>")
+        elif behaviour == "truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body) + 100))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.close_connection = True
+        elif behaviour == "bad-checksum":
+            other = base64.b64encode(hashlib.sha256(b"other bytes").digest()).decode()
+            self._answer(200, body, {"x-amz-checksum-sha256": other})
+        else:
+            self._answer(200, body)
+            if behaviour == "drop-idle":
+                # Close without saying so, after the client has put the connection back
+                # in its pool: its next request on it gets no answer.
+                time.sleep(0.3)
+                with contextlib.suppress(OSError):
+                    peeked = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                    fake.unanswered += bool(peeked)
+                self.close_connection = True
+
+    def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _FakeS3(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, behaviour: str) -> None:
+        super().__init__(("127.0.0.1", 0), _FakeS3Handler)
+        self.behaviour = behaviour
+        self.requests: list[str] = []
+        #: Requests that arrived on a connection the server then closed unanswered.
+        self.unanswered = 0
+        self.lock = threading.Lock()
+
+
+@pytest.fixture
+def fake_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], _FakeS3]]:
+    servers: list[_FakeS3] = []
+
+    def start(behaviour: str) -> _FakeS3:
+        server = _FakeS3(behaviour)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fake")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_get_many_of_a_body_cut_short_is_a_store_error_naming_the_key(
+    fake_s3: Callable[[str], _FakeS3],
+) -> None:
+    fake_s3("truncated")
+    with pytest.raises(StoreError, match=r"failed to read 'uc/7'.*closed mid-answer") as caught:
+        list(S3Store("bucket").get_many(["uc/7"]))
+    assert not isinstance(caught.value, ObjectMissingError)
+
+
+def test_get_many_of_a_body_not_matching_its_checksum_is_a_store_error(
+    fake_s3: Callable[[str], _FakeS3],
+) -> None:
+    fake_s3("bad-checksum")
+    with pytest.raises(StoreError, match=r"'uc/7'.*sha256 checksum mismatch"):
+        list(S3Store("bucket").get_many(["uc/7"]))
+
+
+def test_get_many_asks_again_on_a_new_connection_when_an_idle_one_was_dropped(
+    fake_s3: Callable[[str], _FakeS3],
+) -> None:
+    server = fake_s3("drop-idle")
+    store = S3Store("bucket", "p")
+    assert list(store.get_many(["a"])) == [("a", b"payload of /bucket/p/a")]
+    # The pooled connection is closed by the server while our request is on its way.
+    assert list(store.get_many(["b"])) == [("b", b"payload of /bucket/p/b")]
+    assert server.unanswered == 1
+    assert server.requests == ["/bucket/p/a", "/bucket/p/b"]
+
+
+def test_get_many_hands_a_refused_read_to_botocore_and_then_stays_with_it(
+    fake_s3: Callable[[str], _FakeS3],
+) -> None:
+    server = fake_s3("botocore-only")
+    store = S3Store("bucket")
+    assert list(store.get_many(["x", "y"])) == [
+        ("x", b"payload of /bucket/x"),
+        ("y", b"payload of /bucket/y"),
+    ]
+    assert store._fast_reader() is None
+    assert server.requests.count("/bucket/x") == 2  # refused fast, then read by botocore
+
+
+# -- where the fast path sends, and how it signs: checked against botocore offline ----------
+
+
+def _offline_client(
+    monkeypatch: pytest.MonkeyPatch, endpoint: str | None, addressing: str, **config: Any
+) -> Any:
+    import botocore.session
+    from botocore.config import Config
+
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return botocore.session.get_session().create_client(
+        "s3",
+        region_name="eu-west-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        aws_session_token="session/token+with=odd chars",
+        config=Config(s3={"addressing_style": addressing}, **config),
+    )
+
+
+def _botocore_get(client: Any, bucket: str, key: str) -> tuple[str, dict[str, str]]:
+    """The URL and headers botocore would send for GetObject, stopped before sending."""
+    seen: dict[str, Any] = {}
+
+    class Stop(Exception):
+        pass
+
+    def stop(request: Any, **_: Any) -> None:
+        seen["url"] = request.url
+        seen["headers"] = {
+            k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
+        }
+        raise Stop
+
+    client.meta.events.register("before-send.s3.GetObject", stop, unique_id="test-stop")
+    try:
+        with pytest.raises(Stop):
+            client.get_object(Bucket=bucket, Key=key)
+    finally:
+        client.meta.events.unregister("before-send.s3.GetObject", unique_id="test-stop")
+    return seen["url"], seen["headers"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "addressing", "host", "base_path"),
+    [
+        (None, "auto", "my-bucket.s3.eu-west-1.amazonaws.com", "/"),
+        (None, "virtual", "my-bucket.s3.eu-west-1.amazonaws.com", "/"),
+        (None, "path", "s3.eu-west-1.amazonaws.com", "/my-bucket/"),
+        ("http://127.0.0.1:8333", "auto", "127.0.0.1", "/my-bucket/"),
+        ("http://localhost:8333", "virtual", "my-bucket.localhost", "/"),
+    ],
+)
+def test_fast_reads_go_where_botocore_goes_and_sign_exactly_as_it_does(
+    monkeypatch: pytest.MonkeyPatch,
+    endpoint: str | None,
+    addressing: str,
+    host: str,
+    base_path: str,
+) -> None:
+    client = _offline_client(monkeypatch, endpoint, addressing)
+    target = learn_target(client, "my-bucket")
+    assert isinstance(target, ReadTarget), target
+    assert (target.host, target.base_path) == (host, base_path)
+    assert (target.tls is not None) == (endpoint is None)
+    signer = GetSigner(target)
+    for key in ("plain", "a b/c+d=e&f%41~g", "ünïcode/ключ", "quote'\"/star*"):
+        url, sent = _botocore_get(client, "my-bucket", key)
+        request = signer.request(key, sent["X-Amz-Date"]).decode("latin-1")
+        lines = request.split("\r\n")
+        assert lines[-2:] == ["", ""]
+        method, target_path, version = lines[0].split(" ")
+        ours = dict(line.split(": ", 1) for line in lines[1:-2])
+        assert (method, version) == ("GET", "HTTP/1.1")
+        assert ours.pop("Accept-Encoding") == "identity"
+        parts = urlsplit(url)
+        assert target_path == parts.path
+        assert ours.pop("Host") == parts.netloc
+        for name in ("amz-sdk-invocation-id", "amz-sdk-request"):
+            sent.pop(name)
+        assert ours == sent
+
+
+def test_anonymous_clients_read_through_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore import UNSIGNED
+
+    client = _offline_client(monkeypatch, None, "auto", signature_version=UNSIGNED)
+    unsupported = learn_target(client, "my-bucket")
+    assert isinstance(unsupported, Unsupported)
+    assert "not signed" in unsupported.reason
+
+
+def test_a_configured_proxy_sends_bulk_reads_through_botocore(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = _offline_client(monkeypatch, None, "auto")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    unsupported = learn_target(client, "my-bucket")
+    assert isinstance(unsupported, Unsupported)
+    assert "proxy" in unsupported.reason
