@@ -99,12 +99,13 @@ def register_commands(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
+        ctx: typer.Context,
         workspace: Annotated[
-            Path,
+            Path | None,
             typer.Option(
                 "--workspace", "-w", help="Folder to build the demo in (must be empty or absent)."
             ),
-        ],
+        ] = None,
         store: Annotated[
             str | None,
             typer.Option(help="Store URI for the ledger (default: a folder inside the workspace)."),
@@ -115,5 +116,11 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Build a self-contained demo workspace and run a realistic scenario through every stage."""
         from gates.demo.scenario import run_demo
+        from gates.errors import ConfigError
 
-        run_demo(workspace, store=store, use_prefect=not in_process)
+        folder = workspace or state_of(ctx).workspace
+        if folder is None:
+            raise ConfigError(
+                "demo", ["--workspace DIR is required: the folder to build the demo in"]
+            )
+        run_demo(folder, store=store, use_prefect=not in_process)

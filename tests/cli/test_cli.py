@@ -160,3 +160,45 @@ def test_auditor_commands_import_no_prefect_mlflow_or_great_expectations(ws: Pat
     )
     assert result.returncode == 0, result.stderr
     assert "HEAVY=\n" in result.stdout
+
+
+def test_promote_with_mlflow_unreachable_exits_2_and_records_no_pass(ws: Path) -> None:
+    session = Session.open(ws)
+    approve(
+        session,
+        "alpha",
+        load_signer("file:keys/budget.pem", ws),
+        role="budget_owner",
+        approver="Lee",
+        now=T0,
+    )
+    first = run(
+        "--workspace",
+        str(ws),
+        "promote",
+        "alpha",
+        "--to",
+        "poc",
+        "--in-process",
+        "--at",
+        "2026-01-15T09:00:00Z",
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    settings = ws / "stagegate.toml"
+    settings.write_text(settings.read_text() + '\n[mlflow]\ntracking_uri = "http://127.0.0.1:9"\n')
+    spec = ws / "usecases" / "alpha.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "evidence:\n", "evidence:\n  metrics:\n    poc: {experiment: alpha-poc}\n"
+        )
+    )
+    result = run(
+        "--workspace", str(ws), "promote", "alpha", "--to", "pilot", "--in-process", "--json"
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    gate = json.loads(result.stdout)
+    assert gate["verdict"] == "error" and gate["stage"] == "poc"
+    metric = next(c for c in gate["checks"] if c["check"] == "metric:accuracy")
+    assert metric["status"] == "error" and "127.0.0.1:9" in metric["reason"]
+    status = json.loads(run("--workspace", str(ws), "status", "alpha", "--json").stdout)
+    assert status[0]["stage"] == "poc"
