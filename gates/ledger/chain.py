@@ -48,6 +48,12 @@ class ChainReplay:
         return not self.violations
 
 
+@dataclass(frozen=True)
+class LedgerIndex:
+    chains: dict[str, list[tuple[int, str]]]
+    stray: tuple[str, ...] = ()
+
+
 class Ledger:
     """The ledger of every use case in one store, read and verified with ``trust``."""
 
@@ -55,30 +61,78 @@ class Ledger:
         self.store = store
         self.trust = trust
 
+    def index(self, usecase_id: str | None = None) -> LedgerIndex:
+        """One listing of the store: entry keys per chain, and objects that are no entry."""
+        prefix = f"{CHAINS_PREFIX}{usecase_id}/" if usecase_id else CHAINS_PREFIX
+        chains: dict[str, list[tuple[int, str]]] = {}
+        stray: list[str] = []
+        for key in self.store.list_keys(prefix):
+            parsed = parse_entry_key(key)
+            if parsed is None:
+                stray.append(key)
+            elif usecase_id is None or parsed[0] == usecase_id:
+                chains.setdefault(parsed[0], []).append((parsed[1], key))
+        return LedgerIndex({uc: sorted(keys) for uc, keys in sorted(chains.items())}, tuple(stray))
+
     def usecases(self) -> list[str]:
-        ids = {
-            parsed[0]
-            for key in self.store.list_keys(CHAINS_PREFIX)
-            if (parsed := parse_entry_key(key))
-        }
-        return sorted(ids)
+        return list(self.index().chains)
 
     def entry_keys(self, usecase_id: str) -> list[tuple[int, str]]:
-        keys = []
-        for key in self.store.list_keys(f"{CHAINS_PREFIX}{usecase_id}/"):
-            parsed = parse_entry_key(key)
-            if parsed and parsed[0] == usecase_id:
-                keys.append((parsed[1], key))
-        return sorted(keys)
+        return self.index(usecase_id).chains.get(usecase_id, [])
 
-    def entries(self, usecase_id: str) -> Iterator[tuple[int, Entry | None, list[Violation]]]:
+    def entries(
+        self, usecase_id: str, keyed: list[tuple[int, str]] | None = None
+    ) -> Iterator[tuple[int, Entry | None, list[Violation]]]:
         """Stream (sequence, verified entry or None, violations) in sequence order."""
-        keyed = self.entry_keys(usecase_id)
-        sequences = dict((key, seq) for seq, key in keyed)
-        for key, raw in self.store.get_many(key for _, key in keyed):
-            seq = sequences[key]
-            entry, problems = open_entry(key, raw, self.trust, usecase_id, seq)
+        for _uc, seq, entry, problems in self._stream(
+            {usecase_id: keyed or self.entry_keys(usecase_id)}
+        ):
             yield seq, entry, problems
+
+    def _stream(
+        self, chains: dict[str, list[tuple[int, str]]]
+    ) -> Iterator[tuple[str, int, Entry | None, list[Violation]]]:
+        """One concurrent fetch across all chains, so read-ahead never stalls at a chain's end."""
+        where = {key: (uc, seq) for uc, keyed in chains.items() for seq, key in keyed}
+        ordered = (key for keyed in chains.values() for _, key in keyed)
+        for key, raw in self.store.get_many(ordered):
+            uc, seq = where[key]
+            entry, problems = open_entry(key, raw, self.trust, uc, seq)
+            yield uc, seq, entry, problems
+
+    def replay_all(
+        self, index: LedgerIndex, *, keep_history: bool = False
+    ) -> Iterator[ChainReplay]:
+        """Replay every chain of ``index`` in one streamed pass (bounded memory)."""
+        current: str | None = None
+        state = ChainState(usecase="")
+        violations: list[Violation] = []
+        for uc, seq, entry, problems in self._stream(index.chains):
+            if uc != current:
+                if current is not None:
+                    yield ChainReplay(state, tuple(violations))
+                current, state, violations = uc, ChainState(usecase=uc), []
+            state = self._fold(state, seq, entry, problems, violations, keep_history)
+        if current is not None:
+            yield ChainReplay(state, tuple(violations))
+
+    def _fold(
+        self,
+        state: ChainState,
+        seq: int,
+        entry: Entry | None,
+        problems: list[Violation],
+        violations: list[Violation],
+        keep_history: bool,
+    ) -> ChainState:
+        violations.extend(problems)
+        if entry is None:
+            # An unreadable entry still occupies its sequence number: keep counting so
+            # later entries are judged against the right position.
+            return replace(state, next_sequence=seq + 1)
+        state, more = apply_entry(state, entry, self.trust, keep_history=keep_history)
+        violations.extend(more)
+        return state
 
     def read_entry(self, usecase_id: str, sequence: int) -> Entry:
         """One verified entry; LedgerError naming the violation otherwise."""
@@ -93,14 +147,7 @@ class Ledger:
         state = ChainState(usecase=usecase_id)
         violations: list[Violation] = []
         for seq, entry, problems in self.entries(usecase_id):
-            violations.extend(problems)
-            if entry is None:
-                # An unreadable entry still occupies its sequence number: keep counting so
-                # later entries are judged against the right position.
-                state = replace(state, next_sequence=seq + 1)
-                continue
-            state, more = apply_entry(state, entry, self.trust, keep_history=keep_history)
-            violations.extend(more)
+            state = self._fold(state, seq, entry, problems, violations, keep_history)
         return ChainReplay(state, tuple(violations))
 
     def state(self, usecase_id: str) -> ChainState:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gates.ledger.chain import Ledger
-from gates.ledger.entry import CHAINS_PREFIX, Violation, parse_entry_key
+from gates.ledger.chain import Ledger, LedgerIndex
+from gates.ledger.entry import CHAINS_PREFIX, Violation
 
 
 @dataclass(frozen=True)
@@ -48,38 +48,28 @@ class VerificationReport:
         }
 
 
-def stray_keys(ledger: Ledger) -> list[Violation]:
-    """Objects under the chains prefix that are not entries: something put them there."""
-    return [
-        Violation(
-            key[len(CHAINS_PREFIX) :].split("/")[0] or "?",
-            None,
-            "stray-object",
-            f"{key} is not a ledger entry key",
-        )
-        for key in ledger.store.list_keys(CHAINS_PREFIX)
-        if parse_entry_key(key) is None
-    ]
-
-
 def verify_ledger(ledger: Ledger, usecases: list[str] | None = None) -> VerificationReport:
-    ids = usecases if usecases is not None else ledger.usecases()
+    """Verify every chain (or the named ones) from one listing and one streamed fetch."""
+    index = ledger.index(usecases[0] if usecases and len(usecases) == 1 else None)
+    violations: list[Violation] = []
+    if usecases is None:
+        violations.extend(
+            Violation(key[len(CHAINS_PREFIX) :].split("/")[0] or "?", None, "stray-object",
+                      f"{key} is not a ledger entry key")
+            for key in index.stray
+        )  # fmt: skip
+    else:
+        index = LedgerIndex({uc: index.chains.get(uc, []) for uc in usecases})
     chains: list[ChainSummary] = []
-    violations: list[Violation] = [] if usecases is not None else stray_keys(ledger)
-    for usecase_id in ids:
-        replayed = ledger.replay(usecase_id, keep_history=False)
+    for replayed in ledger.replay_all(index):
         state = replayed.state
-        if state.next_sequence == 0:
+        chains.append(ChainSummary(state.usecase, state.next_sequence,
+                                   state.stage.value if state.stage else None, state.head_digest))  # fmt: skip
+        violations.extend(replayed.violations)
+    for usecase_id, keyed in index.chains.items():
+        if not keyed:
+            chains.append(ChainSummary(usecase_id, 0, None, None))
             violations.append(
                 Violation(usecase_id, None, "chain-missing", "no entries found for this use case")
             )
-        chains.append(
-            ChainSummary(
-                usecase_id,
-                state.next_sequence,
-                state.stage.value if state.stage else None,
-                state.head_digest,
-            )
-        )
-        violations.extend(replayed.violations)
     return VerificationReport(tuple(chains), tuple(violations))
