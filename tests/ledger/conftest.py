@@ -48,6 +48,27 @@ class LedgerWorld:
     def at(self, days: float) -> datetime:
         return T0 + timedelta(days=days)
 
+    def approve_explore_exit(self, day: float = 9) -> None:
+        """The sponsor and the budget owner sign off the move to PoC."""
+        from gates.engine.actions import approve
+
+        approve(
+            self.session,
+            "alpha",
+            self.sponsor,
+            role="sponsor",
+            approver="Dana Park",
+            now=self.at(day),
+        )
+        approve(
+            self.session,
+            "alpha",
+            self.budget_owner,
+            role="budget_owner",
+            approver="Lee Moreau",
+            now=self.at(day),
+        )
+
 
 def build_workspace(root: Path) -> None:
     (root / "usecases").mkdir(parents=True)

@@ -18,17 +18,7 @@ from .conftest import LedgerWorld
 
 def _into_poc(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(
-        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9)
-    )
-    approve(
-        world.session,
-        "alpha",
-        world.budget_owner,
-        role="budget_owner",
-        approver="Lee Moreau",
-        now=world.at(9),
-    )
+    world.approve_explore_exit()
     assert promote(world.session, "alpha", Stage.POC, now=world.at(10)).promoted
 
 

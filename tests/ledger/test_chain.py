@@ -32,17 +32,7 @@ def test_registering_twice_is_refused(world: LedgerWorld) -> None:
 
 def test_gate_passes_with_approvals_and_moves_to_poc(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(
-        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9)
-    )
-    approve(
-        world.session,
-        "alpha",
-        world.budget_owner,
-        role="budget_owner",
-        approver="Lee Moreau",
-        now=world.at(9),
-    )
+    world.approve_explore_exit()
     outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
     assert outcome.evaluation.verdict is Verdict.PASS, [
         r for r in outcome.evaluation.results if r.status.blocks
@@ -134,17 +124,7 @@ def test_twenty_concurrent_promotions_write_one_entry_per_sequence(
 ) -> None:
     world = racing_world
     register(world.session, "alpha", now=world.at(0))
-    approve(
-        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9)
-    )
-    approve(
-        world.session,
-        "alpha",
-        world.budget_owner,
-        role="budget_owner",
-        approver="Lee Moreau",
-        now=world.at(9),
-    )
+    world.approve_explore_exit()
     barrier = threading.Barrier(20)
     outcomes: list[object] = []
     lock = threading.Lock()
