@@ -65,7 +65,7 @@ def checks_table(checks: list[dict[str, Any]], title: str | None = None) -> Tabl
     table.add_column("check", no_wrap=True, overflow="ellipsis", max_width=34)
     table.add_column("status", no_wrap=True)
     table.add_column("observed", overflow="fold", max_width=40)
-    table.add_column("expected", overflow="fold", max_width=40)
+    table.add_column("expected", overflow="fold", max_width=50)
     notes = []
     for c in checks:
         status = c["status"]
@@ -73,7 +73,7 @@ def checks_table(checks: list[dict[str, Any]], title: str | None = None) -> Tabl
             c["check"],
             Text(status, style=STATUS_STYLE.get(status, "")),
             _short(c.get("observed")),
-            _short(c.get("expected")),
+            _short(c.get("expected"), 50),
         )
         if status != "pass":
             notes.append(
