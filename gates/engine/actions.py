@@ -19,7 +19,7 @@ from gates.ledger.replay import ChainState
 from gates.policy.effective import criteria_digest
 from gates.results import Verdict
 from gates.signing.signers import Signer
-from gates.stages import ROLLBACKS, Stage, next_stage
+from gates.stages import ROADMAP, ROLLBACKS, Stage, next_stage
 
 
 def _lock(session: Session, usecase_id: str, stage: Stage) -> dict[str, Any] | None:
@@ -260,12 +260,12 @@ def admit(session: Session, usecase_id: str, stage: Stage, model: str, version: 
     """Is ``model``/``version`` admitted to ``stage``? Only a verified passing gate says yes."""
     state = session.ledger.state(usecase_id)
     current = state.stage
-    order = [Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION, Stage.SCALE]
     if (
         current is None
         or current is Stage.STOPPED
-        or current not in order
-        or order.index(current) < order.index(stage)
+        or current not in ROADMAP
+        or stage not in ROADMAP
+        or ROADMAP.index(current) < ROADMAP.index(stage)
     ):
         return Admission(
             False,

@@ -107,3 +107,37 @@ def test_demo_with_its_ledger_in_seaweedfs(
     assert session.store.uri.startswith("s3://")
     assert session.ledger.state("support-bot").stage is Stage.PRODUCTION
     assert verify_ledger(session.ledger).intact
+
+
+@pytest.mark.parametrize(
+    ("stage", "model", "code"),
+    [
+        ("production", "models:/support-bot/2", 0),
+        ("pilot", "models:/support-bot/2", 0),
+        ("production", "models:/support-bot/1", 1),
+        ("scale", "models:/support-bot/2", 1),
+        ("pilot", "support-bot/2", 2),
+    ],
+)
+def test_admission_answers_the_deploy_pipeline(
+    demo: tuple[Path, str], stage: str, model: str, code: int
+) -> None:
+    import subprocess
+    import sys
+
+    root, _ = demo
+    cmd = [
+        sys.executable,
+        "-m",
+        "gates.cli",
+        "-w",
+        str(root),
+        "admit",
+        "support-bot",
+        "--stage",
+        stage,
+        "--model",
+        model,
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == code, result.stdout + result.stderr
