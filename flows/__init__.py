@@ -1,0 +1,1 @@
+"""Prefect flows: thin over gates/; importing this package loads nothing heavy."""

@@ -106,7 +106,7 @@ def register_commands(app: typer.Typer) -> None:
         session = session_of(ctx)
         target = _stage(to, "--to")
         now = _when(at)
-        from gates.engine.actions import promote_entry
+        from flows.promotion import promote_entry
 
         entry = promote_entry(session, usecase, target, now=now, via_prefect=not in_process)
         data = gate_json(entry)

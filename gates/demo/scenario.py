@@ -14,11 +14,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.rule import Rule
 
+from flows.promotion import promote_entry
 from gates.cli.render import console as default_console
 from gates.cli.render import show_gate, stage_text
 from gates.demo import workspace as demo_ws
 from gates.demo.mlflow_runs import log_run
-from gates.engine.actions import approve, decide, promote_entry, register
+from gates.engine.actions import approve, decide, register
 from gates.engine.session import Session
 from gates.signing.signers import load_signer
 from gates.stages import Stage

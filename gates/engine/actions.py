@@ -296,33 +296,3 @@ def admit(session: Session, usecase_id: str, stage: Stage, model: str, version: 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def promote_entry(
-    session: Session,
-    usecase_id: str,
-    target: Stage,
-    *,
-    now: datetime | None = None,
-    via_prefect: bool = True,
-) -> Entry:
-    """Promote through the Prefect gate flow (default) or in-process; return the signed entry.
-
-    The flow lives in ``flows/`` and is imported only here, on demand, so the library and
-    the auditor commands never load Prefect.
-    """
-    if not via_prefect:
-        return promote(session, usecase_id, target, now=now).entry
-    import asyncio
-
-    from flows.gate_flow import gate_flow
-
-    result = asyncio.run(
-        gate_flow(
-            usecase=usecase_id,
-            to=target.value,
-            workspace=str(session.workspace.root),
-            now=now.isoformat() if now else None,
-        )
-    )
-    return session.ledger.read_entry(usecase_id, int(result["sequence"]))
