@@ -1,11 +1,11 @@
-"""``make bench``: run every benchmark (or the ones named: gate, verify, coldstart)."""
+"""``make bench``: run every benchmark (or the ones named: gate, verify, verify_large, coldstart, ui)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHES = ("coldstart", "verify", "gate")
+BENCHES = ("coldstart", "verify", "verify_large", "gate", "ui")
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(BENCHES)

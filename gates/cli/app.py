@@ -16,6 +16,7 @@ import typer
 
 from gates.cli import audit, ledger_cmds, workspace_cmds
 from gates.cli.context import CliState
+from gates.cli.report_cmds import register_commands as register_report_commands
 from gates.errors import StagegateError
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ def root(
 ledger_cmds.register_commands(app)
 workspace_cmds.register_commands(app)
 app.add_typer(audit.app, name="audit")
+register_report_commands(app, audit.app)
 
 
 #: Prefect defaults for a terminal tool: our own tables tell the story, so Prefect's

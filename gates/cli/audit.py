@@ -1,21 +1,31 @@
-"""Auditor commands: verify the ledger, read a use case's history, show one entry.
+"""Auditor commands: verify the ledger, read a use case's history, show one entry,
+write and prove checkpoints, export a bundle and verify it offline.
 
 These import none of Prefect, MLflow or Great Expectations, so they start fast and
-run anywhere with read access to the store and the trusted public keys.
+run anywhere with read access to the store and the trusted public keys. Exit codes:
+0 intact, 1 integrity violation found, 2 error (bad input, unreachable store).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from rich.markup import escape
 
-from gates.cli.context import session_of
+from gates.cli.context import session_of, state_of
 from gates.cli.render import check_details, console, print_json, stage_text, verdict_text
-from gates.errors import ConfigError, StagegateError
+from gates.errors import ConfigError, LedgerError, StagegateError
 
 if TYPE_CHECKING:
+    from gates.ledger.bundle import Bundle
+    from gates.ledger.checkpoint import Checkpoint
     from gates.ledger.entry import Entry
+    from gates.ledger.verify import VerificationReport
+    from gates.signing.trust import TrustStore
 
 app = typer.Typer(help="Verify and read the signed ledger (read-only).", no_args_is_help=True)
 
@@ -28,25 +38,382 @@ def verify(
     usecase: Annotated[
         str | None, typer.Argument(help="One use case (default: every chain in the store).")
     ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Verify an export bundle offline, with no store access."),
+    ] = None,
+    proof: Annotated[
+        Path | None,
+        typer.Option("--proof", help="Verify an entry proof written by `audit prove --out`."),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            help="Settings file (or folder with stagegate.toml) whose [[trusted_keys]] to trust "
+            "instead of the workspace's.",
+        ),
+    ] = None,
+    trust_bundle_keys: Annotated[
+        bool,
+        typer.Option(
+            "--trust-bundle-keys",
+            help="Trust the keys listed inside the bundle: shows the bundle is consistent, "
+            "not that its keys are genuine.",
+        ),
+    ] = False,
+    pins: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint envelope kept independently: the ledger must still hold it and "
+            "extend it. Repeatable.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check signatures, chain links, gaps, subject binding and stage legality. Exit 0 intact, 1 violations, 2 error."""
+    """Check signatures, links, gaps, binding, stage legality, approvals and checkpoints.
+
+    Exit 0 intact, 1 violations found, 2 error. Trusted keys come from the workspace
+    settings, or from --trust; a bundle's own keys only with --trust-bundle-keys.
+    """
+    if bundle is not None and proof is not None:
+        raise ConfigError("--bundle", ["give --bundle or --proof, not both"])
+    if proof is not None:
+        _verify_proof(ctx, proof, usecase, trust, trust_bundle_keys, json_out)
+    if bundle is not None:
+        _verify_bundle(ctx, bundle, usecase, trust, trust_bundle_keys, pins or [], json_out)
+    if trust_bundle_keys:
+        raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
+    from gates.ledger.chain import Ledger
     from gates.ledger.verify import verify_ledger
 
     session = session_of(ctx)
-    report = verify_ledger(session.ledger, [usecase] if usecase else None)
+    keys = _trust_file(trust) if trust is not None else session.trust
+    pinned = [_pinned(path, keys) for path in pins or []]
+    report = verify_ledger(
+        Ledger(session.store, keys), [usecase] if usecase else None, pinned=pinned
+    )
+    _print_report(report, json_out, {})
+
+
+def _trust_file(path: Path) -> TrustStore:
+    from gates.ledger.bundle import trust_from_settings
+
+    return trust_from_settings(path)
+
+
+def _auditor_trust(
+    ctx: typer.Context, trust: Path | None, trust_bundle_keys: bool, bundle: Bundle | None
+) -> tuple[TrustStore, str]:
+    """Which keys an offline verification trusts: never a bundle's own, unless told so."""
+    from gates.ledger.bundle import bundle_trust
+    from gates.workspace.loader import SETTINGS_FILE, find_workspace
+
+    if trust is not None and trust_bundle_keys:
+        raise ConfigError("--trust", ["give --trust or --trust-bundle-keys, not both"])
+    if trust is not None:
+        return _trust_file(trust), f"keys from {trust}"
+    if trust_bundle_keys:
+        if bundle is None:
+            raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
+        return bundle_trust(bundle), "the bundle's own keys (--trust-bundle-keys)"
+    try:
+        root = find_workspace(state_of(ctx).workspace)
+    except ConfigError:
+        raise ConfigError(
+            "--trust",
+            ["no workspace found to take trusted keys from, and a bundle cannot vouch for itself"],
+            hint="pass --trust path/to/stagegate.toml (the keys you trust), run inside a "
+            "workspace, or --trust-bundle-keys to check internal consistency only",
+        ) from None
+    settings = root / SETTINGS_FILE
+    return _trust_file(settings), f"keys from {settings}"
+
+
+def _pinned(path: Path, trust: TrustStore) -> Checkpoint:
+    from gates.ledger.checkpoint import open_checkpoint
+
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(str(path), [f"cannot read the checkpoint: {e.strerror or e}"]) from e
+    checkpoint, problems = open_checkpoint(str(path), raw, trust, None)
+    if checkpoint is None or problems:
+        raise ConfigError(str(path), [f"the pinned checkpoint does not verify: {problems[0]}"])
+    return checkpoint
+
+
+def _verify_bundle(
+    ctx: typer.Context,
+    path: Path,
+    usecase: str | None,
+    trust: Path | None,
+    trust_bundle_keys: bool,
+    pins: list[Path],
+    json_out: bool,
+) -> NoReturn:
+    from dataclasses import replace
+
+    from gates.ledger.bundle import load_bundle, trust_notes, verify_bundle
+
+    loaded = load_bundle(path)
+    if usecase is not None and usecase != loaded.use_case:
+        raise ConfigError(
+            str(path), [f"the bundle holds use case {loaded.use_case!r}, not {usecase!r}"]
+        )
+    keys, source = _auditor_trust(ctx, trust, trust_bundle_keys, loaded)
+    report = verify_bundle(loaded, keys, pinned=[_pinned(p, keys) for p in pins])
+    notes = [*trust_notes(loaded, keys), *report.notes]
+    if trust_bundle_keys:
+        notes.insert(0, "trusting the keys the bundle itself lists: this shows the bundle is "
+                     "internally consistent, not that its keys are genuine")  # fmt: skip
+    report = replace(report, notes=tuple(notes))
+    about = {
+        "bundle": {
+            "file": str(path),
+            "useCase": loaded.use_case,
+            "created": loaded.created.isoformat(),
+            "trust": source,
+        }
+    }
+    _print_report(report, json_out, about, title=f"bundle {path} ({loaded.use_case})")
+
+
+def _verify_proof(
+    ctx: typer.Context,
+    path: Path,
+    usecase: str | None,
+    trust: Path | None,
+    trust_bundle_keys: bool,
+    json_out: bool,
+) -> NoReturn:
+    from pydantic import ValidationError
+
+    from gates.ledger.checkpoint import EntryProof, verify_entry_proof
+
+    try:
+        proof = EntryProof.model_validate_json(path.read_bytes())
+    except OSError as e:
+        raise ConfigError(str(path), [f"cannot read the proof: {e.strerror or e}"]) from e
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ConfigError(
+            str(path), [f"not an entry proof: {'.'.join(map(str, err['loc']))}: {err['msg']}"]
+        ) from e
+    if usecase is not None and usecase != proof.use_case:
+        raise ConfigError(str(path), [f"the proof is about {proof.use_case!r}, not {usecase!r}"])
+    keys, source = _auditor_trust(ctx, trust, trust_bundle_keys, None)
+    result = verify_entry_proof(proof, keys)
+    where = f"{proof.use_case}#{proof.sequence}"
+    checkpoint = result.checkpoint
     if json_out:
-        print_json(report.to_json())
+        print_json(
+            {
+                "useCase": proof.use_case,
+                "sequence": proof.sequence,
+                "verified": result.verified,
+                "entryDigest": result.entry.digest if result.entry else None,
+                "checkpoint": checkpoint.summary() if checkpoint else None,
+                "trust": source,
+                "violations": [v.to_json() for v in result.violations],
+            }
+        )
+    else:
+        out = console()
+        for v in result.violations:
+            out.print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
+        if result.verified and checkpoint is not None:
+            out.print(
+                f"{escape(where)} is included in checkpoint {checkpoint.sequence} "
+                f"({checkpoint.time.isoformat()}, root {checkpoint.root}): [bold green]verified[/]",
+                soft_wrap=True,
+            )
+        else:
+            out.print(f"proof of {escape(where)}: [bold red]does not verify[/]")
+    raise typer.Exit(0 if result.verified else 1)
+
+
+def _print_report(
+    report: VerificationReport, json_out: bool, about: dict[str, Any], title: str = ""
+) -> NoReturn:
+    if json_out:
+        print_json({**report.to_json(), **about})
     else:
         out = console()
         for v in report.violations:
-            out.print(f"[red]✗[/] {v}", soft_wrap=True)
+            out.print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
+        for note in report.notes:
+            out.print(f"[yellow]![/] {escape(note)}", soft_wrap=True)
         verdict = (
             "[bold green]intact[/]"
             if report.intact
             else f"[bold red]{len(report.violations)} violation(s)[/]"
         )
-        out.print(f"{len(report.chains)} chain(s), {report.entries} entries: {verdict}")
+        latest = report.latest_checkpoint
+        checkpoints = (
+            f", checked against {report.checkpoints} checkpoint(s) (latest #{latest.sequence}, "
+            f"{latest.time.isoformat()})"
+            if latest
+            else ""
+        )
+        lead = f"{escape(title)}: " if title else ""
+        out.print(
+            f"{lead}{len(report.chains)} chain(s), {report.entries} entries{checkpoints}: {verdict}",
+            soft_wrap=True,
+        )
+    raise typer.Exit(0 if report.intact else 1)
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            "--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _entry_ref(entry_ref: str) -> tuple[str, int]:
+    usecase, sep, seq_text = entry_ref.partition("#")
+    if not sep or not seq_text.isdigit() or not usecase:
+        raise ConfigError(
+            "ENTRY", [f"{entry_ref!r}: expected USECASE#SEQUENCE, e.g. support-bot#4"]
+        )
+    return usecase, int(seq_text)
+
+
+@app.command()
+def checkpoint(
+    ctx: typer.Context,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Record this time (ISO 8601) instead of now.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Sign every chain's head as the next checkpoint (after verifying the whole ledger).
+
+    Run nightly: later verifications then catch deleted newest entries and rolled-back
+    chains. Exit 0 written, 2 refused (e.g. the ledger fails verification; nothing written).
+    """
+    from gates.ledger.checkpoint import write_checkpoint
+
+    session = session_of(ctx)
+    written = write_checkpoint(session.ledger, session.signer, _when(at))
+    entries = sum(h.size for h in written.heads)
+    if json_out:
+        print_json({**written.summary(), "entries": entries})
+    else:
+        console().print(
+            f"checkpoint {written.sequence}: {written.predicate.tree_size} chain(s), {entries} "
+            f"entries, root {written.root} → {escape(session.store.uri)}/{written.key}",
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def prove(
+    ctx: typer.Context,
+    entry_ref: Annotated[
+        str, typer.Argument(metavar="ENTRY", help="USECASE#SEQUENCE, e.g. support-bot#4")
+    ],
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the proof here (check it with `audit verify --proof`)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Prove one entry is covered by the newest checkpoint: hash links to the checkpointed
+    head, and the Merkle path of that head to the signed root."""
+    from gates.ledger.checkpoint import prove_entry, read_checkpoints
+
+    usecase, sequence = _entry_ref(entry_ref)
+    session = session_of(ctx)
+    covering = None
+    for read in read_checkpoints(session.ledger):
+        head = read.checkpoint.head(usecase) if read.sound and read.checkpoint else None
+        if head is not None and head.size > sequence:
+            covering = read.checkpoint
+    if covering is None:
+        raise LedgerError(
+            f"no checkpoint covers {usecase}#{sequence} yet",
+            hint="write one with `stagegate audit checkpoint`",
+        )
+    proof = prove_entry(session.ledger, usecase, sequence, covering)
+    doc = proof.model_dump(mode="json", by_alias=True)
+    if out_file is not None:
+        try:
+            out_file.write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
+        except OSError as e:
+            raise ConfigError(str(out_file), [f"cannot write the proof: {e.strerror or e}"]) from e
+    if json_out:
+        print_json(
+            {
+                "useCase": usecase,
+                "sequence": sequence,
+                "verified": True,
+                "checkpoint": covering.summary(),
+                "proof": doc,
+            }
+        )
+        return
+    out = console()
+    out.print(
+        f"{escape(usecase)}#{sequence} is included in checkpoint {covering.sequence} "
+        f"({covering.time.isoformat()}, root {covering.root})",
+        soft_wrap=True,
+    )
+    out.print(
+        f"  {len(proof.links)} hash link(s) to the checkpointed head #{sequence + len(proof.links)}; "
+        f"Merkle path of {len(proof.inclusion)} node(s) (leaf {proof.leaf_index} of {proof.tree_size})"
+    )
+    if out_file is not None:
+        out.print(f"  proof written to {escape(str(out_file))}")
+
+
+@app.command("export")
+def export_(
+    ctx: typer.Context,
+    usecase: Annotated[str, typer.Argument(help="Use-case id.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Bundle file to write (JSON).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a self-contained bundle: entries (exact bytes), public keys, the checkpoint
+    covering the chain with its inclusion proof, and a verification report.
+
+    Exit 0 written and intact, 1 written but the report found violations, 2 error.
+    """
+    from gates.ledger.bundle import export_bundle, write_bundle
+
+    session = session_of(ctx)
+    bundle, report = export_bundle(session.ledger, usecase)
+    write_bundle(bundle, out_file)
+    if json_out:
+        print_json(
+            {
+                "file": str(out_file),
+                "useCase": usecase,
+                "entries": len(bundle.entries),
+                "checkpoint": bundle.checkpoint.key if bundle.checkpoint else None,
+                "report": bundle.report,
+            }
+        )
+    else:
+        out = console()
+        for v in report.violations:
+            out.print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
+        for note in report.notes:
+            out.print(f"[yellow]![/] {escape(note)}", soft_wrap=True)
+        covered = f"checkpoint {bundle.checkpoint.key}" if bundle.checkpoint else "no checkpoint"
+        verdict = "intact" if report.intact else f"{len(report.violations)} violation(s)"
+        out.print(
+            f"wrote {escape(str(out_file))}: {len(bundle.entries)} entries of {escape(usecase)}, "
+            f"{covered}, {len(bundle.keys)} key(s); report: {verdict}",
+            soft_wrap=True,
+        )
     raise typer.Exit(0 if report.intact else 1)
 
 
@@ -131,7 +498,7 @@ def log(
             )
         console().print(table)
         for v in replayed.violations:
-            console().print(f"[red]✗[/] {v}", soft_wrap=True)
+            console().print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
     if replayed.violations:
         raise typer.Exit(1)
 
@@ -180,5 +547,5 @@ def show(
         if record is not None:
             out.print(record.model_dump(mode="json", by_alias=True))
     for v in problems:
-        out.print(f"[red]✗[/] {v}", soft_wrap=True)
+        out.print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
     raise typer.Exit(1 if problems else 0)

@@ -7,11 +7,13 @@ approvals all come from folding the entries in order. Every illegal step is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from gates.canonical import digest_of
 from gates.checks.interface import ApprovalSeen
-from gates.ledger.entry import Entry, Violation
+from gates.ledger.entry import Entry, Violation, parse_entry_key
 from gates.ledger.statement import CriteriaLock
 from gates.signing.trust import TrustStore
 from gates.stages import ROLLBACKS, Stage, next_stage
@@ -39,7 +41,10 @@ def apply_entry(
 ) -> tuple[ChainState, list[Violation]]:
     """Fold one verified entry into the state; return violations of link and stage rules."""
     p = entry.predicate
-    seq = entry.sequence
+    # Judge the entry at the position it is stored at: an entry claiming another number
+    # is already a ``sequence-mismatch``, and its other faults belong to where it was found.
+    stored = parse_entry_key(entry.key)
+    seq = stored[1] if stored else entry.sequence
     problems: list[Violation] = []
 
     def violate(rule: str, message: str) -> None:
@@ -84,6 +89,7 @@ def apply_entry(
         violate("stage-illegal", f"{p.kind} entry after the use case was stopped")
     elif p.kind == "gate" and p.gate is not None:
         g = p.gate
+        _check_cited_approvals(state, g.approvals, violate)
         if Stage(g.from_stage) != current or Stage(g.to_stage) != next_stage(current):
             violate(
                 "stage-illegal",
@@ -101,6 +107,8 @@ def apply_entry(
                     f"gate evaluated under criteria {g.criteria_digest}, locked criteria are "
                     f"{state.lock.digest if state.lock else 'missing'}; an approved amendment is required",
                 )
+            elif state.lock is not None:
+                _check_approval_thresholds(state, state.lock, violate)
         elif moved:
             violate(
                 "stage-illegal",
@@ -156,6 +164,11 @@ def apply_entry(
         violate("payload-malformed", f"{p.kind} entry without its {p.kind} record")
 
     if p.lock is not None:
+        if digest_of(p.lock.criteria) != p.lock.digest:
+            violate(
+                "criteria-lock",
+                f"locked {p.lock.stage} criteria do not match their digest {p.lock.digest}",
+            )
         if Stage(p.lock.stage) != after:
             violate(
                 "criteria-lock",
@@ -175,6 +188,43 @@ def apply_entry(
         if p.lock is None and after not in (Stage.STOPPED, Stage.SCALE):
             violate("criteria-lock", f"entering {after.value} without locking its exit criteria")
     return new, problems
+
+
+def _check_cited_approvals(
+    state: ChainState, cited: list[int], violate: Callable[[str, str], None]
+) -> None:
+    """A gate may only cite approval entries of the stage it leaves, by sequence number."""
+    of_stage = {a.sequence for a in state.approvals}
+    foreign = sorted(set(cited) - of_stage)
+    if foreign:
+        known = ", ".join(f"#{s}" for s in sorted(of_stage)) or "none"
+        violate(
+            "approvals-cited",
+            f"gate cites {', '.join(f'#{s}' for s in foreign)}, which are not approvals of "
+            f"stage {state.stage.value if state.stage else 'none'} (approvals of this stage: {known})",
+        )
+
+
+def _check_approval_thresholds(
+    state: ChainState, lock: CriteriaLock, violate: Callable[[str, str], None]
+) -> None:
+    """A pass needs, per role, as many distinct trusted approver keys as the locked criteria say."""
+    required = lock.criteria.get("approvals", {})
+    if not isinstance(required, dict) or not all(
+        isinstance(role, str) and type(n) is int for role, n in required.items()
+    ):
+        violate(
+            "criteria-lock", f"locked criteria's approvals {required!r} are not {{role: count}}"
+        )
+        return
+    for role, needed in sorted(required.items()):
+        found = len({a.keyid for a in state.approvals if a.role == role})
+        if found < needed:
+            violate(
+                "approvals-missing",
+                f"passing gate needs {needed} distinct {role!r} approval key(s) under the locked "
+                f"criteria {lock.digest}; found {found}",
+            )
 
 
 def _name(stage: Stage | None) -> str:

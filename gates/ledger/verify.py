@@ -1,15 +1,30 @@
-"""Auditor verification of the whole ledger: signatures, links, gaps, binding, legality.
+"""Auditor verification of the whole ledger: signatures, links, gaps, binding, legality,
+and that today's chains extend every signed checkpoint.
 
-Streams each chain (bounded memory) and collects every violation instead of stopping
-at the first, so one report tells the auditor everything that is wrong.
+Streams the ledger (bounded memory): checkpoints first, keeping only the distinct
+(chain, size) → head claims they make; then every chain's entries in one concurrent
+fetch, comparing each entry that a checkpoint recorded as a head as it passes by. Every
+violation is collected instead of stopping at the first, so one report tells the
+auditor everything that is wrong.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from gates.ledger.chain import Ledger, LedgerIndex
-from gates.ledger.entry import CHAINS_PREFIX, Violation
+from gates.ledger.checkpoint import (
+    CHECKPOINTS,
+    Checkpoint,
+    CheckpointHistory,
+    CheckpointRead,
+    HeadClaim,
+    read_checkpoints,
+)
+from gates.ledger.entry import CHAINS_PREFIX, Violation, open_entry
+from gates.ledger.replay import ChainState, apply_entry
 
 
 @dataclass(frozen=True)
@@ -21,9 +36,41 @@ class ChainSummary:
 
 
 @dataclass(frozen=True)
+class CheckpointSummary:
+    """The newest sound checkpoint verification relied on."""
+
+    sequence: int
+    key: str
+    time: datetime
+    tree_size: int
+    root: str
+    digest: str
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint) -> CheckpointSummary:
+        p = checkpoint.predicate
+        return cls(p.sequence, checkpoint.key, p.time, p.tree_size, p.root, checkpoint.digest)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "sequence": self.sequence,
+            "key": self.key,
+            "time": self.time.isoformat(),
+            "treeSize": self.tree_size,
+            "root": self.root,
+            "digest": self.digest,
+        }
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     chains: tuple[ChainSummary, ...]
     violations: tuple[Violation, ...] = field(default=())
+    #: Sound checkpoints whose heads the chains were checked against.
+    checkpoints: int = 0
+    latest_checkpoint: CheckpointSummary | None = None
+    #: Things the auditor should know that are not violations (e.g. no checkpoint yet).
+    notes: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -45,11 +92,29 @@ class VerificationReport:
                 for c in self.chains
             ],
             "violations": [v.to_json() for v in self.violations],
+            "checkpoints": {
+                "verified": self.checkpoints,
+                "latest": self.latest_checkpoint.to_json() if self.latest_checkpoint else None,
+            },
+            "notes": list(self.notes),
         }
 
 
-def verify_ledger(ledger: Ledger, usecases: list[str] | None = None) -> VerificationReport:
-    """Verify every chain (or the named ones) from one listing and one streamed fetch."""
+def verify_ledger(
+    ledger: Ledger,
+    usecases: list[str] | None = None,
+    *,
+    checkpoints: Iterable[CheckpointRead] | None = None,
+    pinned: Sequence[Checkpoint] = (),
+) -> VerificationReport:
+    """Verify every chain (or the named ones) against every checkpoint.
+
+    ``checkpoints``: where checkpoints come from; by default the ledger's own store
+    (``read_checkpoints``). ``pinned``: checkpoints the auditor holds independently
+    (from a bundle, or kept from an earlier audit); their heads count like the store's,
+    and when checkpoints are read from the store each pinned one must still be there,
+    byte for byte, so deleting the newest checkpoints is caught too.
+    """
     index = ledger.index(usecases[0] if usecases and len(usecases) == 1 else None)
     violations: list[Violation] = []
     if usecases is None:
@@ -60,16 +125,159 @@ def verify_ledger(ledger: Ledger, usecases: list[str] | None = None) -> Verifica
         )  # fmt: skip
     else:
         index = LedgerIndex({uc: index.chains.get(uc, []) for uc in usecases})
+
+    history = CheckpointHistory(usecases=set(usecases) if usecases is not None else None)
+    from_store = checkpoints is None
+    stored: dict[int, str] = {}
+    for read in read_checkpoints(ledger) if checkpoints is None else checkpoints:
+        violations.extend(read.violations)
+        if read.checkpoint is not None and read.sequence is not None:
+            stored[read.sequence] = read.checkpoint.digest
+        if read.sound and read.checkpoint is not None:
+            violations.extend(history.add(read.checkpoint))
+    for checkpoint in pinned:
+        if from_store:
+            violations.extend(_pinned_in_store(checkpoint, stored))
+        violations.extend(history.add(checkpoint, in_order=False))
+        if history.latest is None or checkpoint.sequence > history.latest.sequence:
+            history.latest = checkpoint
+
     chains: list[ChainSummary] = []
-    for replayed in ledger.replay_all(index):
-        state = replayed.state
+    for state, problems in _replay_chains(ledger, index, history):
         chains.append(ChainSummary(state.usecase, state.next_sequence,
                                    state.stage.value if state.stage else None, state.head_digest))  # fmt: skip
-        violations.extend(replayed.violations)
+        violations.extend(problems)
     for usecase_id, keyed in index.chains.items():
         if not keyed:
             chains.append(ChainSummary(usecase_id, 0, None, None))
             violations.append(
                 Violation(usecase_id, None, "chain-missing", "no entries found for this use case")
             )
-    return VerificationReport(tuple(chains), tuple(violations))
+    present = {uc for uc, keyed in index.chains.items() if keyed}
+    for usecase_id, claims in sorted(history.claims.items()):
+        if usecase_id not in present:
+            size, claim = max(claims.items())
+            violations.append(
+                Violation(
+                    usecase_id,
+                    None,
+                    "checkpoint-chain-missing",
+                    f"checkpoint {claim.checkpoint} recorded this chain with {size} entries "
+                    f"(head {claim.head}); it is gone from the store",
+                )
+            )
+    notes: list[str] = []
+    if history.count == 0 and chains:
+        notes.append(
+            "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
+            "write one with `stagegate audit checkpoint`"
+        )
+    latest = CheckpointSummary.of(history.latest) if history.latest else None
+    return VerificationReport(tuple(chains), tuple(violations), history.count, latest, tuple(notes))
+
+
+def _pinned_in_store(checkpoint: Checkpoint, stored: dict[int, str]) -> list[Violation]:
+    seq = checkpoint.sequence
+    if seq not in stored:
+        newest = max(stored, default=None)
+        return [
+            Violation(
+                CHECKPOINTS,
+                seq,
+                "checkpoint-missing",
+                f"the pinned checkpoint {seq} is not in the store (newest there: "
+                f"{'none' if newest is None else newest}): checkpoints were deleted",
+            )
+        ]
+    if stored[seq] != checkpoint.digest:
+        return [
+            Violation(
+                CHECKPOINTS,
+                seq,
+                "checkpoint-mismatch",
+                f"the store's checkpoint {seq} is {stored[seq]}, the pinned one {checkpoint.digest}",
+            )
+        ]
+    return []
+
+
+def _replay_chains(
+    ledger: Ledger, index: LedgerIndex, history: CheckpointHistory
+) -> Iterator[tuple[ChainState, list[Violation]]]:
+    """Fold every chain of ``index`` from one streamed, concurrent fetch across chains."""
+    where = {key: (uc, seq) for uc, keyed in index.chains.items() for seq, key in keyed}
+    ordered = (key for keyed in index.chains.values() for _, key in keyed)
+    current: _ChainCheck | None = None
+    for key, raw in ledger.store.get_many(ordered):
+        uc, seq = where[key]
+        if current is None or current.state.usecase != uc:
+            if current is not None:
+                yield current.finish()
+            current = _ChainCheck(ChainState(usecase=uc), history.claims.get(uc, {}), ledger)
+        current.fold(key, raw, seq)
+    if current is not None:
+        yield current.finish()
+
+
+@dataclass
+class _ChainCheck:
+    """One chain being replayed, with the checkpoint heads it has to match."""
+
+    state: ChainState
+    claims: dict[int, HeadClaim]
+    ledger: Ledger
+    violations: list[Violation] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+
+    def fold(self, key: str, raw: bytes, seq: int) -> None:
+        uc = self.state.usecase
+        entry, problems = open_entry(key, raw, self.ledger.trust, uc, seq)
+        self.violations.extend(problems)
+        claim = self.claims.get(seq + 1)
+        if claim is not None:
+            self.seen.add(seq + 1)
+            if entry is not None and entry.digest != claim.head:
+                self.violations.append(
+                    Violation(
+                        uc,
+                        seq,
+                        "checkpoint-head-mismatch",
+                        f"checkpoint {claim.checkpoint} recorded entry {seq} as the head "
+                        f"{claim.head}; it is now {entry.digest}: history was rewritten",
+                    )
+                )
+        if entry is None:
+            # An unreadable entry still occupies its sequence number: keep counting so
+            # later entries are judged against the right position.
+            self.state = replace(self.state, next_sequence=seq + 1)
+            return
+        self.state, more = apply_entry(self.state, entry, self.ledger.trust, keep_history=False)
+        self.violations.extend(more)
+
+    def finish(self) -> tuple[ChainState, list[Violation]]:
+        uc, size = self.state.usecase, self.state.next_sequence
+        longer = [(s, c) for s, c in self.claims.items() if s > size]
+        if longer:
+            claimed, claim = max(longer)
+            self.violations.append(
+                Violation(
+                    uc,
+                    claimed - 1,
+                    "checkpoint-truncated",
+                    f"checkpoint {claim.checkpoint} recorded {claimed} entries ending in "
+                    f"{claim.head}; the chain now ends at entry {size - 1}: its newest "
+                    "entries were deleted or it was rolled back",
+                )
+            )
+        for claimed, claim in sorted(self.claims.items()):
+            if claimed <= size and claimed not in self.seen:
+                self.violations.append(
+                    Violation(
+                        uc,
+                        claimed - 1,
+                        "checkpoint-head-mismatch",
+                        f"entry {claimed - 1}, recorded by checkpoint {claim.checkpoint} as the "
+                        f"head {claim.head}, is missing",
+                    )
+                )
+        return self.state, self.violations

@@ -5,14 +5,22 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gates import __version__
+from gates.canonical import canonical_json
 from gates.engine.actions import approve, decide, register
-from gates.ledger.entry import entry_key
+from gates.ledger.entry import Violation, entry_key
+from gates.ledger.statement import PREDICATE_TYPE, STATEMENT_TYPE, usecase_subject
 from gates.ledger.verify import verify_ledger
+from gates.policy.effective import criteria_digest
+from gates.signing.dsse import sign_envelope
+from gates.signing.signers import Signer
+from gates.stages import Stage
 
 from .conftest import LedgerWorld
 
@@ -135,6 +143,269 @@ def test_any_single_bit_flip_in_any_entry_is_detected(
             assert decoded_same or not report.intact
     finally:
         path.write_bytes(original)
+
+
+# --- Forged entries: written straight to the store, bypassing the writer's own checks ---
+
+
+def forge(
+    world: LedgerWorld,
+    usecase: str,
+    signer: Signer,
+    *,
+    kind: str,
+    after: Stage,
+    days: float,
+    records: dict[str, Any],
+) -> int:
+    """Sign a next entry like ``Ledger.append`` does, but write it without verifying it."""
+    ledger = world.session.ledger
+    state = ledger.replay(usecase).state
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [usecase_subject(usecase).model_dump()],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "useCase": usecase,
+            "sequence": state.next_sequence,
+            "previous": state.head_digest,
+            "kind": kind,
+            "time": world.at(days).isoformat().replace("+00:00", "Z"),
+            "actor": "mallory",
+            "tool": {"name": "stagegate", "version": __version__},
+            "stage": {"before": state.stage.value if state.stage else None, "after": after.value},
+            **records,
+        },
+    }
+    raw = sign_envelope(canonical_json(statement), signer).to_json_bytes()
+    ledger.store.put_new(entry_key(usecase, state.next_sequence), raw)
+    return state.next_sequence
+
+
+def lock_of(world: LedgerWorld, usecase: str, stage: Stage) -> dict[str, Any]:
+    criteria = world.session.workspace.criteria(world.session.workspace.usecase(usecase), stage)
+    return {
+        "stage": stage.value,
+        "digest": criteria_digest(criteria),
+        "criteria": criteria.model_dump(mode="json"),
+    }
+
+
+def gate_record(
+    world: LedgerWorld,
+    verdict: str,
+    *,
+    digest: str | None = None,
+    approvals: list[int] | None = None,
+) -> dict[str, Any]:
+    return {
+        "from": "explore",
+        "to": "poc",
+        "verdict": verdict,
+        "criteriaDigest": digest or lock_of(world, "alpha", Stage.EXPLORE)["digest"],
+        "checks": [
+            {"check": "approval:sponsor", "kind": "approvals", "status": "pass", "reason": "ok"}
+        ],
+        "approvals": approvals or [],
+    }
+
+
+def approvals_signed(world: LedgerWorld, *, budget: bool = True) -> None:
+    register(world.session, "alpha", now=world.at(0))
+    approve(
+        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1)
+    )
+    if budget:
+        approve(
+            world.session,
+            "alpha",
+            world.budget_owner,
+            role="budget_owner",
+            approver="Lee Moreau",
+            now=world.at(2),
+        )
+
+
+def found(world: LedgerWorld) -> set[tuple[str, int | None, str]]:
+    return {(v.usecase, v.sequence, v.rule) for v in verify_ledger(world.session.ledger).violations}
+
+
+def the(world: LedgerWorld, rule: str) -> Violation:
+    return next(v for v in verify_ledger(world.session.ledger).violations if v.rule == rule)
+
+
+def test_entry_signed_by_an_untrusted_key_is_detected(world: LedgerWorld) -> None:
+    register(world.session, "alpha", now=world.at(0))
+    seq = forge(
+        world,
+        "alpha",
+        world.outsider,
+        kind="decision",
+        after=Stage.STOPPED,
+        days=1,
+        records={"decision": {"decision": "no-go", "reason": "forged", "to": "stopped"}},
+    )
+    assert found(world) == {("alpha", seq, "signer-untrusted")}
+    assert "alpha#1: [signer-untrusted]" in str(the(world, "signer-untrusted"))
+
+
+def test_approval_by_a_key_without_the_role_is_detected(world: LedgerWorld) -> None:
+    register(world.session, "alpha", now=world.at(0))
+    seq = forge(
+        world,
+        "alpha",
+        world.sponsor,
+        kind="approval",
+        after=Stage.EXPLORE,
+        days=1,
+        records={
+            "approval": {
+                "role": "budget_owner",
+                "approver": "Dana Park",
+                "from": "explore",
+                "to": "poc",
+                "criteriaDigest": lock_of(world, "alpha", Stage.EXPLORE)["digest"],
+            }
+        },
+    )
+    assert found(world) == {("alpha", seq, "signer-role")}
+    assert "'budget_owner'" in the(world, "signer-role").message
+
+
+def test_promotion_past_a_failed_gate_is_detected(world: LedgerWorld) -> None:
+    approvals_signed(world)
+    seq = forge(
+        world,
+        "alpha",
+        world.session.signer,
+        kind="gate",
+        after=Stage.POC,
+        days=3,
+        records={
+            "gate": gate_record(world, "blocked", approvals=[1, 2]),
+            "lock": lock_of(world, "alpha", Stage.POC),
+        },
+    )
+    assert found(world) == {("alpha", seq, "stage-illegal")}
+    assert "blocked gate cannot move the stage" in the(world, "stage-illegal").message
+
+
+def test_criteria_changed_without_an_amendment_is_detected(world: LedgerWorld) -> None:
+    approvals_signed(world)
+    seq = forge(
+        world,
+        "alpha",
+        world.session.signer,
+        kind="gate",
+        after=Stage.POC,
+        days=3,
+        records={
+            "gate": gate_record(world, "pass", digest="sha256:" + "ab" * 32, approvals=[1, 2]),
+            "lock": lock_of(world, "alpha", Stage.POC),
+        },
+    )
+    assert found(world) == {("alpha", seq, "criteria-lock")}
+    assert "amendment" in the(world, "criteria-lock").message
+
+
+def test_pass_without_the_approvals_the_locked_criteria_require_is_detected(
+    world: LedgerWorld,
+) -> None:
+    approvals_signed(world, budget=False)
+    seq = forge(
+        world,
+        "alpha",
+        world.session.signer,
+        kind="gate",
+        after=Stage.POC,
+        days=3,
+        records={
+            "gate": gate_record(world, "pass", approvals=[1]),
+            "lock": lock_of(world, "alpha", Stage.POC),
+        },
+    )
+    assert found(world) == {("alpha", seq, "approvals-missing")}
+    message = the(world, "approvals-missing").message
+    assert "1 distinct 'budget_owner'" in message and "found 0" in message
+
+
+def test_pass_with_every_required_approval_is_clean(world: LedgerWorld) -> None:
+    approvals_signed(world)
+    forge(
+        world,
+        "alpha",
+        world.session.signer,
+        kind="gate",
+        after=Stage.POC,
+        days=3,
+        records={
+            "gate": gate_record(world, "pass", approvals=[1, 2]),
+            "lock": lock_of(world, "alpha", Stage.POC),
+        },
+    )
+    assert found(world) == set()
+
+
+def test_two_approvals_by_the_same_key_count_once(world: LedgerWorld) -> None:
+    register(world.session, "alpha", now=world.at(0))
+    for day in (1, 2):
+        approve(
+            world.session,
+            "alpha",
+            world.sponsor,
+            role="sponsor",
+            approver="Dana",
+            now=world.at(day),
+        )
+    seq = forge(
+        world,
+        "alpha",
+        world.session.signer,
+        kind="gate",
+        after=Stage.POC,
+        days=3,
+        records={
+            "gate": gate_record(world, "pass", approvals=[1, 2]),
+            "lock": lock_of(world, "alpha", Stage.POC),
+        },
+    )
+    assert found(world) == {("alpha", seq, "approvals-missing")}
+
+
+def test_gate_citing_an_entry_that_is_no_approval_of_the_stage_is_detected(
+    world: LedgerWorld,
+) -> None:
+    approvals_signed(world)
+    seq = forge(
+        world,
+        "alpha",
+        world.session.signer,
+        kind="gate",
+        after=Stage.POC,
+        days=3,
+        records={
+            "gate": gate_record(world, "pass", approvals=[0, 1, 2]),
+            "lock": lock_of(world, "alpha", Stage.POC),
+        },
+    )
+    assert found(world) == {("alpha", seq, "approvals-cited")}
+    assert "#0" in the(world, "approvals-cited").message
+
+
+def test_locked_criteria_that_do_not_match_their_digest_are_detected(world: LedgerWorld) -> None:
+    lock = lock_of(world, "alpha", Stage.EXPLORE)
+    lock["criteria"] = {**lock["criteria"], "approvals": {}}  # drop the sign-offs, keep the digest
+    forge(
+        world,
+        "alpha",
+        world.session.signer,
+        kind="registration",
+        after=Stage.EXPLORE,
+        days=0,
+        records={"lock": lock},
+    )
+    assert found(world) == {("alpha", 0, "criteria-lock")}
+    assert "do not match their digest" in the(world, "criteria-lock").message
 
 
 def _same_meaning(a: bytes, b: bytes) -> bool:

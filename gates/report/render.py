@@ -1,0 +1,149 @@
+"""Fill the page templates: one Jinja environment, autoescape on for every template.
+
+Links are the only thing that differ between the static site (relative file paths, so
+the folder opens from disk) and the live server (absolute routes); a ``Links`` object
+chooses them, so both serve the same templates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Protocol
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from gates import __version__
+from gates.report.charts import STAGE_COLOURS, stage_timeline_chart, time_in_stage_chart
+from gates.report.views import EntryView, IndexView, UseCaseView, stage_label
+
+#: Same policy as the live server's header; a meta tag is all a file opened from disk gets.
+META_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+class Links(Protocol):
+    def index(self) -> str: ...
+    def usecase(self, usecase_id: str) -> str: ...
+    def entry(self, usecase_id: str, sequence: int) -> str: ...
+
+
+class RouteLinks:
+    """Links of the live server."""
+
+    def index(self) -> str:
+        return "/"
+
+    def usecase(self, usecase_id: str) -> str:
+        return f"/usecases/{usecase_id}"
+
+    def entry(self, usecase_id: str, sequence: int) -> str:
+        return f"/entries/{usecase_id}/{sequence}"
+
+
+class FileLinks:
+    """Relative links of the static site, from a page ``depth`` folders below its root."""
+
+    def __init__(self, depth: int) -> None:
+        self.up = "../" * depth
+
+    def index(self) -> str:
+        return f"{self.up}index.html"
+
+    def usecase(self, usecase_id: str) -> str:
+        return f"{self.up}usecases/{usecase_id}.html"
+
+    def entry(self, usecase_id: str, sequence: int) -> str:
+        return f"{self.up}entries/{usecase_id}/{sequence}.html"
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def _date(value: datetime | None) -> str:
+    return value.date().isoformat() if value else "—"
+
+
+def _days(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "—"
+
+
+def _short(digest: str | None, width: int = 19) -> str:
+    if not digest:
+        return "—"
+    return digest if len(digest) <= width else digest[:width] + "…"
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("gates.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, date=_date, days=_days, short=_short, stage_label=stage_label)
+    env.globals.update(
+        css=Markup(_stylesheet()),
+        csp=META_CSP,
+        version=__version__,
+    )
+    return env
+
+
+def _stylesheet() -> str:
+    """The stylesheet, plus stage colours taken from the charts so both always agree."""
+    css = resources.files("gates.report").joinpath("static/style.css").read_text("utf-8")
+    stages = "".join(
+        f".s-{stage} {{ background: {colour}; }}\n" for stage, colour in STAGE_COLOURS.items()
+    )
+    return css + stages
+
+
+def render_index(view: IndexView, links: Links) -> str:
+    return (
+        _environment()
+        .get_template("index.html")
+        .render(
+            view=view,
+            banner=view.banner,
+            links=links,
+            time_chart=time_in_stage_chart(view.rows),
+            stage_chart=stage_timeline_chart(view.lanes, view.generated_at),
+        )
+    )
+
+
+def render_usecase(view: UseCaseView, links: Links) -> str:
+    row = view.row
+    return (
+        _environment()
+        .get_template("usecase.html")
+        .render(
+            view=view,
+            row=row,
+            banner=view.banner,
+            links=links,
+            time_chart=time_in_stage_chart([row], chart_id="uc-time"),
+            stage_chart=stage_timeline_chart([view.lane], view.generated_at, chart_id="uc-stages")
+            if view.lane
+            else None,
+        )
+    )
+
+
+def render_entry(view: EntryView, links: Links) -> str:
+    return (
+        _environment().get_template("entry.html").render(view=view, banner=view.banner, links=links)
+    )
+
+
+def render_error(status: int, title: str, message: str, links: Links) -> str:
+    return (
+        _environment()
+        .get_template("error.html")
+        .render(status=status, title=title, message=message, links=links, banner=None)
+    )

@@ -1,0 +1,152 @@
+"""The live web UI: the report's pages, served read-only from the ledger as it is now.
+
+Only GET and HEAD exist; every other method gets 405 before routing, so no path can
+write. Ids from the URL are checked against the use-case id pattern and sequences must
+be plain digits before anything touches the store, so a crafted path (``../``,
+``%2e%2e``, encoded slashes) is a 404 and never a file read. Every response carries a
+Content-Security-Policy that allows no script, no frame and no fetch: the pages need
+none (styles and SVG charts are inline).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from time import perf_counter
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gates.engine.session import Session
+from gates.errors import StagegateError
+from gates.report.render import RouteLinks, render_entry, render_error, render_index, render_usecase
+from gates.report.views import PageNotFound, entry_view, index_view, is_usecase_id, usecase_view
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+READ_METHODS = ("GET", "HEAD")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+SEQUENCE = re.compile(r"^[0-9]{1,12}$")
+
+log = logging.getLogger(__name__)
+
+
+class ReadOnlyGuard:
+    """Refuse every method but GET/HEAD; add security headers and server time to every reply."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = perf_counter()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                headers["Server-Timing"] = f"app;dur={(perf_counter() - start) * 1000:.1f}"
+            await send(message)
+
+        if scope["method"] not in READ_METHODS:
+            refusal = PlainTextResponse(
+                "405 Method Not Allowed: this server is read-only\n",
+                status_code=405,
+                headers={"Allow": ", ".join(READ_METHODS)},
+            )
+            await refusal(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(session_factory: Callable[[], Session]) -> FastAPI:
+    """The UI over the sessions ``session_factory`` opens (one per request: always current)."""
+    app = FastAPI(title="stagegate audit UI", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(ReadOnlyGuard)
+    links = RouteLinks()
+
+    def error_page(status: int, title: str, message: str) -> HTMLResponse:
+        return HTMLResponse(render_error(status, title, message, links), status_code=status)
+
+    def not_found(message: str = "No such page.") -> HTMLResponse:
+        return error_page(404, "Not found", message)
+
+    def page(build: Callable[[Session, datetime], str]) -> HTMLResponse:
+        try:
+            session = session_factory()
+            return HTMLResponse(build(session, datetime.now(UTC)))
+        except PageNotFound as e:
+            return not_found(str(e))
+        except StagegateError as e:
+            return error_page(503, "Ledger unavailable", e.diagnostics())
+        except Exception:
+            log.exception("page failed")
+            return error_page(
+                500, "Internal error", "The page could not be built; see the server log."
+            )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return not_found()
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+    @app.api_route("/healthz", methods=list(READ_METHODS))
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.api_route("/", methods=list(READ_METHODS), response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return page(lambda session, now: render_index(index_view(session, now), links))
+
+    @app.api_route(
+        "/usecases/{usecase_id}", methods=list(READ_METHODS), response_class=HTMLResponse
+    )
+    def usecase(usecase_id: str) -> HTMLResponse:
+        if not is_usecase_id(usecase_id):
+            return not_found("Use-case ids are lower-case letters, digits and '-'.")
+        return page(
+            lambda session, now: render_usecase(usecase_view(session, usecase_id, now), links)
+        )
+
+    @app.api_route(
+        "/entries/{usecase_id}/{sequence}", methods=list(READ_METHODS), response_class=HTMLResponse
+    )
+    def entry(usecase_id: str, sequence: str) -> HTMLResponse:
+        if not is_usecase_id(usecase_id) or not SEQUENCE.fullmatch(sequence):
+            return not_found("Entries are named by a use-case id and a sequence number.")
+        number = int(sequence)
+        return page(
+            lambda session, now: render_entry(entry_view(session, usecase_id, number, now), links)
+        )
+
+    return app
+
+
+def serve(
+    session_factory: Callable[[], Session], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+) -> None:
+    """Run the UI with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(session_factory), host=host, port=port, log_level="warning")

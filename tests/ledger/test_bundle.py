@@ -1,0 +1,290 @@
+"""Export bundles verify offline, with no store, and cannot vouch for their own keys;
+the in-memory store they are verified from keeps the store contract."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from gates.engine.actions import approve, register
+from gates.errors import ConfigError, EntryExistsError, ObjectMissingError, StoreError
+from gates.ledger.bundle import (
+    Bundle,
+    BundleKey,
+    bundle_trust,
+    export_bundle,
+    load_bundle,
+    trust_from_settings,
+    trust_notes,
+    verify_bundle,
+    write_bundle,
+)
+from gates.ledger.checkpoint import write_checkpoint
+from gates.ledger.entry import entry_key
+from gates.signing.signers import load_signer
+from gates.signing.trust import TrustStore
+from gates.store.interface import ObjectStore
+from gates.store.memory import MemoryStore
+
+from .conftest import LedgerWorld
+from .test_tamper import forge
+
+
+def history(world: LedgerWorld, *, checkpoint: bool = True) -> None:
+    register(world.session, "alpha", now=world.at(0))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
+    approve(
+        world.session,
+        "alpha",
+        world.budget_owner,
+        role="budget_owner",
+        approver="Lee",
+        now=world.at(2),
+    )
+    register(world.session, "beta", now=world.at(0))
+    if checkpoint:
+        write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+
+
+def exported(world: LedgerWorld, tmp_path: Path) -> Path:
+    bundle, report = export_bundle(world.session.ledger, "alpha", now=world.at(4))
+    assert report.intact, [str(v) for v in report.violations]
+    path = tmp_path / "alpha.bundle.json"
+    write_bundle(bundle, path)
+    return path
+
+
+def rules(bundle: Bundle, trust: TrustStore) -> set[tuple[str, int | None, str]]:
+    return {(v.usecase, v.sequence, v.rule) for v in verify_bundle(bundle, trust).violations}
+
+
+def edit(path: Path, change: object) -> Bundle:
+    doc = json.loads(path.read_bytes())
+    change(doc)  # type: ignore[operator]
+    path.write_text(json.dumps(doc))
+    return load_bundle(path)
+
+
+def test_bundle_carries_exact_bytes_keys_checkpoint_and_report(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world)
+    bundle = load_bundle(exported(world, tmp_path))
+    stored = [world.session.store.get(entry_key("alpha", s)) for s in range(3)]
+    assert [base64.b64decode(e.envelope) for e in bundle.entries] == stored
+    assert {k.name: k.roles for k in bundle.keys} == {
+        "gate": ["gate"],
+        "dana": ["sponsor"],
+        "lee": ["budget_owner"],
+    }
+    assert bundle.checkpoint is not None and bundle.checkpoint.tree_size == 2
+    assert bundle.checkpoint.leaf_index == 0 and len(bundle.checkpoint.inclusion) == 1
+    assert bundle.report["intact"] is True and bundle.report["entries"] == 3
+
+
+def test_bundle_verifies_offline_after_the_store_is_gone(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world)
+    path = exported(world, tmp_path)
+    trust = world.session.trust
+    for key in world.session.store.list_keys(""):
+        (world.root / "ledger" / key).unlink()
+    report = verify_bundle(load_bundle(path), trust)
+    assert report.intact, [str(v) for v in report.violations]
+    assert report.entries == 3 and report.checkpoints == 1
+    assert report.latest_checkpoint is not None and report.latest_checkpoint.sequence == 0
+
+
+def test_bundle_from_seaweedfs_verifies_offline(world: LedgerWorld, s3_bucket: str) -> None:
+    settings = world.root / "stagegate.toml"
+    settings.write_text(
+        settings.read_text().replace('uri = "ledger"', f'uri = "s3://{s3_bucket}/l"')
+    )
+    world.reopen()
+    history(world)
+    bundle, report = export_bundle(world.session.ledger, "alpha")
+    assert report.intact and bundle.checkpoint is not None
+    again = Bundle.model_validate_json(bundle.model_dump_json(by_alias=True))
+    assert verify_bundle(again, world.session.trust).intact
+
+
+def test_bundle_without_a_checkpoint_says_truncation_cannot_be_ruled_out(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world, checkpoint=False)
+    bundle = load_bundle(exported(world, tmp_path))
+    report = verify_bundle(bundle, world.session.trust)
+    assert report.intact and bundle.checkpoint is None
+    assert any("carries no checkpoint" in note for note in report.notes)
+
+
+def test_a_flipped_byte_in_a_bundled_entry_is_detected(world: LedgerWorld, tmp_path: Path) -> None:
+    history(world)
+    path = exported(world, tmp_path)
+
+    def flip(doc: dict) -> None:  # type: ignore[type-arg]
+        raw = bytearray(base64.b64decode(doc["entries"][1]["envelope"]))
+        at = raw.index(b'"payload":"') + 30
+        raw[at] = ord("A") if raw[at] != ord("A") else ord("B")
+        doc["entries"][1]["envelope"] = base64.b64encode(bytes(raw)).decode()
+
+    assert ("alpha", 1, "signature-invalid") in rules(edit(path, flip), world.session.trust)
+
+
+def test_newest_entries_dropped_from_a_bundle_are_caught_by_its_checkpoint(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world)
+    bundle = edit(exported(world, tmp_path), lambda doc: doc["entries"].pop())
+    assert rules(bundle, world.session.trust) == {("alpha", 2, "checkpoint-truncated")}
+
+
+def test_a_wrong_inclusion_proof_in_a_bundle_is_detected(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world)
+
+    def corrupt(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["checkpoint"]["inclusion"] = ["ab" * 32]
+
+    bundle = edit(exported(world, tmp_path), corrupt)
+    assert rules(bundle, world.session.trust) == {("alpha", 2, "checkpoint-inclusion")}
+
+
+def test_an_entry_of_another_chain_slipped_into_a_bundle_is_detected(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world)
+    beta = base64.b64encode(world.session.store.get(entry_key("beta", 0))).decode()
+
+    def slip(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["entries"].append({"key": entry_key("beta", 0), "envelope": beta})
+        doc["entries"].append({"key": entry_key("alpha", 3), "envelope": beta})
+
+    assert rules(edit(exported(world, tmp_path), slip), world.session.trust) == {
+        ("alpha", None, "bundle-foreign-entry"),
+        ("alpha", 3, "subject-mismatch"),
+        ("alpha", 3, "sequence-mismatch"),
+        ("alpha", 3, "link-broken"),
+        ("alpha", 3, "time-backwards"),
+        ("alpha", 3, "stage-illegal"),
+    }
+
+
+def test_a_bundle_cannot_vouch_for_a_key_it_added_itself(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    """A forger adds their own key with the gate role to the bundle and signs with it."""
+    history(world, checkpoint=False)
+    forge(
+        world,
+        "alpha",
+        world.outsider,
+        kind="recheck",
+        after=world.session.ledger.state("alpha").stage,  # type: ignore[arg-type]
+        days=5,
+        records={"recheck": {"note": "forged"}},
+    )
+    bundle, _ = export_bundle(world.session.ledger, "alpha")
+    signer = load_signer("file:keys/outsider.pem", world.root)
+    pem = (world.root / "keys" / "outsider.pub").read_text()
+    forged_key = BundleKey(name="gate-2", keyid=signer.keyid, roles=["gate"], pem=pem)
+    forged = bundle.model_copy(update={"keys": [*bundle.keys, forged_key]})
+    # With the auditor's own keys the forgery shows; the bundle's extra key is pointed out.
+    assert rules(forged, world.session.trust) == {("alpha", 3, "signer-untrusted")}
+    assert any("'gate-2'" in note and "not among the trusted keys" in note
+               for note in trust_notes(forged, world.session.trust))  # fmt: skip
+    # Only if the auditor explicitly trusts the bundle's keys does it pass.
+    assert verify_bundle(forged, bundle_trust(forged)).intact
+
+
+def test_a_bundle_key_whose_id_does_not_match_its_pem_is_refused(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world)
+
+    def swap(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["keys"][0]["keyid"] = "0" * 64
+
+    with pytest.raises(ConfigError, match="does not match its PEM"):
+        bundle_trust(edit(exported(world, tmp_path), swap))
+
+
+def test_a_malformed_bundle_is_an_error_naming_file_and_field(
+    world: LedgerWorld, tmp_path: Path
+) -> None:
+    history(world)
+    path = exported(world, tmp_path)
+    with pytest.raises(ConfigError, match=r"alpha\.bundle\.json.*signedBy.*Extra inputs"):
+        edit(path, lambda doc: doc.update(signedBy="me"))
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="invalid JSON"):
+        load_bundle(path)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_bundle(tmp_path / "missing.json")
+
+
+def test_trust_comes_from_a_settings_file_or_its_folder(world: LedgerWorld) -> None:
+    by_file = trust_from_settings(world.root / "stagegate.toml")
+    by_folder = trust_from_settings(world.root)
+    assert set(by_file.by_keyid) == set(by_folder.by_keyid) == set(world.session.trust.by_keyid)
+    empty = world.root / "empty.toml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="trusted_keys: none listed"):
+        trust_from_settings(empty)
+
+
+# --- MemoryStore: the store contract, in memory -----------------------------------------
+
+
+def test_memory_store_satisfies_the_store_protocol() -> None:
+    assert isinstance(MemoryStore(), ObjectStore)
+
+
+def test_memory_store_roundtrips_lists_by_prefix_and_refuses_overwrites() -> None:
+    store = MemoryStore()
+    store.put_new("a/x2", b"two")
+    store.put_new("a/x1", b"one")
+    store.put_new("ab/x1", b"other")
+    assert store.get("a/x1") == b"one" and store.exists("a/x2") and not store.exists("a/x3")
+    assert store.list_keys("a/") == ["a/x1", "a/x2"]
+    assert store.list_keys("a") == ["a/x1", "a/x2", "ab/x1"]
+    assert store.list_keys("") == ["a/x1", "a/x2", "ab/x1"]
+    assert list(store.get_many(["a/x2", "a/x1"])) == [("a/x2", b"two"), ("a/x1", b"one")]
+    with pytest.raises(EntryExistsError, match="already exists"):
+        store.put_new("a/x1", b"intruder")
+    assert store.get("a/x1") == b"one"
+    with pytest.raises(ObjectMissingError, match="a/x9"):
+        store.get("a/x9")
+
+
+@pytest.mark.parametrize("key", ["", "/abs", "a//b", "a/../b", "a\\b", "a/./b"])
+def test_memory_store_refuses_the_keys_every_store_refuses(key: str) -> None:
+    with pytest.raises(StoreError, match="invalid store key"):
+        MemoryStore().put_new(key, b"x")
+
+
+def test_twenty_threads_racing_put_new_in_memory_have_one_winner() -> None:
+    store = MemoryStore()
+    barrier = threading.Barrier(20)
+    wins: list[int] = []
+
+    def racer(i: int) -> None:
+        barrier.wait()
+        try:
+            store.put_new("k", str(i).encode())
+            wins.append(i)
+        except EntryExistsError:
+            pass
+
+    threads = [threading.Thread(target=racer, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and store.get("k") == str(wins[0]).encode()

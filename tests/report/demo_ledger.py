@@ -1,0 +1,66 @@
+"""The demo workspace as report and UI tests use it, plus hostile content and tampering."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from gates.demo.scenario import run_demo
+from gates.engine.actions import approve, promote, register
+from gates.engine.session import Session
+from gates.ledger.entry import entry_key
+from gates.signing.signers import load_signer
+from gates.stages import Stage
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+HOSTILE_ID = "xss-case"
+
+HOSTILE_SPEC = f"""\
+id: {HOSTILE_ID}
+title: "{HOSTILE} assistant"
+owner: eve@example.com
+department: "{HOSTILE}"
+sponsors: [{{name: "{HOSTILE}", title: COO}}]
+budgets: {{poc: 1000}}
+evidence:
+  deliverables:
+    candidate_list: "docs/{HOSTILE}.md"
+    priority_matrix: docs/explore/priority-matrix.md
+    selection_rationale: docs/explore/selection-rationale.md
+"""
+
+
+def build_demo(root: Path) -> Path:
+    """The demo scenario (support-bot to Production, invoice-ocr stopped) in ``root``."""
+    run_demo(root, use_prefect=False, console=Console(file=io.StringIO()))
+    return root
+
+
+def add_hostile_usecase(root: Path) -> None:
+    """A use case whose spec and signed entries carry markup: title, path, approver, note."""
+    (root / "usecases" / f"{HOSTILE_ID}.yaml").write_text(HOSTILE_SPEC, encoding="utf-8")
+    session = Session.open(root)
+    register(session, HOSTILE_ID)
+    dana = load_signer("file:keys/dana.pem", root)
+    approve(session, HOSTILE_ID, dana, role="sponsor", approver=HOSTILE, note=HOSTILE)
+    outcome = promote(session, HOSTILE_ID, Stage.POC)
+    assert not outcome.promoted  # its deliverable path names no file
+
+
+def entry_path(root: Path, usecase: str, sequence: int) -> Path:
+    return root / "ledger" / entry_key(usecase, sequence)
+
+
+def flip_payload_byte(root: Path, usecase: str, sequence: int) -> None:
+    """Flip one bit in the signed payload of a stored entry (the envelope stays well-formed)."""
+    path = entry_path(root, usecase, sequence)
+    doc = json.loads(path.read_bytes())
+    payload = bytearray(base64.b64decode(doc["payload"]))
+    payload[len(payload) // 2] ^= 0x01
+    doc["payload"] = base64.b64encode(bytes(payload)).decode("ascii")
+    path.write_bytes(json.dumps(doc).encode("utf-8"))
