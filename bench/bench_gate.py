@@ -2,18 +2,45 @@
 
 Both paths evaluate every check and sign a (blocked) gate entry, so they do the same
 work. Targets: library ≤ 1 s; Prefect ≤ 1.5× the library call.
+
+The flow is timed against three SQLite-backed Prefect servers, back to back (the next
+run starts as soon as the previous one returns, as in the demo and in CI loops) and
+with a pause between runs:
+
+- the test harness, which inherits this process's environment, so it runs with the
+  task-run recorder settings ``flows.gate_flow`` defaults (batched writes);
+- a real ``prefect server start`` on loopback (temporary ``PREFECT_HOME`` and database)
+  with Prefect's own defaults, where the recorder writes each task-run event in its own
+  transaction;
+- the same with the recorder settings flows/README.md recommends for SQLite servers.
+
+"503 retries" counts the client's retries of a request the server refused as busy; each
+costs Prefect's fixed first back-off of ~2 s (flows/README.md, "Back-to-back runs").
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROUNDS = 5
+ROUNDS = 7
+PAUSE_S = 2.0
+#: A cold `prefect server start` took 12-16 s here (database migrations, services).
+SERVER_STARTUP_TIMEOUT_S = 45
 
 
 def setup(root: Path):  # type: ignore[no-untyped-def]
@@ -65,11 +92,135 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
     return session
 
 
+@dataclass
+class Row:
+    label: str
+    samples: list[float] = field(default_factory=list)
+    retries: int | None = None
+    skipped: str | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+class _RetryCounter(logging.Handler):
+    """Counts the Prefect client's "retryable status code 503" retries (a DEBUG record)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "retryable status code 503" in record.getMessage():
+            self.count += 1
+
+
+@contextmanager
+def counting_503_retries() -> Iterator[_RetryCounter]:
+    client_logger = logging.getLogger("prefect.client")
+    counter = _RetryCounter()
+    level, propagate = client_logger.level, client_logger.propagate
+    client_logger.addHandler(counter)
+    # DEBUG so the retry record is made; not propagated, so the console stays quiet.
+    client_logger.setLevel(logging.DEBUG)
+    client_logger.propagate = False
+    try:
+        yield counter
+    finally:
+        client_logger.removeHandler(counter)
+        client_logger.setLevel(level)
+        client_logger.propagate = propagate
+
+
+def timed(label: str, fn: Callable[[], object], *, pause: float = 0.0) -> Row:
+    row = Row(label)
+    with counting_503_retries() as retries:
+        for _ in range(ROUNDS):
+            if pause:
+                time.sleep(pause)
+            start = time.perf_counter()
+            fn()
+            row.samples.append(time.perf_counter() - start)
+    row.retries = retries.count
+    return row
+
+
+def drain_prefect_workers(timeout: float = 30) -> None:
+    """Deliver this process's queued logs and events, then stop their workers.
+
+    Prefect keeps one events worker per client type, bound to the API URL it started
+    with, so it must be drained before the next server, as the test harness does on exit.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=timeout)
+    EventsWorker.drain_all(timeout=timeout)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def local_prefect_server(home: Path, settings: dict[str, str]) -> Iterator[str | None]:
+    """`prefect server start` on loopback with its own home and SQLite database.
+
+    Prefect's defaults plus ``settings``: every PREFECT_* variable of this process is
+    left out, and it runs in ``home`` so no prefect.toml applies. Yields the API URL, or
+    None if it did not answer within SERVER_STARTUP_TIMEOUT_S. Stopped (its whole
+    process group) on exit.
+    """
+    home.mkdir(parents=True)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        **settings,
+    }
+    args = [sys.executable, "-m", "prefect", "server", "start"]
+    args += ["--host", "127.0.0.1", "--port", str(port)]
+    with (home / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            args, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + SERVER_STARTUP_TIMEOUT_S
+        while True:
+            try:
+                urllib.request.urlopen(f"{api}/health", timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    api = ""
+                    break
+                time.sleep(0.25)
+        yield api or None
+    finally:
+        # The group this Popen created: the CLI and the uvicorn/services it spawns.
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        except ProcessLookupError:
+            pass
+
+
 def main() -> None:
-    from flows.gate_flow import gate_flow
+    from flows.gate_flow import RECORDER_BATCHING, RECORDER_DEFAULTS_APPLIED, gate_flow
     from gates.engine.actions import promote
     from gates.stages import Stage
 
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         session = setup(Path(tmp) / "ws")
 
@@ -82,25 +233,48 @@ def main() -> None:
             )
             return str(asyncio.run(flow_run)["verdict"])
 
+        from prefect.settings import PREFECT_API_URL, temporary_settings
         from prefect.testing.utilities import prefect_test_harness
 
         with prefect_test_harness():
-            for fn in (
-                library,
-                through_prefect,
-            ):  # warm both paths (imports, GX context, MLflow client)
+            for fn in (library, through_prefect):  # warm both paths (imports, GX, MLflow)
                 assert fn() == "blocked"
-            lib, flow = [], []
-            for _ in range(ROUNDS):
-                for fn, samples in ((library, lib), (through_prefect, flow)):
-                    start = time.perf_counter()
-                    fn()
-                    samples.append(time.perf_counter() - start)
-    lib_s, flow_s = statistics.median(lib), statistics.median(flow)
-    print(
-        f"library call (evaluate + sign + write)  {lib_s * 1000:7.0f} ms median of {ROUNDS}  (target ≤ 1000 ms)"
-    )
-    print(
-        f"through the Prefect flow                {flow_s * 1000:7.0f} ms median of {ROUNDS}  "
-        f"({flow_s / lib_s:.2f}× library; target ≤ 1.5×)"
-    )
+            rows.append(timed("library call (evaluate + sign + write)", library))
+            harness = "test harness, recorder as flows.gate_flow defaults it"
+            if not RECORDER_DEFAULTS_APPLIED:
+                harness = "test harness, recorder as configured here"
+            rows.append(timed(f"flow, back to back: {harness}", through_prefect))
+            rows.append(
+                timed(f"flow, {PAUSE_S:.0f} s pause: {harness}", through_prefect, pause=PAUSE_S)
+            )
+
+        for name, settings in (
+            ("Prefect defaults", {}),
+            ("recorder batched (README)", RECORDER_BATCHING),
+        ):
+            label = f"flow, back to back: `prefect server start`, {name}"
+            with local_prefect_server(Path(tmp) / f"server-{len(rows)}", settings) as api:
+                if api is None:
+                    rows.append(
+                        Row(label, skipped=f"server not up in {SERVER_STARTUP_TIMEOUT_S} s")
+                    )
+                    continue
+                with temporary_settings({PREFECT_API_URL: api}):
+                    assert through_prefect() == "blocked"  # registers the flow on this server
+                    rows.append(timed(label, through_prefect))
+                    drain_prefect_workers()
+
+    lib_s = rows[0].median
+    width = max(len(r.label) for r in rows)
+    for row in rows:
+        if row.skipped:
+            print(f"{row.label:<{width}}  skipped: {row.skipped}")
+            continue
+        line = f"{row.label:<{width}}  {row.median * 1000:6.0f} ms median of {len(row.samples)}"
+        if row is rows[0]:
+            line += "  (target ≤ 1000 ms)"
+        else:
+            runs = " ".join(f"{s * 1000:.0f}" for s in row.samples)
+            line += f"  ({row.median / lib_s:5.2f}× library; target ≤ 1.5×)"
+            line += f"  503 retries: {row.retries}  runs: {runs}"
+        print(line)

@@ -80,6 +80,8 @@ def verify(
     if bundle is not None and proof is not None:
         raise ConfigError("--bundle", ["give --bundle or --proof, not both"])
     if proof is not None:
+        if pins:
+            raise ConfigError("--checkpoint", ["does not apply to --proof (it names its own)"])
         _verify_proof(ctx, proof, usecase, trust, trust_bundle_keys, json_out)
     if bundle is not None:
         _verify_bundle(ctx, bundle, usecase, trust, trust_bundle_keys, pins or [], json_out)

@@ -37,14 +37,24 @@ class ChainState:
 
 
 def apply_entry(
-    state: ChainState, entry: Entry, trust: TrustStore, *, keep_history: bool = True
+    state: ChainState,
+    entry: Entry,
+    trust: TrustStore,
+    *,
+    keep_history: bool = True,
+    position: int | None = None,
 ) -> tuple[ChainState, list[Violation]]:
-    """Fold one verified entry into the state; return violations of link and stage rules."""
+    """Fold one verified entry into the state; return violations of link and stage rules.
+
+    The entry is judged at ``position``, where it is stored (by default read from its
+    key): an entry claiming another number is already a ``sequence-mismatch``, and its
+    other faults belong to where it was found.
+    """
     p = entry.predicate
-    # Judge the entry at the position it is stored at: an entry claiming another number
-    # is already a ``sequence-mismatch``, and its other faults belong to where it was found.
-    stored = parse_entry_key(entry.key)
-    seq = stored[1] if stored else entry.sequence
+    if position is None:
+        stored = parse_entry_key(entry.key)
+        position = stored[1] if stored else entry.sequence
+    seq = position
     problems: list[Violation] = []
 
     def violate(rule: str, message: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from gates.errors import LedgerError
 from gates.ledger.chain import Ledger, LedgerIndex
 from gates.ledger.checkpoint import (
     CHECKPOINTS,
@@ -205,11 +206,16 @@ def _replay_chains(
     ledger: Ledger, index: LedgerIndex, history: CheckpointHistory
 ) -> Iterator[tuple[ChainState, list[Violation]]]:
     """Fold every chain of ``index`` from one streamed, concurrent fetch across chains."""
-    where = {key: (uc, seq) for uc, keyed in index.chains.items() for seq, key in keyed}
+    # get_many yields in input order, so positions are walked in step with it instead of
+    # being looked up in a map of every key.
     ordered = (key for keyed in index.chains.values() for _, key in keyed)
+    positions = ((uc, seq, key) for uc, keyed in index.chains.items() for seq, key in keyed)
     current: _ChainCheck | None = None
-    for key, raw in ledger.store.get_many(ordered):
-        uc, seq = where[key]
+    for (key, raw), (uc, seq, expected) in zip(
+        ledger.store.get_many(ordered), positions, strict=True
+    ):
+        if key != expected:
+            raise LedgerError(f"{ledger.store.uri}: asked for {expected}, the store answered {key}")
         if current is None or current.state.usecase != uc:
             if current is not None:
                 yield current.finish()
@@ -251,7 +257,9 @@ class _ChainCheck:
             # later entries are judged against the right position.
             self.state = replace(self.state, next_sequence=seq + 1)
             return
-        self.state, more = apply_entry(self.state, entry, self.ledger.trust, keep_history=False)
+        self.state, more = apply_entry(
+            self.state, entry, self.ledger.trust, keep_history=False, position=seq
+        )
         self.violations.extend(more)
 
     def finish(self) -> tuple[ChainState, list[Violation]]:
