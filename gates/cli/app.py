@@ -7,7 +7,6 @@ service). User errors print one message, never a traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +14,7 @@ from typing import Annotated
 import typer
 
 from gates.cli import audit, ledger_cmds, workspace_cmds
-from gates.cli.context import CliState
+from gates.cli.context import CliState, quiet_library_logs
 from gates.cli.report_cmds import register_commands as register_report_commands
 from gates.errors import StagegateError
 
@@ -50,17 +49,8 @@ app.add_typer(audit.app, name="audit")
 register_report_commands(app, audit.app)
 
 
-#: Prefect defaults for a terminal tool: our own tables tell the story, so Prefect's
-#: per-task INFO lines and its telemetry are off unless the user sets otherwise.
-PREFECT_QUIET_DEFAULTS = {
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-}
-
-
 def main() -> None:
-    for key, value in PREFECT_QUIET_DEFAULTS.items():
-        os.environ.setdefault(key, value)
+    quiet_library_logs()
     try:
         # Outside standalone mode click returns the code of typer.Exit instead of exiting.
         code = app(standalone_mode=False)

@@ -9,14 +9,13 @@ run anywhere with read access to the store and the trusted public keys. Exit cod
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
-from gates.cli.context import session_of, state_of
+from gates.cli.context import parse_when, session_of, state_of
 from gates.cli.render import check_details, console, print_json, stage_text, verdict_text
 from gates.errors import ConfigError, LedgerError, StagegateError
 
@@ -267,18 +266,6 @@ def _print_report(
     raise typer.Exit(0 if report.intact else 1)
 
 
-def _when(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            "--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _entry_ref(entry_ref: str) -> tuple[str, int]:
     usecase, sep, seq_text = entry_ref.partition("#")
     if not sep or not seq_text.isdigit() or not usecase:
@@ -304,7 +291,7 @@ def checkpoint(
     from gates.ledger.checkpoint import write_checkpoint
 
     session = session_of(ctx)
-    written = write_checkpoint(session.ledger, session.signer, _when(at))
+    written = write_checkpoint(session.ledger, session.signer, parse_when(at))
     entries = sum(h.size for h in written.heads)
     if json_out:
         print_json({**written.summary(), "entries": entries})

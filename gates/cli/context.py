@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from gates.errors import ConfigError
+
 if TYPE_CHECKING:  # the session (and its ledger, pydantic models, keys) loads on first use
     from gates.engine.session import Session
+
+
+#: Defaults for a terminal tool: our own tables tell the story, so Prefect's per-task INFO
+#: lines, its telemetry and MLflow's migration chatter are off unless the user says otherwise.
+QUIET_DEFAULTS = {
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
+}
+
+
+def quiet_library_logs() -> None:
+    for key, value in QUIET_DEFAULTS.items():
+        os.environ.setdefault(key, value)
 
 
 @dataclass
@@ -34,3 +52,16 @@ def state_of(ctx: typer.Context) -> CliState:
 
 def session_of(ctx: typer.Context) -> Session:
     return state_of(ctx).session()
+
+
+def parse_when(value: str | None) -> datetime | None:
+    """``--at``: record or evaluate as of a given time (ISO 8601; naive means UTC)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            "--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

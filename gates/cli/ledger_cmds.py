@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from gates.cli.context import session_of
+from gates.cli.context import parse_when, session_of
 from gates.cli.render import console, print_json, show_gate, stage_text
 from gates.errors import ConfigError
 
@@ -24,19 +24,6 @@ def _stage(value: str, option: str) -> Stage:
         return parse_stage(value)
     except ValueError as e:
         raise ConfigError(option, [str(e)]) from None
-
-
-def _when(value: str | None) -> datetime | None:
-    """``--at`` lets demos and back-fills record a given time; entries never go backwards."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            "--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def gate_json(entry: Entry) -> dict[str, object]:
@@ -71,7 +58,7 @@ def register_commands(app: typer.Typer) -> None:
         """Register a use case: it enters Explore with its exit criteria locked."""
         from gates.engine.actions import register as do_register
 
-        entry = do_register(session_of(ctx), usecase, now=_when(at))
+        entry = do_register(session_of(ctx), usecase, now=parse_when(at))
         if json_out:
             print_json(
                 {
@@ -105,7 +92,7 @@ def register_commands(app: typer.Typer) -> None:
         """Run the gate to the next stage. Exit 0 promoted, 1 blocked, 2 error."""
         session = session_of(ctx)
         target = _stage(to, "--to")
-        now = _when(at)
+        now = parse_when(at)
         from flows.promotion import promote_entry
 
         entry = promote_entry(session, usecase, target, now=now, via_prefect=not in_process)
@@ -157,7 +144,7 @@ def register_commands(app: typer.Typer) -> None:
             approver=approver,
             note=note,
             purpose="amendment" if amendment else "promotion",
-            now=_when(at),
+            now=parse_when(at),
         )
         if json_out:
             print_json(
@@ -180,7 +167,7 @@ def register_commands(app: typer.Typer) -> None:
         """Re-lock the current stage's criteria from the spec (needs a sponsor's amendment approval)."""
         from gates.engine.actions import amend as do_amend
 
-        entry = do_amend(session_of(ctx), usecase, reason=reason, now=_when(at))
+        entry = do_amend(session_of(ctx), usecase, reason=reason, now=parse_when(at))
         console().print(f"{usecase}: criteria amended and re-locked (entry #{entry.sequence}).")
 
     @app.command()
@@ -209,7 +196,7 @@ def register_commands(app: typer.Typer) -> None:
             kind,
             reason=reason,
             to=_stage(to, "--to") if to else None,
-            now=_when(at),
+            now=parse_when(at),
         )
         after = entry.predicate.stage.after
         if json_out:
@@ -271,7 +258,7 @@ def register_commands(app: typer.Typer) -> None:
         from gates.engine.status import usecase_status
 
         session = session_of(ctx)
-        now = _when(at) or datetime.now(UTC)
+        now = parse_when(at) or datetime.now(UTC)
         ids = (
             [usecase]
             if usecase

@@ -11,18 +11,19 @@ import os
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 BUCKET = "stagegate-demo"
 
 
 def main(argv: list[str]) -> int:
+    from gates.cli.context import quiet_library_logs
+    from gates.cli.render import console
     from gates.demo.scenario import run_demo
     from gates.errors import StagegateError
     from gates.stack.seaweedfs import SeaweedFS
 
     root = Path(argv[0] if argv else "demo-workspace").resolve()
-    out = Console(highlight=False)
+    quiet_library_logs()
+    out = console()
     data_dir = root.parent / f".{root.name}-s3data"
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
