@@ -81,3 +81,20 @@ def test_canonical_json_ignores_key_order(value: dict[str, int]) -> None:
 def test_canonical_json_refuses_nan() -> None:
     with pytest.raises(ValueError):
         canonical_json({"x": math.nan})
+
+
+def test_committed_checkpoint_schema_matches_the_models_and_real_checkpoints(
+    world: LedgerWorld,
+) -> None:
+    from gates.ledger.checkpoint import write_checkpoint
+    from gates.schemas import committed_checkpoint_schema, generated_checkpoint_schema
+
+    schema = committed_checkpoint_schema()
+    assert schema == json.loads(json.dumps(generated_checkpoint_schema(), sort_keys=True))
+    register(world.session, "alpha", now=world.at(0))
+    checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(1))
+    jsonschema.validate(json.loads(checkpoint.envelope.payload)["predicate"], schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(
+            {**json.loads(checkpoint.envelope.payload)["predicate"], "extra": 1}, schema
+        )
