@@ -406,28 +406,6 @@ def export_(
     raise typer.Exit(0 if report.intact else 1)
 
 
-def _summary(entry: Entry) -> str:
-    p = entry.predicate
-    if p.gate:
-        failing = [c.check for c in p.gate.checks if c.status in ("fail", "error")]
-        tail = f" ({', '.join(failing)})" if failing else ""
-        return f"gate {p.gate.from_stage}→{p.gate.to_stage}: {p.gate.verdict}{tail}"
-    if p.approval:
-        what = (
-            "criteria amendment"
-            if p.approval.purpose == "amendment"
-            else f"{p.approval.from_stage}→{p.approval.to_stage}"
-        )
-        return f"approval by {p.approval.approver} as {p.approval.role} for {what}"
-    if p.decision:
-        return f"decision {p.decision.decision}: {p.decision.reason}"
-    if p.amendment:
-        return f"criteria amended: {p.amendment.reason}"
-    if p.kind == "registration":
-        return "registered; entered explore"
-    return p.kind
-
-
 def entry_json(entry: Entry, trust_names: dict[str, str]) -> dict[str, Any]:
     return {
         "sequence": entry.sequence,
@@ -445,6 +423,8 @@ def log(
     json_out: JsonOpt = False,
 ) -> None:
     """Timeline of one use case: registration, gates, approvals, decisions."""
+    from gates.ledger.describe import summarize
+
     session = session_of(ctx)
     replayed = session.ledger.replay(usecase)
     names = {k: s.name for k, s in session.trust.by_keyid.items()}
@@ -459,7 +439,7 @@ def log(
                         "time": e.predicate.time.isoformat(),
                         "kind": e.predicate.kind,
                         "stage": e.predicate.stage.after,
-                        "summary": _summary(e),
+                        "summary": summarize(e.predicate),
                         "digest": e.digest,
                         "signedBy": sorted(names.get(k, k) for k in e.signer_keyids),
                     }
@@ -482,7 +462,7 @@ def log(
                 e.predicate.time.strftime("%Y-%m-%d %H:%M"),
                 e.predicate.kind,
                 stage_text(e.predicate.stage.after),
-                _summary(e),
+                summarize(e.predicate),
                 ", ".join(sorted(names.get(k, k[:12]) for k in e.signer_keyids)),
             )
         console().print(table)

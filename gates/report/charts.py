@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from markupsafe import Markup, escape
 
-from gates.report.views import Lane, UseCaseRow, stage_label
+from gates.ledger.describe import stage_label
+from gates.report.views import Lane, UseCaseRow
 
 #: Stage colours, dark enough for white text on them.
 STAGE_COLOURS = {

@@ -16,8 +16,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from gates import __version__
+from gates.ledger.describe import stage_label
 from gates.report.charts import STAGE_COLOURS, stage_timeline_chart, time_in_stage_chart
-from gates.report.views import EntryView, IndexView, UseCaseView, stage_label
+from gates.report.views import EntryView, IndexView, UseCaseView
 
 #: Same policy as the live server's header; a meta tag is all a file opened from disk gets.
 META_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"

@@ -18,6 +18,7 @@ from typing import Any
 from gates.engine.session import Session
 from gates.engine.status import UseCaseStatus, usecase_status
 from gates.ledger.chain import ChainReplay, Ledger
+from gates.ledger.describe import recheck_verdict, stage_label, summarize
 from gates.ledger.entry import Entry, Violation, open_entry
 from gates.ledger.replay import ChainState
 from gates.ledger.statement import CheckRecord, EntryPredicate
@@ -46,15 +47,6 @@ class PageNotFound(LookupError):
 def is_usecase_id(value: str) -> bool:
     """Whether ``value`` is a well-formed use-case id (and so safe in a path or URL)."""
     return USECASE_ID.fullmatch(value) is not None
-
-
-def stage_label(stage: str | None) -> str:
-    if stage is None:
-        return "—"
-    try:
-        return Stage(stage).label
-    except ValueError:
-        return stage
 
 
 # -- view data ------------------------------------------------------------------------------
@@ -531,52 +523,12 @@ def index_view(session: Session, now: datetime) -> IndexView:
     return build_index(session, read_ledger(session), now)
 
 
-def summarize(p: EntryPredicate) -> str:
-    """One line that says what an entry did."""
-    if p.gate is not None:
-        g = p.gate
-        failing = [c.check for c in g.checks if c.status in ("fail", "error")]
-        tail = f" ({', '.join(failing)})" if failing else ""
-        return f"gate {stage_label(g.from_stage)} → {stage_label(g.to_stage)}: {g.verdict}{tail}"
-    if p.approval is not None:
-        a = p.approval
-        what = (
-            "a criteria amendment"
-            if a.purpose == "amendment"
-            else f"{stage_label(a.from_stage)} → {stage_label(a.to_stage)}"
-        )
-        return f"approval by {a.approver} as {a.role} for {what}"
-    if p.decision is not None:
-        d = p.decision
-        if d.decision == "no-go":
-            return f"No-Go decision: {d.reason}"
-        return f"rollback to {stage_label(d.to_stage)}: {d.reason}"
-    if p.amendment is not None:
-        return f"criteria of {stage_label(p.amendment.stage)} amended: {p.amendment.reason}"
-    if p.kind == "registration":
-        return f"registered; entered {stage_label(p.stage.after)}"
-    if p.kind == "recheck":
-        verdict = _recheck_verdict(p)
-        return f"re-check of {stage_label(p.stage.after)}" + (f": {verdict}" if verdict else "")
-    return p.kind
-
-
-def _recheck_verdict(p: EntryPredicate) -> str | None:
-    if p.recheck is None:
-        return None
-    for key in ("verdict", "status"):
-        value = p.recheck.get(key)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 def _verdict(p: EntryPredicate) -> str | None:
     if p.gate is not None:
         return p.gate.verdict
     if p.decision is not None:
         return p.decision.decision
-    return _recheck_verdict(p)
+    return recheck_verdict(p)
 
 
 def _signer_names(session: Session, entry: Entry) -> tuple[str, ...]:
