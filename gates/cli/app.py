@@ -13,7 +13,17 @@ from typing import Annotated
 
 import typer
 
-from gates.cli import audit, ledger_cmds, workspace_cmds
+from gates.cli import (
+    audit,
+    explore_cmds,
+    ledger_cmds,
+    recheck_cmds,
+    roadmap_cmds,
+    scale_cmds,
+    serve_cmds,
+    stack_cmds,
+    workspace_cmds,
+)
 from gates.cli.context import CliState, quiet_library_logs
 from gates.cli.report_cmds import register_commands as register_report_commands
 from gates.errors import StagegateError
@@ -47,6 +57,12 @@ ledger_cmds.register_commands(app)
 workspace_cmds.register_commands(app)
 app.add_typer(audit.app, name="audit")
 register_report_commands(app, audit.app)
+recheck_cmds.register_commands(app)
+explore_cmds.register_commands(app)
+roadmap_cmds.register_commands(app)
+scale_cmds.register_commands(app)
+serve_cmds.register_commands(app)
+stack_cmds.register_commands(app)
 
 
 def main() -> None:

@@ -38,7 +38,10 @@ def summarize(p: EntryPredicate) -> str:
     if p.amendment is not None:
         return f"criteria of {stage_label(p.amendment.stage)} amended: {p.amendment.reason}"
     if p.kind == "registration":
-        return f"registered; entered {stage_label(p.stage.after)}"
+        picked = (
+            f" (selected {p.selection.rank} of {p.selection.of})" if p.selection is not None else ""
+        )
+        return f"registered; entered {stage_label(p.stage.after)}{picked}"
     if p.kind == "recheck":
         verdict = recheck_verdict(p)
         return f"re-check of {stage_label(p.stage.after)}" + (f": {verdict}" if verdict else "")
@@ -46,10 +49,4 @@ def summarize(p: EntryPredicate) -> str:
 
 
 def recheck_verdict(p: EntryPredicate) -> str | None:
-    if p.recheck is None:
-        return None
-    for key in ("verdict", "status"):
-        value = p.recheck.get(key)
-        if isinstance(value, str):
-            return value
-    return None
+    return p.recheck.verdict if p.recheck is not None else None

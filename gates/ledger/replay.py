@@ -167,9 +167,14 @@ def apply_entry(
                 "stage-illegal",
                 f"rollback {current.value} -> {after.value} is not a legal backward move",
             )
-    elif p.kind == "recheck":
+    elif p.kind == "recheck" and p.recheck is not None:
         if moved:
             violate("stage-illegal", "a re-check never moves the stage")
+        if Stage(p.recheck.stage) != current:
+            violate(
+                "stage-illegal",
+                f"re-check of {p.recheck.stage} while the use case is in {current.value}",
+            )
     else:
         violate("payload-malformed", f"{p.kind} entry without its {p.kind} record")
 

@@ -96,6 +96,35 @@ class DecisionRecord(_Wire):
     to_stage: StageName = Field(alias="to")
 
 
+class AlertRecord(_Wire):
+    """What became of the notification for this entry (sent before the entry is written)."""
+
+    status: Literal["sent", "unchanged", "failed", "disabled", "none"]
+    detail: str = ""
+
+
+class RecheckRecord(_Wire):
+    """A nightly re-check of the current stage. It never moves the stage by itself."""
+
+    stage: StageName
+    verdict: Literal["ok", "warn", "fail", "error"]
+    policy_digest: str = Field(alias="policyDigest", pattern=r"^sha256:[0-9a-f]{64}$")
+    checks: list[CheckRecord]
+    alert: AlertRecord | None = None
+
+
+class SelectionRecord(_Wire):
+    """Why Explore picked this use case: its score and rank among the scored candidates."""
+
+    candidates_digest: str = Field(alias="candidatesDigest", pattern=r"^sha256:[0-9a-f]{64}$")
+    rank: int = Field(ge=1)
+    of: int = Field(ge=1)
+    score: float
+    rationale: str = Field(min_length=1)
+    #: Per-criterion scores and their explanations, as shown to the deciders.
+    criteria: dict[str, Any] = Field(default_factory=dict)
+
+
 class EntryPredicate(_Wire):
     use_case: str = Field(alias="useCase")
     sequence: int = Field(ge=0)
@@ -111,7 +140,8 @@ class EntryPredicate(_Wire):
     approval: ApprovalRecord | None = None
     amendment: AmendmentRecord | None = None
     decision: DecisionRecord | None = None
-    recheck: dict[str, Any] | None = None
+    recheck: RecheckRecord | None = None
+    selection: SelectionRecord | None = None
 
 
 class Statement(_Wire):

@@ -252,6 +252,8 @@ class EntryView:
     next_sequence: int | None
     banner: Banner
     generated_at: datetime
+    #: Checks of a non-gate record (a re-check), shown like a gate's.
+    record_checks: tuple[CheckView, ...] = ()
 
 
 # -- reading the ledger once per page -------------------------------------------------------
@@ -685,7 +687,27 @@ def _record(p: EntryPredicate) -> tuple[str | None, tuple[Field, ...]]:
             Field("approvals (entries)", ", ".join(f"#{n}" for n in m.approvals) or "none"),
         )
     if p.recheck is not None:
-        return "Re-check", tuple(Field(str(k), as_text(v)) for k, v in sorted(p.recheck.items()))
+        r = p.recheck
+        fields = [
+            Field("stage", stage_label(r.stage)),
+            Field("verdict", r.verdict),
+            Field("policy digest", r.policy_digest),
+        ]
+        if r.alert is not None:
+            fields.append(
+                Field(
+                    "alert", f"{r.alert.status}" + (f": {r.alert.detail}" if r.alert.detail else "")
+                )
+            )
+        return "Re-check", tuple(fields)
+    if p.selection is not None:
+        s = p.selection
+        return "Selection", (
+            Field("rank", f"{s.rank} of {s.of}"),
+            Field("score", f"{s.score:g}"),
+            Field("rationale", s.rationale),
+            Field("candidates digest", s.candidates_digest),
+        )
     return None, ()
 
 
@@ -775,6 +797,7 @@ def build_entry(
         next_sequence=next_sequence,
         banner=banner,
         generated_at=now,
+        record_checks=tuple(_check(c) for c in p.recheck.checks) if p.recheck else (),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -40,9 +42,41 @@ class PolicySettings(_Strict):
     path: str | None = None
 
 
+class AlertSettings(_Strict):
+    """Webhook notifications (Slack-compatible JSON) on failed or newly warning re-checks
+    and blocked promotions. ``STAGEGATE_WEBHOOK_URL`` overrides ``webhook_url``."""
+
+    webhook_url: str = ""
+    #: Base URL of the report or ``stagegate ui`` that alerts link entries to (optional).
+    link_base: str = ""
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+
+class ScheduleSettings(_Strict):
+    """The nightly re-check: when it runs and how it fans out."""
+
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    #: Concurrent re-checks in the thread pool.
+    workers: int = Field(default=8, ge=1, le=256)
+    task_runner: Literal["threads", "dask"] = "threads"
+    #: Address of a running Dask scheduler (``tcp://host:8786``); empty starts a local cluster.
+    dask_address: str = ""
+
+
+class PromotionSettings(_Strict):
+    """How long a promotion flow waits for missing approvals before it ends blocked."""
+
+    approval_timeout_seconds: float = Field(default=0, ge=0)
+    approval_poll_seconds: float = Field(default=10, gt=0)
+
+
 class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     mlflow: MlflowSettings = MlflowSettings()
     signing: SigningSettings = SigningSettings()
     trusted_keys: list[TrustedKey] = Field(default_factory=list)
     policy: PolicySettings = PolicySettings()
+    alerts: AlertSettings = AlertSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    promotion: PromotionSettings = PromotionSettings()

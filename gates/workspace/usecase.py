@@ -88,6 +88,30 @@ class ModelRef(_Strict):
     move_alias: bool = True
 
 
+class MonitoringEvidence(_Strict):
+    """Where Production's health is observed, one row or run per period (usually a day).
+
+    ``experiment`` names an MLflow experiment of periodic monitoring runs; ``dataset``
+    names an operational dataset (under ``evidence.datasets``) validated by the GX
+    suite ``suite`` before it is trusted. Either or both; both must agree on health.
+    Metrics: availability, latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate,
+    quality_score, cost, major_incidents (and requests, when known).
+    """
+
+    experiment: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    dataset: str | None = None
+    suite: str = "production_monitoring"
+    #: File (YAML/JSON, relative to the workspace or s3://) listing the alert rules in place.
+    alert_rules: str | None = None
+
+    @model_validator(mode="after")
+    def _some_source(self) -> MonitoringEvidence:
+        if not self.experiment and not self.dataset:
+            raise ValueError("set experiment (MLflow) and/or dataset (operational data)")
+        return self
+
+
 class Evidence(_Strict):
     """Where a use case's evidence lives. Paths are relative to the workspace or s3:// URLs."""
 
@@ -98,6 +122,45 @@ class Evidence(_Strict):
     pilot: PilotEvidence = PilotEvidence()
     #: Issue tracker export (CSV/YAML/JSON): id, title, kind (blocker|issue), severity, status.
     issues: str | None = None
+    monitoring: MonitoringEvidence | None = None
+
+
+class PilotGroup(_Strict):
+    """Who the pilot users are: the playbook starts with early adopters to limit resistance."""
+
+    early_adopters: bool
+    description: str = ""
+
+
+class StageWeeks(_Strict):
+    """Weeks of the roadmap a stage occupies, counted from week 1 at the start date."""
+
+    first: int = Field(ge=1)
+    last: int | None = Field(default=None, ge=1)  # None: ongoing
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StageWeeks:
+        if self.last is not None and self.last < self.first:
+            raise ValueError("last week must not be before the first")
+        return self
+
+
+class RoadmapOverride(_Strict):
+    """Overrides of the 12-week roadmap template for one use case."""
+
+    start_date: date | None = None
+    stages: dict[str, StageWeeks] = Field(default_factory=dict)
+    #: Decision checkpoints by week number, e.g. ``{6: "go to Pilot?"}``; replaces the template's.
+    checkpoints: dict[int, str] = Field(default_factory=dict)
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_keys(cls, value: dict[str, StageWeeks]) -> dict[str, StageWeeks]:
+        known = {s.value for s in ROADMAP}
+        unknown = sorted(k for k in value if k not in known)
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; expected one of {sorted(known)}")
+        return value
 
 
 class UseCaseSpec(_Strict):
@@ -114,6 +177,12 @@ class UseCaseSpec(_Strict):
     criteria: dict[str, dict[str, Any]] = Field(default_factory=dict)
     model: ModelRef | None = None
     evidence: Evidence = Evidence()
+    #: Re-check policy overrides keyed by stage, merged over the shipped re-check policy.
+    recheck: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    roadmap: RoadmapOverride | None = None
+    #: Shared components this use case reuses (names from the organisation's library).
+    components: list[str] = Field(default_factory=list)
+    pilot_group: PilotGroup | None = None
 
     @field_validator("id")
     @classmethod
@@ -122,7 +191,7 @@ class UseCaseSpec(_Strict):
             raise ValueError("use-case id must be lower-case letters, digits and '-' (max 63)")
         return value
 
-    @field_validator("budgets", "criteria")
+    @field_validator("budgets", "criteria", "recheck")
     @classmethod
     def _stage_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         known = {s.value for s in ROADMAP}

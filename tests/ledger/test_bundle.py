@@ -181,14 +181,23 @@ def test_a_bundle_cannot_vouch_for_a_key_it_added_itself(
 ) -> None:
     """A forger adds their own key with the gate role to the bundle and signs with it."""
     history(world, checkpoint=False)
+    stage = world.session.ledger.state("alpha").stage
+    assert stage is not None
     forge(
         world,
         "alpha",
         world.outsider,
         kind="recheck",
-        after=world.session.ledger.state("alpha").stage,  # type: ignore[arg-type]
+        after=stage,
         days=5,
-        records={"recheck": {"note": "forged"}},
+        records={
+            "recheck": {
+                "stage": stage.value,
+                "verdict": "ok",
+                "policyDigest": "sha256:" + "0" * 64,
+                "checks": [],
+            }
+        },
     )
     bundle, _ = export_bundle(world.session.ledger, "alpha")
     signer = load_signer("file:keys/outsider.pem", world.root)
