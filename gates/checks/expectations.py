@@ -278,10 +278,10 @@ def validate_frame(frame: pd.DataFrame, suite: SuiteFile) -> SuiteOutcome:
 
 
 def run(ctx: CheckContext) -> list[CheckResult]:
-    return [_check_dataset(ctx, entry) for entry in ctx.criteria.datasets]
+    return [check_dataset(ctx, entry) for entry in ctx.criteria.datasets]
 
 
-def _check_dataset(ctx: CheckContext, entry: DatasetExpectation) -> CheckResult:
+def check_dataset(ctx: CheckContext, entry: DatasetExpectation) -> CheckResult:
     check = f"data:{entry.dataset}"
     bounds = _bounds_text(entry.min_rows, entry.max_rows)
     expected = f"all expectations of {entry.suite}" + (f", {bounds} rows" if bounds else "")
@@ -308,7 +308,7 @@ def _check_dataset(ctx: CheckContext, entry: DatasetExpectation) -> CheckResult:
     except ConfigError as e:
         return error(e.message)
     try:
-        dataset = _load(ctx, location)
+        dataset = load_once(ctx, location)
     except EvidenceError as e:
         return error(e.message, Evidence(kind="dataset", uri=location), suite.evidence())
     try:
@@ -352,7 +352,7 @@ def _check_dataset(ctx: CheckContext, entry: DatasetExpectation) -> CheckResult:
     return CheckResult(check, KIND, Status.FAIL, "; ".join(reasons), observed, expected, evidence)
 
 
-def _load(ctx: CheckContext, location: str) -> LoadedDataset:
+def load_once(ctx: CheckContext, location: str) -> LoadedDataset:
     """Load once per gate run: other checks reading the same dataset see the same bytes."""
     key = f"dataset:{location}"
     cached = ctx.memo.get(key)

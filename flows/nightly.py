@@ -1,0 +1,185 @@
+"""The nightly re-check as a Prefect flow: every use case's current stage, fanned out.
+
+One task per use case, on a thread pool by default or on a Dask cluster
+(``[schedule] task_runner = "dask"``, with ``dask_address`` of a running scheduler or a
+local cluster started for the run). Each task re-checks, alerts and signs one ``recheck``
+entry; one use case's failure never stops the others. The run publishes a table artifact
+of the night and ends **Failed** when any production use case fails its health check,
+so Prefect's own notifications and dashboards see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.futures import PrefectFuture, wait
+from prefect.states import Completed, Failed
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+import flows.gate_flow  # noqa: F401  (applies the task-run recorder batching defaults)
+from gates.engine.session import Session
+from gates.errors import StagegateError
+from gates.recheck.run import RecheckOutcome, recheck_usecase, targets
+from gates.workspace.settings import ScheduleSettings
+
+FLOW_NAME = "stagegate-nightly-recheck"
+ARTIFACT_KEY = "stagegate-nightly-recheck"
+
+_sessions: dict[str, Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def session_for(workspace: str) -> Session:
+    """One session per workspace and process: Dask workers open their own on first use."""
+    with _sessions_lock:
+        session = _sessions.get(workspace)
+        if session is None:
+            session = Session.open(Path(workspace))
+            session.ledger  # noqa: B018  (open store and trust once, not per thread)
+            _sessions[workspace] = session
+        return session
+
+
+@task(
+    name="recheck",
+    task_run_name="recheck-{usecase}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def recheck_task(workspace: str, usecase: str, now: datetime) -> RecheckOutcome:
+    return recheck_usecase(session_for(workspace), usecase, now)
+
+
+def task_runner_for(schedule: ScheduleSettings, choice: str | None = None) -> TaskRunner[Any]:
+    """Thread pool by default; Dask when settings (or ``choice``) say so."""
+    kind = choice or schedule.task_runner
+    if kind == "threads":
+        return ThreadPoolTaskRunner(max_workers=schedule.workers)
+    if kind == "dask":
+        try:
+            from prefect_dask.task_runners import DaskTaskRunner
+        except ImportError:
+            raise StagegateError(
+                "task runner 'dask' needs prefect-dask",
+                hint="install stagegate[dask] (prefect-dask and distributed)",
+            ) from None
+        if schedule.dask_address:
+            return DaskTaskRunner(address=schedule.dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 4})
+    raise StagegateError(f"task runner {kind!r}: expected 'threads' or 'dask'")
+
+
+def _outcome_of(usecase: str, future: PrefectFuture[Any]) -> RecheckOutcome:
+    try:
+        result = future.result(raise_on_failure=False)
+    except Exception as e:  # a task that crashed without a result
+        return RecheckOutcome(usecase, None, "error", message=f"task crashed: {e}")
+    if isinstance(result, RecheckOutcome):
+        return result
+    message = str(result) if isinstance(result, BaseException) else f"task returned {result!r}"
+    return RecheckOutcome(usecase, None, "error", message=message)
+
+
+def _fan_out(
+    runner: TaskRunner[Any], workspace: str, ids: list[str], now: datetime
+) -> list[RecheckOutcome]:
+    with runner:
+        futures = [
+            (uc, runner.submit(recheck_task, {"workspace": workspace, "usecase": uc, "now": now}))
+            for uc in ids
+        ]
+        wait([f for _, f in futures])
+        return [_outcome_of(uc, f) for uc, f in futures]
+
+
+def night_table(outcomes: list[RecheckOutcome]) -> list[dict[str, Any]]:
+    return [
+        {
+            "use case": o.usecase,
+            "stage": o.stage or "—",
+            "verdict": o.verdict,
+            "problems": "; ".join(f"{r.check} {r.status.value}" for r in o.problems)
+            or (o.message or "—"),
+            "entry": o.entry or "—",
+            "alert": o.alert,
+        }
+        for o in outcomes
+    ]
+
+
+def night_summary(outcomes: list[RecheckOutcome]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.verdict] = counts.get(o.verdict, 0) + 1
+    return {
+        "counts": counts,
+        "healthFailed": sorted(o.usecase for o in outcomes if o.health_failed),
+        "outcomes": [o.to_json() for o in outcomes],
+    }
+
+
+@flow(name=FLOW_NAME, flow_run_name="nightly-recheck", persist_result=False, log_prints=False)
+async def nightly_recheck(
+    workspace: str | None = None,
+    usecases: list[str] | None = None,
+    at: str | None = None,
+    task_runner: str | None = None,
+) -> State[Any]:
+    """Re-check every use case (or ``usecases``) as of ``at`` (ISO 8601; default now).
+
+    Ends Completed with the night's summary, or Failed (same summary as its data) when
+    a production use case fails its health check.
+    """
+    logger = get_run_logger()
+    session = await asyncio.to_thread(
+        session_for, str(Path(workspace or ".").resolve()) if workspace else _found()
+    )
+    root = str(session.workspace.root)
+    now = _parse_at(at)
+    ids = targets(session, usecases)
+    runner = task_runner_for(session.workspace.settings.schedule, task_runner)
+    outcomes = await asyncio.to_thread(_fan_out, runner, root, ids, now)
+    summary = night_summary(outcomes)
+    await acreate_table_artifact(
+        table=night_table(outcomes),
+        key=ARTIFACT_KEY,
+        description=f"Nightly re-check of {len(ids)} use case(s) as of {now.isoformat()}: "
+        + ", ".join(f"{n} {v}" for v, n in sorted(summary["counts"].items())),
+    )
+    for o in outcomes:
+        if o.verdict in ("fail", "error"):
+            logger.warning(
+                "%s %s: %s",
+                o.usecase,
+                o.verdict,
+                o.message
+                or "; ".join(f"{r.check}: {r.reason}" for r in o.problems if r.status.blocks),
+            )
+    failed = summary["healthFailed"]
+    if failed:
+        return Failed(message=f"production health failed: {', '.join(failed)}", data=summary)
+    return Completed(message=f"re-checked {len(ids)} use case(s)", data=summary)
+
+
+def _found() -> str:
+    from gates.workspace.loader import find_workspace
+
+    return str(find_workspace().resolve())
+
+
+def _parse_at(at: str | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(at)
+    except ValueError:
+        raise StagegateError(f"at: {at!r} is not an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

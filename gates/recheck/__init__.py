@@ -1,0 +1,1 @@
+"""Nightly re-checks: what keeps a use case honest in the stage it has reached."""
