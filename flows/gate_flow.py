@@ -38,6 +38,7 @@ from prefect.utilities.annotations import quote
 
 from gates.engine.actions import move_model_alias, record_gate
 from gates.engine.gate import GateEvaluation, GatePlan, conclude, plan_gate
+from gates.engine.notify import notify_gate
 from gates.engine.session import Session
 from gates.errors import EvidenceError, StagegateError
 from gates.ledger.entry import Entry
@@ -308,6 +309,44 @@ def _plan(
     return session, state, plan_gate(session.workspace, state, usecase, target, now)
 
 
+def missing_approvals(plan: GatePlan) -> dict[str, int]:
+    """Per role, how many more distinct trusted approver keys the gate needs."""
+    missing = {}
+    for role, needed in sorted(plan.criteria.approvals.items()):
+        have = len({a.keyid for a in plan.context.view.approvals if a.role == role})
+        if needed > have:
+            missing[role] = needed - have
+    return missing
+
+
+async def await_approvals(
+    session: Session,
+    state: ChainState,
+    plan: GatePlan,
+    when: datetime | None,
+    timeout: float,
+    poll: float,
+) -> tuple[ChainState, GatePlan]:
+    """Wait until the ledger holds the approvals the gate needs, or ``timeout`` passes.
+
+    Approvals are signatures by approvers' own keys, written to the ledger with
+    ``stagegate approve``; the flow only re-reads the verified chain. Nothing a person
+    types into the run can stand in for one. Returns the newest state and plan.
+    """
+    logger = get_run_logger()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (missing := missing_approvals(plan)) and loop.time() < deadline:
+        roles = ", ".join(f"{n} {role}" for role, n in missing.items())
+        logger.info("%s: waiting for %s approval(s) in the ledger", plan.usecase_id, roles)
+        await asyncio.sleep(max(0.0, min(poll, deadline - loop.time())))
+        state = await asyncio.to_thread(session.ledger.state, plan.usecase_id)
+        plan = await asyncio.to_thread(
+            plan_gate, session.workspace, state, plan.usecase_id, plan.target, when
+        )
+    return state, plan
+
+
 def _alias_due(evaluation: GateEvaluation) -> bool:
     # A cheap pre-filter so ordinary gates show no alias task; move_model_alias decides.
     return (
@@ -324,9 +363,18 @@ def _alias_due(evaluation: GateEvaluation) -> bool:
     persist_result=False,
 )
 async def gate_flow(
-    usecase: str, to: str, workspace: str | None = None, now: str | None = None
+    usecase: str,
+    to: str,
+    workspace: str | None = None,
+    now: str | None = None,
+    approval_timeout: float | None = None,
 ) -> dict[str, Any]:
     """Run the gate of ``usecase`` to stage ``to`` and record its signed verdict.
+
+    When approvals the gate needs are not yet in the ledger, the run waits for them up
+    to ``approval_timeout`` seconds (default ``[promotion] approval_timeout_seconds``),
+    re-reading the ledger every ``approval_poll_seconds``; then the gate runs, and ends
+    blocked naming the roles still missing.
 
     Returns ``usecase``, ``from``, ``to``, ``verdict`` (pass, blocked, error), ``stage``
     after the gate, the entry's ``sequence``, ``entry_key`` and ``entry_digest``, the
@@ -338,6 +386,12 @@ async def gate_flow(
     target = _parse_target(to)
     when = _parse_now(now)
     session, state, plan = await asyncio.to_thread(_plan, workspace, usecase, target, when)
+    waiting = session.workspace.settings.promotion
+    timeout = waiting.approval_timeout_seconds if approval_timeout is None else approval_timeout
+    if timeout > 0 and missing_approvals(plan):
+        state, plan = await await_approvals(
+            session, state, plan, when, timeout, waiting.approval_poll_seconds
+        )
 
     # One API client for all task threads of this run, as the sync engine arranges by
     # itself; otherwise every task opens its own client and connection (~30 ms each).
@@ -348,6 +402,7 @@ async def gate_flow(
         )
         await asyncio.to_thread(wait, [recorded])
         entry = recorded.result()  # raises the ledger's own error: nothing claims a pass
+        alert = await asyncio.to_thread(notify_gate, session, state, evaluation, entry)
 
         alias: str | None = None
         alias_error: Exception | None = None
@@ -392,4 +447,6 @@ async def gate_flow(
             f"but the model alias was not moved: {alias_problem}",
             hint="move the alias once MLflow is reachable; the ledger already admits the version",
         ) from alias_error
-    return summary(evaluation, entry, alias)
+    result = summary(evaluation, entry, alias)
+    result["alert"] = alert.to_record() if alert else None
+    return result

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gates.canonical import digest_of
 from gates.engine.gate import GateEvaluation, evaluate_gate
+from gates.engine.notify import notify_gate
 from gates.engine.session import Session
 from gates.errors import PromotionRefused
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
+from gates.ledger.statement import SelectionRecord
 from gates.policy.effective import criteria_digest
 from gates.results import Verdict
 from gates.signing.signers import Signer
 from gates.stages import ROADMAP, ROLLBACKS, Stage, next_stage
+
+if TYPE_CHECKING:
+    from gates.alerts import AlertOutcome
 
 
 def _lock(session: Session, usecase_id: str, stage: Stage) -> dict[str, Any] | None:
@@ -38,11 +43,27 @@ def _spec_digest(session: Session, usecase_id: str) -> str:
     return digest_of(session.workspace.usecase(usecase_id).model_dump(mode="json"))
 
 
-def register(session: Session, usecase_id: str, *, now: datetime | None = None) -> Entry:
-    """Enter Explore: the first entry of a chain, locking Explore's exit criteria."""
+def register(
+    session: Session,
+    usecase_id: str,
+    *,
+    now: datetime | None = None,
+    selection: SelectionRecord | None = None,
+) -> Entry:
+    """Enter Explore: the first entry of a chain, locking Explore's exit criteria.
+
+    ``selection`` records why Explore picked this use case (its score, rank and
+    rationale among the scored candidates) in the same signed entry.
+    """
     state = session.ledger.state(usecase_id)
     if state.stage is not None:
         raise PromotionRefused(f"{usecase_id}: already registered (stage {state.stage.value})")
+    records: dict[str, Any] = {
+        "specDigest": _spec_digest(session, usecase_id),
+        "lock": _lock(session, usecase_id, Stage.EXPLORE),
+    }
+    if selection is not None:
+        records["selection"] = selection.model_dump(mode="json", by_alias=True)
     return session.ledger.append(
         state,
         session.signer,
@@ -50,10 +71,7 @@ def register(session: Session, usecase_id: str, *, now: datetime | None = None) 
         after=Stage.EXPLORE,
         actor=session.actor,
         time=now,
-        records={
-            "specDigest": _spec_digest(session, usecase_id),
-            "lock": _lock(session, usecase_id, Stage.EXPLORE),
-        },
+        records=records,
     )
 
 
@@ -61,6 +79,8 @@ def register(session: Session, usecase_id: str, *, now: datetime | None = None) 
 class PromotionOutcome:
     evaluation: GateEvaluation
     entry: Entry
+    #: What became of the alert about a blocked gate (None for a pass).
+    alert: AlertOutcome | None = None
 
     @property
     def promoted(self) -> bool:
@@ -103,8 +123,9 @@ def promote(
     state = session.ledger.state(usecase_id)
     evaluation = evaluate_gate(session.workspace, state, usecase_id, target, now)
     entry = record_gate(session, state, evaluation)
+    alert = notify_gate(session, state, evaluation, entry)
     move_model_alias(session, evaluation)
-    return PromotionOutcome(evaluation, entry)
+    return PromotionOutcome(evaluation, entry, alert)
 
 
 def move_model_alias(session: Session, evaluation: GateEvaluation) -> str | None:

@@ -111,7 +111,14 @@ class GateWorld:
         )
 
 
-def build_world(root: Path, spec: dict[str, Any], *, tracking_uri: str | None = None) -> GateWorld:
+def build_world(
+    root: Path,
+    spec: dict[str, Any],
+    *,
+    tracking_uri: str | None = None,
+    approvals: bool = True,
+    settings_extra: str = "",
+) -> GateWorld:
     (root / "usecases").mkdir(parents=True)
     for path, text in DELIVERABLES.values():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -119,11 +126,19 @@ def build_world(root: Path, spec: dict[str, Any], *, tracking_uri: str | None = 
     for name in ("gate", "sponsor", "budget"):
         generate_keypair(root / "keys" / f"{name}.pem")
     mlflow = f'[mlflow]\ntracking_uri = "{tracking_uri}"' if tracking_uri else ""
-    (root / "stagegate.toml").write_text(SETTINGS.format(mlflow=mlflow))
+    (root / "stagegate.toml").write_text(SETTINGS.format(mlflow=mlflow) + settings_extra)
     (root / "usecases" / f"{UC}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
 
     session = Session.open(root)
     register(session, UC, now=T0)
+    if approvals:
+        approve_explore_exit(root)
+    return GateWorld(root)
+
+
+def approve_explore_exit(root: Path) -> None:
+    """The sponsor and the budget owner sign off the move to PoC with their own keys."""
+    session = Session.open(root)
     sponsor = load_signer("file:keys/sponsor.pem", root)
     budget_owner = load_signer("file:keys/budget.pem", root)
     approve(session, UC, sponsor, role="sponsor", approver="Dana Park", now=T0 + timedelta(days=3))
@@ -131,7 +146,6 @@ def build_world(root: Path, spec: dict[str, Any], *, tracking_uri: str | None = 
         session, UC, budget_owner, role="budget_owner", approver="Lee Moreau",
         note="PoC budget approved", now=T0 + timedelta(days=3),
     )  # fmt: skip
-    return GateWorld(root)
 
 
 @pytest.fixture

@@ -1,0 +1,129 @@
+"""The nightly re-check flow against a real Prefect API: fan-out, artifact, final state."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gates.engine.session import Session
+from gates.ledger.verify import verify_ledger
+from gates.stages import Stage
+from tests.recheck.conftest import RecheckWorld, build_recheck_workspace
+
+
+@pytest.fixture
+def night(tmp_path: Path) -> tuple[RecheckWorld, str]:
+    """A production service, a PoC in its 7th week, and one stopped use case."""
+    from gates.engine.actions import decide
+
+    root = tmp_path / "ws"
+    build_recheck_workspace(root)
+    world = RecheckWorld(root, Session.open(root))
+    for uc in ("svc", "bot", "gone"):
+        world.add(uc)
+    prod_day = world.advance("svc", Stage.PRODUCTION)
+    poc_day = world.advance("bot", Stage.POC, start_day=1)
+    world.advance("gone", Stage.EXPLORE)
+    decide(world.session, "gone", "no-go", reason="no sponsor budget", now=world.at(2))
+    now = world.at(poc_day + 43)  # the PoC's 7th week
+    assert now > world.at(prod_day)
+    world.monitoring("svc", now, daily_cost=500)
+    return world, now.isoformat()
+
+
+def run_night(world: RecheckWorld, at: str, **options: Any) -> Any:
+    from flows.nightly import nightly_recheck
+
+    return asyncio.run(
+        nightly_recheck(workspace=str(world.root), at=at, return_state=True, **options)  # type: ignore[call-overload]
+    )
+
+
+def _by_id(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {o["useCase"]: o for o in summary["outcomes"]}
+
+
+def test_night_flags_the_overdue_poc_and_completes_when_production_is_healthy(
+    night: tuple[RecheckWorld, str],
+) -> None:
+    world, at = night
+    state = run_night(world, at)
+    assert state.is_completed(), state.message
+    outcomes = _by_id(state.result())
+    bot = outcomes["bot"]
+    assert bot["verdict"] == "fail"
+    box = next(c for c in bot["checks"] if c["check"] == "time-box")
+    assert box["status"] == "fail" and "Go/No-Go decision overdue" in box["reason"]
+    assert outcomes["svc"]["verdict"] == "ok"
+    assert outcomes["gone"]["verdict"] == "skipped"
+    session = Session.open(world.root)
+    for uc in ("svc", "bot"):
+        last = session.ledger.state(uc).history[-1]
+        assert last.predicate.kind == "recheck"
+        assert last.key == outcomes[uc]["entry"]
+    assert session.ledger.state("bot").stage is Stage.POC
+    assert verify_ledger(session.ledger).intact
+
+
+def test_night_fails_when_production_health_fails_and_publishes_a_table(
+    night: tuple[RecheckWorld, str],
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.nightly import ARTIFACT_KEY
+
+    world, at = night
+    from datetime import datetime
+
+    world.monitoring("svc", datetime.fromisoformat(at), availability=0.9985, daily_cost=500)
+    state = run_night(world, at)
+    assert state.is_failed()
+    assert "svc" in (state.message or "")
+    summary = state.result(raise_on_failure=False)
+    assert summary["healthFailed"] == ["svc"]
+    assert _by_id(summary)["bot"]["entry"] is not None  # the others were still re-checked
+
+    async def latest_table() -> Any:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[ARTIFACT_KEY])),
+                limit=1,
+                sort="CREATED_DESC",  # type: ignore[arg-type]
+            )
+            return found[0]
+
+    artifact = asyncio.run(latest_table())
+    assert artifact.type == "table"
+    assert "svc" in str(artifact.data) and "health:availability fail" in str(artifact.data)
+
+
+def test_night_runs_on_a_local_dask_cluster(
+    night: tuple[RecheckWorld, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two worker processes on loopback; each opens the workspace and reports to the API."""
+    from distributed import LocalCluster
+    from prefect.settings import get_current_settings
+
+    world, at = night
+    api = get_current_settings().api.url
+    assert api, "the test harness provides a Prefect API"
+    monkeypatch.setenv("PREFECT_API_URL", api)  # inherited by the worker processes
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:  # fmt: skip
+        settings = world.root / "stagegate.toml"
+        settings.write_text(
+            settings.read_text()
+            + f'\n[schedule]\ntask_runner = "dask"\ndask_address = "{cluster.scheduler_address}"\n'
+        )
+        state = run_night(world, at)
+        workers = len(cluster.scheduler_info["workers"])
+    assert workers == 2
+    assert state.is_completed(), state.message
+    outcomes = _by_id(state.result())
+    assert outcomes["bot"]["verdict"] == "fail" and outcomes["svc"]["verdict"] == "ok"
