@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("coldstart", "verify", "verify_large", "gate", "ui")
+BENCHES = ("coldstart", "verify", "verify_large", "gate", "ui", "recheck")
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(BENCHES)

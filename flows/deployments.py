@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gates.errors import ConfigError, StagegateError
 from gates.workspace.loader import SETTINGS_FILE, Workspace, load_workspace
@@ -75,16 +75,32 @@ def _module_path() -> EntrypointType:
     return EntrypointType.MODULE_PATH
 
 
+#: ``to_deployment`` returns a coroutine when called from async code unless told not to;
+#: these builders are synchronous wherever they are called from.
+_SYNC: dict[str, Any] = {"_sync": True}
+
+
+def _built(deployment: object) -> RunnerDeployment:
+    from prefect.deployments.runner import RunnerDeployment
+
+    if not isinstance(deployment, RunnerDeployment):  # pragma: no cover (guarded by _SYNC)
+        raise TypeError(f"expected a RunnerDeployment, got {type(deployment).__name__}")
+    return deployment
+
+
 def promote_deployment(workspace: Workspace) -> RunnerDeployment:
     """The gate flow, on request; ``usecase`` and ``to`` are given per run."""
     from flows.gate_flow import gate_flow
 
-    return gate_flow.to_deployment(
-        name=PROMOTE.name,
-        parameters={"workspace": str(workspace.root)},
-        description=PROMOTE.description,
-        tags=list(PROMOTE.tags),
-        entrypoint_type=_module_path(),
+    return _built(
+        gate_flow.to_deployment(
+            name=PROMOTE.name,
+            parameters={"workspace": str(workspace.root)},
+            description=PROMOTE.description,
+            tags=list(PROMOTE.tags),
+            entrypoint_type=_module_path(),
+            **_SYNC,
+        )
     )
 
 
@@ -98,28 +114,34 @@ def nightly_deployment(workspace: Workspace) -> RunnerDeployment:
     schedule = workspace.settings.schedule
     try:
         cron = Cron(schedule.cron, timezone=schedule.timezone)
-        return nightly_recheck.to_deployment(
-            name=NIGHTLY.name,
-            schedules=[cron],
-            parameters={"workspace": str(workspace.root)},
-            description=NIGHTLY.description,
-            tags=list(NIGHTLY.tags),
-            entrypoint_type=_module_path(),
+        return _built(
+            nightly_recheck.to_deployment(
+                name=NIGHTLY.name,
+                schedules=[cron],
+                parameters={"workspace": str(workspace.root)},
+                description=NIGHTLY.description,
+                tags=list(NIGHTLY.tags),
+                entrypoint_type=_module_path(),
+                **_SYNC,
+            )
         )
     except (ValidationError, ValueError) as e:
         raise ConfigError(
             str(workspace.root / SETTINGS_FILE),
             [
                 f"schedule: cron {schedule.cron!r} with timezone {schedule.timezone!r} "
-                f"is not a valid schedule ({_first_line(e)})"
+                f"is not a valid schedule ({_reason(e)})"
             ],
             hint='e.g. cron = "0 2 * * *", timezone = "Europe/Berlin" (an IANA time zone)',
         ) from e
 
 
-def _first_line(error: Exception) -> str:
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    return lines[-1].strip() if lines else type(error).__name__
+def _reason(error: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        return "; ".join(str(detail["msg"]) for detail in error.errors())
+    return str(error).strip() or type(error).__name__
 
 
 def build_deployments(workspace: Path | None = None) -> list[RunnerDeployment]:

@@ -54,8 +54,10 @@ def session_for(workspace: str) -> Session:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def recheck_task(workspace: str, usecase: str, now: datetime) -> RecheckOutcome:
-    return recheck_usecase(session_for(workspace), usecase, now)
+def recheck_task(
+    workspace: str, usecase: str, now: datetime, notify: bool = True
+) -> RecheckOutcome:
+    return recheck_usecase(session_for(workspace), usecase, now, notify=notify)
 
 
 def task_runner_for(schedule: ScheduleSettings, choice: str | None = None) -> TaskRunner[Any]:
@@ -89,11 +91,17 @@ def _outcome_of(usecase: str, future: PrefectFuture[Any]) -> RecheckOutcome:
 
 
 def _fan_out(
-    runner: TaskRunner[Any], workspace: str, ids: list[str], now: datetime
+    runner: TaskRunner[Any], workspace: str, ids: list[str], now: datetime, notify: bool
 ) -> list[RecheckOutcome]:
     with runner:
         futures = [
-            (uc, runner.submit(recheck_task, {"workspace": workspace, "usecase": uc, "now": now}))
+            (
+                uc,
+                runner.submit(
+                    recheck_task,
+                    {"workspace": workspace, "usecase": uc, "now": now, "notify": notify},
+                ),
+            )
             for uc in ids
         ]
         wait([f for _, f in futures])
@@ -132,6 +140,7 @@ async def nightly_recheck(
     usecases: list[str] | None = None,
     at: str | None = None,
     task_runner: str | None = None,
+    notify: bool = True,
 ) -> State[Any]:
     """Re-check every use case (or ``usecases``) as of ``at`` (ISO 8601; default now).
 
@@ -146,7 +155,7 @@ async def nightly_recheck(
     now = _parse_at(at)
     ids = targets(session, usecases)
     runner = task_runner_for(session.workspace.settings.schedule, task_runner)
-    outcomes = await asyncio.to_thread(_fan_out, runner, root, ids, now)
+    outcomes = await asyncio.to_thread(_fan_out, runner, root, ids, now, notify)
     summary = night_summary(outcomes)
     await acreate_table_artifact(
         table=night_table(outcomes),

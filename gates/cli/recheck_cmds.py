@@ -44,7 +44,7 @@ def register_commands(app: typer.Typer) -> None:
         if usecase:
             session.workspace.usecase(usecase)  # unknown ids fail before anything runs
         when = parse_when(at)
-        if in_process or no_alert:
+        if in_process:
             from gates.recheck.run import recheck_all
 
             workers = session.workspace.settings.schedule.workers
@@ -53,7 +53,9 @@ def register_commands(app: typer.Typer) -> None:
                 for o in recheck_all(session, ids, when, workers=workers, notify=not no_alert)
             ]
         else:
-            outcomes = _through_prefect(str(session.workspace.root), ids, when, task_runner)
+            outcomes = _through_prefect(
+                str(session.workspace.root), ids, when, task_runner, not no_alert
+            )
         if json_out:
             print_json(outcomes)
         else:
@@ -62,7 +64,7 @@ def register_commands(app: typer.Typer) -> None:
 
 
 def _through_prefect(
-    workspace: str, ids: list[str] | None, when: Any, task_runner: str | None
+    workspace: str, ids: list[str] | None, when: Any, task_runner: str | None, notify: bool
 ) -> list[dict[str, Any]]:
     import asyncio
 
@@ -73,6 +75,7 @@ def _through_prefect(
         usecases=ids,
         at=when.isoformat() if when else None,
         task_runner=task_runner,
+        notify=notify,
         return_state=True,
     )
     state: Any = asyncio.run(run)
