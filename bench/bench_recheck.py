@@ -12,6 +12,7 @@ case. Targets: flow ≤ 120 s and ≤ 2× the bare loop.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import resource
@@ -134,11 +135,16 @@ def generate(root: Path) -> list[str]:
         state = ChainState(usecase=uc)
         time = NOW - timedelta(days=3 + 10 * target)
         entry = ledger.append(
-            state, signer, kind="registration", after=Stage.EXPLORE, actor="bench", time=time,
+            state,
+            signer,
+            kind="registration",
+            after=Stage.EXPLORE,
+            actor="bench",
+            time=time,
             records={"lock": lock(uc, Stage.EXPLORE)},
-        )  # fmt: skip
+        )
         state, _ = apply_entry(state, entry, ledger.trust, keep_history=False)
-        for source, dest in zip(order[:target], order[1 : target + 1], strict=True):
+        for source, dest in itertools.pairwise(order[: target + 1]):
             time += timedelta(days=10)
             assert state.lock is not None
             gate = {
@@ -146,9 +152,14 @@ def generate(root: Path) -> list[str]:
                 "criteriaDigest": state.lock.digest, "checks": [],
             }  # fmt: skip
             entry = ledger.append(
-                state, signer, kind="gate", after=dest, actor="bench", time=time,
+                state,
+                signer,
+                kind="gate",
+                after=dest,
+                actor="bench",
+                time=time,
                 records={"gate": gate, "lock": lock(uc, dest)},
-            )  # fmt: skip
+            )
             state, _ = apply_entry(state, entry, ledger.trust, keep_history=False)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -193,9 +204,11 @@ def run_mode(mode: str, root: str) -> dict[str, object]:
 def _subprocess(mode: str, root: Path) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.bench_recheck", mode, str(root)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR"},
-    )  # fmt: skip
+    )
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
