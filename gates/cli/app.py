@@ -71,25 +71,40 @@ def main() -> None:
         # Outside standalone mode click returns the code of typer.Exit instead of exiting.
         code = app(standalone_mode=False)
     except StagegateError as e:
+        from rich.markup import escape
+
         from gates.cli.render import err_console
 
         err_console().print(
-            f"[bold red]error:[/] {e.diagnostics()}", highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(e.diagnostics())}", highlight=False, soft_wrap=True
         )
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as e:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(e, click.exceptions.Exit):
-            sys.exit(e.exit_code)
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(2)
-        if isinstance(e, click.exceptions.Abort):
-            sys.exit(130)
-        raise
+    except Exception as e:  # usage errors come through here in non-standalone mode
+        code = _usage_error_code(e)
+        if code is None:
+            raise
+        sys.exit(code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error_code(error: Exception) -> int | None:
+    """Show a command-line usage error as click would, and say which exit code it gets.
+
+    Typer raises its vendored click's exceptions (``typer._click``), the ``click``
+    package raises its own; both are the same four kinds, matched here by name.
+    """
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if "Exit" in names:
+        return int(getattr(error, "exit_code", 0))
+    if "Abort" in names:
+        return 130
+    if "ClickException" in names:
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        return 2
+    return None

@@ -202,3 +202,17 @@ def test_promote_with_mlflow_unreachable_exits_2_and_records_no_pass(ws: Path) -
     assert metric["status"] == "error" and "127.0.0.1:9" in metric["reason"]
     status = json.loads(run("--workspace", str(ws), "status", "alpha", "--json").stdout)
     assert status[0]["stage"] == "poc"
+
+
+def test_missing_required_option_is_a_usage_error_without_traceback(ws: Path) -> None:
+    result = run("--workspace", str(ws), "approve", "alpha")
+    assert result.returncode == 2
+    assert "Missing option '--role'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_error_messages_keep_bracketed_text(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    build_workspace(root)
+    result = run("--workspace", str(root), "promote", "alpha", "--to", "[poc]", "--in-process")
+    assert result.returncode == 2
+    assert "'[poc]'" in result.stderr and "Traceback" not in result.stderr
