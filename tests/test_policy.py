@@ -86,3 +86,24 @@ def test_scale_has_no_exit_gate() -> None:
     assert "scale" not in default_policy()
     with pytest.raises(ConfigError, match="no exit gate"):
         effective_criteria(Stage.SCALE)
+
+
+def test_the_production_gate_holds_the_quarterly_scale_review_goals() -> None:
+    scale = effective_criteria(Stage.PRODUCTION).scale
+    assert scale is not None
+    assert scale.production_per_quarter_min == 2  # >= 2 new use cases in Production per quarter
+    assert scale.department_share_may_fall is False  # share of departments using AI rising
+    assert scale.adoption_time_rising == "warn"  # adoption time falling through reuse
+    for stage in (Stage.EXPLORE, Stage.PILOT):
+        assert effective_criteria(stage).scale is None
+
+
+def test_criteria_without_a_scale_review_serialise_as_before_so_locked_digests_hold() -> None:
+    pilot = effective_criteria(Stage.PILOT)
+    assert "scale" not in pilot.model_dump(mode="json")
+    # The Pilot exit criteria's digest, as locked in ledgers written before Scale criteria existed.
+    assert criteria_digest(pilot) == (
+        "sha256:3075989dffbf6c9819cd10866ee037281c7406e7892f32486bbb2eefd85320aa"
+    )
+    production = effective_criteria(Stage.PRODUCTION).model_dump(mode="json")
+    assert production["scale"]["production_per_quarter_min"] == 2

@@ -33,6 +33,7 @@ CHECK_KINDS: tuple[str, ...] = (
     "pilot_outcomes",
     "blockers",
     "cost_forecast",
+    "scale_readiness",
     "next_criteria",
 )
 
@@ -50,6 +51,7 @@ APPLIES: dict[str, Callable[[ExitCriteria], bool]] = {
     "pilot_outcomes": lambda c: c.pilot is not None,
     "blockers": lambda c: c.open_blockers_max is not None,
     "cost_forecast": lambda c: c.cost is not None,
+    "scale_readiness": lambda c: c.scale is not None,
     "next_criteria": lambda c: c.to_stage not in (Stage.SCALE.value, Stage.STOPPED.value),
 }
 

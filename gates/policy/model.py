@@ -8,9 +8,16 @@ digest is what the ledger locks when a stage starts.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -73,6 +80,17 @@ class SponsorCriteria(_Strict):
     warn_below: int = Field(default=2, ge=0)
 
 
+class ScaleCriteria(_Strict):
+    """The quarterly Scale review's goals, judged on the last complete quarter (UTC)."""
+
+    #: New use cases that must have reached Production in that quarter.
+    production_per_quarter_min: int = Field(default=2, ge=0)
+    #: Whether the share of departments with a use case in Production may fall.
+    department_share_may_fall: bool = False
+    #: What a rising median Explore→Production time (reuse not paying off) does to the gate.
+    adoption_time_rising: Literal["warn", "fail", "ignore"] = "warn"
+
+
 class ExitCriteria(_Strict):
     """The effective exit criteria of one stage (the gate from it to the next stage)."""
 
@@ -90,6 +108,16 @@ class ExitCriteria(_Strict):
     pilot: PilotCriteria | None = None
     open_blockers_max: int | None = Field(default=None, ge=0)
     alias: str | None = None
+    scale: ScaleCriteria | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_scale(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Criteria without a Scale review serialise as before the field existed, so the
+        # digests already locked in ledgers stay valid.
+        data: dict[str, Any] = handler(self)
+        if self.scale is None:
+            data.pop("scale", None)
+        return data
 
     @model_validator(mode="after")
     def _quality_bar_defined(self) -> ExitCriteria:

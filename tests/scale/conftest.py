@@ -1,0 +1,26 @@
+"""The six-quarter ledger of fifty use cases, written once per test session (read-only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.scale.ledger_plan import UseCasePlan, build_workspace, make_plan, write_ledger
+
+
+@dataclass(frozen=True)
+class Generated:
+    root: Path
+    plans: list[UseCasePlan]
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    """Never modify it: tests that need another ledger build their own."""
+    root = tmp_path_factory.mktemp("scale") / "ws"
+    plans = make_plan()
+    build_workspace(root, plans)
+    write_ledger(root, plans)
+    return Generated(root, plans)
