@@ -510,6 +510,16 @@ def show(
     if p.gate:
         out.print("verdict:", verdict_text(p.gate.verdict), f"criteria {p.gate.criteria_digest}")
         out.print(check_details([c.model_dump(mode="json") for c in p.gate.checks]))
+    if p.recheck:
+        r = p.recheck
+        alert = f"; alert {r.alert.status}" if r.alert else ""
+        out.print("re-check:", verdict_text(r.verdict), f"policy {r.policy_digest}{alert}")
+        out.print(check_details([c.model_dump(mode="json") for c in r.checks]))
+    if p.selection:
+        sel = p.selection
+        out.print(
+            f"selected: rank {sel.rank} of {sel.of}, score {sel.score:g}: {escape(sel.rationale)}"
+        )
     if p.lock:
         out.print(f"locks {p.lock.stage} exit criteria: {p.lock.digest}")
     for record in (p.approval, p.amendment, p.decision):

@@ -14,6 +14,8 @@ from gates.errors import ConfigError
 
 if TYPE_CHECKING:
     from gates.ledger.entry import Entry
+    from gates.risks import Risk
+    from gates.roadmap.tracking import DecisionTrack
 from gates.stages import Stage, parse_stage
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -41,6 +43,20 @@ def gate_json(entry: Entry) -> dict[str, object]:
         "model": gate.model.model_dump() if gate.model else None,
         "checks": [c.model_dump(mode="json") for c in gate.checks],
     }
+
+
+def _risk_cell(risks: tuple[Risk, ...], error: str | None) -> str:
+    """Risk count and ids for the status table (details are in ``--json`` and the report)."""
+    if error is not None:
+        return "[bold red]not assessed[/]"
+    if not risks:
+        return "0"
+    return f"[yellow]{len(risks)}[/]: " + ", ".join(r.id for r in risks)
+
+
+def _overdue_cell(overdue: tuple[DecisionTrack, ...]) -> str:
+    """How many roadmap decisions are overdue (their names are in ``stagegate roadmap``)."""
+    return f"[bold red]{len(overdue)}[/]" if overdue else "0"
 
 
 def register_commands(app: typer.Typer) -> None:
@@ -254,7 +270,8 @@ def register_commands(app: typer.Typer) -> None:
         at: Annotated[str | None, typer.Option(help="As of this time (ISO 8601).")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Stage, days in stage against the time box, last verdict and next checkpoint."""
+        """Stage, days in stage against the time box, last verdict, next checkpoint, risks and
+        the roadmap: slip of the current stage, the next decision and how many are overdue."""
         from gates.engine.status import usecase_status
 
         session = session_of(ctx)
@@ -277,8 +294,21 @@ def register_commands(app: typer.Typer) -> None:
         from rich.table import Table
 
         table = Table(title="Use cases", title_justify="left")
-        for col in ("use case", "stage", "days", "time box", "last gate", "next checkpoint"):
+        for col in (
+            "use case",
+            "stage",
+            "days",
+            "time box",
+            "last gate",
+            "next checkpoint",
+            "risks",
+            "slip",
+            "next decision",
+        ):
             table.add_column(col)
+        table.add_column("overdue", justify="right")
+        from gates.cli.roadmap_cmds import next_text, slip_text
+
         for r in rows:
             days = f"{r.days_in_stage:.0f}" if r.days_in_stage is not None else ""
             box = (
@@ -293,6 +323,22 @@ def register_commands(app: typer.Typer) -> None:
             }.get(r.time_box, "")
             last = f"{r.last_gate} {r.last_verdict}" if r.last_gate else ""
             table.add_row(
-                r.id, stage_text(r.stage), days, box + flag, last, r.next_checkpoint or ""
+                r.id,
+                stage_text(r.stage),
+                days,
+                box + flag,
+                last,
+                r.next_checkpoint or "",
+                _risk_cell(r.risks, r.risk_error),
+                slip_text(r.roadmap.slip_days) if r.roadmap else "—",
+                next_text(r.roadmap, compact=True) if r.roadmap else "—",
+                _overdue_cell(r.roadmap.overdue if r.roadmap else ()),
             )
         console().print(table)
+        from rich.markup import escape
+
+        for r in rows:
+            if r.risk_error is not None:
+                console().print(f"[yellow]{r.id}:[/] {escape(r.risk_error)}", soft_wrap=True)
+            if r.roadmap_error is not None:
+                console().print(f"[yellow]{r.id}:[/] {escape(r.roadmap_error)}", soft_wrap=True)

@@ -26,7 +26,7 @@ def register_commands(app: typer.Typer) -> None:
         ] = False,
         task_runner: Annotated[
             str | None,
-            typer.Option(help="threads or dask (default: [schedule] task_runner)."),
+            typer.Option(help="threads or dask (default: schedule.task_runner in stagegate.toml)."),
         ] = None,
         no_alert: Annotated[
             bool, typer.Option("--no-alert", help="Do not send webhook alerts.")

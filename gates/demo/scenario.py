@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.rule import Rule
@@ -19,10 +20,21 @@ from gates.cli.render import console as default_console
 from gates.cli.render import show_gate, stage_text
 from gates.demo import workspace as demo_ws
 from gates.demo.mlflow_runs import log_run
-from gates.engine.actions import approve, decide, register
+from gates.engine.actions import approve, decide
 from gates.engine.session import Session
+from gates.explore.matrix import priority_matrix_svg
+from gates.explore.selection import select, workspace_ranking
+from gates.recheck.run import RecheckOutcome, recheck_all, recheck_from_json
 from gates.signing.signers import load_signer
 from gates.stages import Stage
+
+#: The two use cases Explore selects, and why (recorded in their signed registrations).
+SELECTIONS = {
+    "support-bot": "Medium impact, a clear metric (handle time), structured help-centre data "
+    "and a cooperative team: the best start on the matrix.",
+    "invoice-ocr": "Medium impact and a measurable field accuracy; finance is eager to try. "
+    "Scanned invoices are the known risk the PoC must settle.",
+}
 
 
 class Story:
@@ -47,6 +59,25 @@ class Story:
 
     def say(self, text: str) -> None:
         self.out.print(f"  {text}", highlight=False)
+
+
+def nightly(session: Session, when: datetime, use_prefect: bool) -> list[RecheckOutcome]:
+    """One night of re-checks, through the Prefect flow or the library."""
+    if not use_prefect:
+        return recheck_all(session, now=when)
+    import asyncio
+
+    from flows.nightly import nightly_recheck
+
+    run: Any = nightly_recheck(
+        workspace=str(session.workspace.root), at=when.isoformat(), return_state=True
+    )
+    state: Any = asyncio.run(run)
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise summary
+    by_id = {o["useCase"]: o for o in summary["outcomes"]}
+    return [recheck_from_json(by_id[uc]) for uc in by_id]
 
 
 def run_demo(
@@ -76,12 +107,25 @@ def run_demo(
         return entry.predicate.gate.verdict
 
     # -- Explore ---------------------------------------------------------------------------
-    story.chapter(0, "Explore: two candidates chosen from the priority matrix")
-    for uc in ("support-bot", "invoice-ocr"):
-        register(session, uc, now=story.day(0))
+    story.chapter(0, "Explore: five candidates scored; two chosen from the priority matrix")
+    ranking = workspace_ranking(session)
+    for s in ranking.ranked:
+        weak = [f"{c.criterion} {c.level.replace('_', ' ')}" for c in s.criteria if c.score < 0.5]
         story.say(
-            f"{uc} registered; enters {Stage.EXPLORE.label} with its exit criteria locked by digest"
+            f"{s.rank}. {s.id}: score {s.score:g}, {s.quadrant.label}"
+            + (f" (held back by {', '.join(weak)})" if weak else "")
         )
+    for uc, rationale in SELECTIONS.items():
+        picked = select(session, [uc], rationale=rationale, now=story.day(0)).selected[0]
+        story.say(
+            f"{uc} selected (rank {picked.scored.rank} of {picked.of}) and registered; enters "
+            f"{Stage.EXPLORE.label} with its exit criteria locked by digest"
+        )
+    matrix = root / "docs" / "explore" / "priority-matrix.svg"
+    matrix.write_text(
+        priority_matrix_svg(ranking, selected=SELECTIONS, standalone=True), encoding="utf-8"
+    )
+    story.say("priority matrix drawn to docs/explore/priority-matrix.svg")
     story.chapter(9, "Sponsors and the budget owner sign off the PoCs")
     for uc in ("support-bot", "invoice-ocr"):
         approve(session, uc, keys["dana"], role="sponsor", approver="Dana Park", now=story.day(9))
@@ -178,15 +222,29 @@ def run_demo(
     gate("support-bot", Stage.PRODUCTION, 91)
 
     # -- Production --------------------------------------------------------------------------
-    log_run(
-        tracking,
-        artifacts,
-        "support-bot-monitoring",
-        {"availability": 0.9994, "quality_vs_target": -0.02, "major_incidents": 0},
-        story.day(105),
+    story.chapter(92, "Production: the monitoring job logs one MLflow run a day")
+    for n in range(92, 106):
+        log_run(
+            tracking,
+            artifacts,
+            "support-bot-monitoring",
+            demo_ws.monitoring_day(n),
+            story.day(n) - timedelta(hours=8),
+        )
+    story.say(
+        "14 daily runs: availability 99.94%, P95 1.4 s, quality 0.87 against 0.88, "
+        "0 major incidents, about 2,200 USD a day"
     )
-    story.chapter(105, "Production: monitoring runs feed the nightly re-checks")
-    story.say("availability 99.94%, quality 2% under target, 0 major incidents this month")
+    story.chapter(105, "The nightly re-check keeps every use case honest")
+    night = nightly(session, story.day(105) + timedelta(hours=16), use_prefect)
+    for outcome in night:
+        problems = [f"{r.check} {r.status.value}: {r.observed}" for r in outcome.problems]
+        story.say(
+            f"{outcome.usecase}: {outcome.verdict.upper()}"
+            + (f" ({'; '.join(problems)})" if problems else "")
+            + (f", entry #{outcome.sequence}" if outcome.sequence is not None else "")
+            + (f" — {outcome.message}" if outcome.message else "")
+        )
 
     from gates.engine.status import usecase_status
     from gates.ledger.verify import verify_ledger

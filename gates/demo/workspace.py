@@ -1,4 +1,4 @@
-"""Build the demo workspace: keys, settings, two use-case specs, documents and data.
+"""Build the demo workspace: keys, settings, candidates, two use-case specs, documents and data.
 
 Everything the settings file names is relative to the workspace folder, so the folder
 can be copied or moved and still verifies.
@@ -40,7 +40,16 @@ criteria:
       - {metric: accuracy, op: ">=", value: 0.85}
       - {metric: latency_p95_ms, op: "<=", value: 2000}
 model: {name: support-bot}
+pilot_group: {early_adopters: true, description: 30 volunteer agents from two teams}
+recheck:
+  production:
+    health:
+      quality: {target: 0.88}          # the accuracy the PoC proved; -5%% is the floor
+      latency_ms: {p50: 800, p95: 2000, p99: 3000}
 evidence:
+  monitoring:
+    experiment: support-bot-monitoring   # one MLflow run per day from the monitoring job
+    alert_rules: ops/alert-rules.yaml
   datasets:
     test_set: data/poc_test_set.csv
     feedback: data/pilot_feedback.csv
@@ -59,8 +68,8 @@ evidence:
     kpi: {name: average handle time (min), baseline: 12.0, direction: lower, dataset: operations, column: handle_time_min}
   issues: data/issues.csv
   deliverables:
-    candidate_list: docs/explore/candidates.md
-    priority_matrix: docs/explore/priority-matrix.md
+    candidate_list: explore/candidates.yaml
+    priority_matrix: docs/explore/priority-matrix.svg
     selection_rationale: docs/explore/selection-rationale.md
     technical_report: docs/poc/technical-report.md
     prototype: docs/poc/prototype.md
@@ -70,6 +79,31 @@ evidence:
     satisfaction_survey: docs/pilot/satisfaction-survey.md
     operating_cost_analysis: docs/pilot/operating-cost.md
     production_migration_plan: docs/pilot/migration-plan.md
+    runbook: docs/production/runbook.md
+    incident_playbook: docs/production/incident-playbook.md
+    rollback_plan: docs/production/rollback-plan.md
+"""
+
+#: The production alerting rules (Prometheus format); ``labels.covers`` says which of the
+#: playbook's four alerts each rule is.
+ALERT_RULES = """\
+groups:
+  - name: support-bot
+    rules:
+      - alert: SupportBotLatencyHigh
+        expr: histogram_quantile(0.95, sum(rate(answer_latency_seconds_bucket[5m])) by (le)) > 2
+        for: 10m
+        labels: {severity: page, covers: latency}
+      - alert: SupportBotErrorRateSpike
+        expr: sum(rate(answer_errors_total[5m])) / sum(rate(answers_total[5m])) > 0.01
+        for: 5m
+        labels: {severity: page, covers: error_rate}
+      - alert: SupportBotQualityDrop
+        expr: avg_over_time(answer_quality_score[1d]) < 0.95 * 0.88
+        labels: {severity: ticket, covers: quality_drop}
+      - alert: SupportBotCostAt80Percent
+        expr: month_cost_forecast_usd > 0.8 * 80000
+        labels: {severity: ticket, covers: cost_80}
 """
 
 INVOICE_OCR = """\
@@ -97,13 +131,75 @@ evidence:
       pilot: {requests_per_month: 20000, cost_per_request: 0.12, fixed_monthly: 1500}
   issues: data/invoice_issues.csv
   deliverables:
-    candidate_list: docs/explore/candidates.md
-    priority_matrix: docs/explore/priority-matrix.md
+    candidate_list: explore/candidates.yaml
+    priority_matrix: docs/explore/priority-matrix.svg
     selection_rationale: docs/explore/invoice-rationale.md
     technical_report: docs/invoice/technical-report.md
     prototype: docs/invoice/prototype.md
     quality_measurements: docs/invoice/quality-measurements.md
     pilot_proposal: docs/invoice/pilot-proposal.md
+"""
+
+
+#: Explore's candidates: five ideas rated on the playbook's selection criteria.
+CANDIDATES = """\
+# Use-case candidates for Explore (stagegate explore score). Levels:
+#   impact, complexity: low | medium | high | very_high
+#   data: structured_accessible | structured_restricted | unstructured | scattered | unavailable
+#   measurability: clear_metric | proxy_metric | subjective | none
+#   stakeholders: cooperative | neutral | resistant
+candidates:
+  - id: support-bot
+    title: Customer support assistant
+    department: customer-care
+    owner: mina.cho@example.com
+    sponsors: ["Dana Park (COO)", "Ravi Shah (VP Customer Care)"]
+    impact: medium
+    complexity: low
+    data: structured_accessible
+    measurability: clear_metric
+    stakeholders: cooperative
+    notes: Answers from the help centre; average handle time is tracked today.
+  - id: invoice-ocr
+    title: Invoice data extraction
+    department: finance
+    owner: tomas.berg@example.com
+    sponsors: ["Dana Park (COO)"]
+    impact: medium
+    complexity: medium
+    data: unstructured
+    measurability: clear_metric
+    stakeholders: cooperative
+    notes: Scanned PDFs; field accuracy is easy to measure against booked invoices.
+  - id: contract-search
+    title: Contract clause search
+    department: legal
+    owner: ines.alves@example.com
+    impact: high
+    complexity: high
+    data: scattered
+    measurability: proxy_metric
+    stakeholders: neutral
+  - id: demand-forecast
+    title: Demand forecasting
+    department: supply-chain
+    owner: kofi.mensah@example.com
+    sponsors: ["Lee Moreau (CFO)"]
+    impact: very_high
+    complexity: high
+    data: structured_restricted
+    measurability: clear_metric
+    stakeholders: cooperative
+    notes: Every planning decision would hang on it.
+  - id: cv-screening
+    title: CV pre-screening
+    department: people
+    owner: olga.ivanova@example.com
+    impact: high
+    complexity: medium
+    data: unstructured
+    measurability: subjective
+    stakeholders: resistant
 """
 
 
@@ -144,6 +240,10 @@ def build(root: Path, start: datetime, store: str = "ledger") -> None:
     values = {"start": start.date().isoformat()}
     (root / "usecases" / "support-bot.yaml").write_text(SUPPORT_BOT % values, encoding="utf-8")
     (root / "usecases" / "invoice-ocr.yaml").write_text(INVOICE_OCR % values, encoding="utf-8")
+    (root / "ops").mkdir()
+    (root / "ops" / "alert-rules.yaml").write_text(ALERT_RULES, encoding="utf-8")
+    (root / "explore").mkdir()
+    (root / "explore" / "candidates.yaml").write_text(CANDIDATES, encoding="utf-8")
     _documents(root)
     data.poc_test_set(root / "data" / "poc_test_set.csv", rows=80)
     data.poc_test_set(root / "data" / "invoice_test_set.csv", rows=60, seed=3)
@@ -182,25 +282,10 @@ def write_feedback(root: Path, pilot_start: datetime, weeks: int, means: list[fl
 
 def _documents(root: Path) -> None:
     docs = {
-        "explore/candidates.md": (
-            "Use-case candidates",
-            """
-1. Customer support assistant (customer-care): impact medium, complexity low, data structured.
-2. Invoice data extraction (finance): impact medium, complexity medium, data scanned PDFs.
-3. Contract clause search (legal): impact high, complexity high, data scattered.
-4. Demand forecasting (supply chain): impact very high, complexity high.
-""",
-        ),
         "explore/priority-matrix.md": (
             "Priority matrix (impact × feasibility)",
-            """
-| candidate | impact | feasibility |
-|---|---|---|
-| support assistant | medium | high |
-| invoice extraction | medium | medium |
-| clause search | high | low |
-| demand forecasting | very high | low |
-""",
+            "Drawn from explore/candidates.yaml by `stagegate explore score --matrix`: "
+            "see priority-matrix.svg beside this file.",
         ),
         "explore/selection-rationale.md": (
             "Why the support assistant",
@@ -242,6 +327,18 @@ def _documents(root: Path) -> None:
             "Production migration plan",
             "Staged roll-out by team; rollback to the pilot alias on alert.",
         ),
+        "production/runbook.md": (
+            "Runbook",
+            "Dashboards, on-call rota, how to restart the answer service and re-index the help centre.",
+        ),
+        "production/incident-playbook.md": (
+            "Incident playbook",
+            "Severities, who to page, customer messaging, post-incident review within 5 days.",
+        ),
+        "production/rollback-plan.md": (
+            "Rollback plan",
+            "Point the production alias back at the pilot model version; agents fall back to macros.",
+        ),
         "invoice/technical-report.md": (
             "Invoice PoC technical report",
             "Printed invoices work; handwritten ones are an open blocker.",
@@ -252,3 +349,20 @@ def _documents(root: Path) -> None:
     }
     for rel, (title, body) in docs.items():
         data.document(root / "docs" / rel, title, body)
+
+
+def monitoring_day(n: int) -> dict[str, float]:
+    """One day of production monitoring for support-bot (deterministic, healthy, costly)."""
+    wobble = ((n * 7) % 5 - 2) / 10_000
+    return {
+        "availability": 0.9994 + wobble,
+        "latency_p50_ms": 610 + (n % 4) * 15,
+        "latency_p95_ms": 1380 + (n % 3) * 20,
+        "latency_p99_ms": 2300 + (n % 5) * 30,
+        "error_rate": 0.004 + wobble / 10,
+        "quality_score": 0.87,
+        "quality_vs_target": -0.011,
+        "cost": 2200 + (n % 3) * 40,
+        "major_incidents": 0,
+        "requests": 12_000 + n * 10,
+    }

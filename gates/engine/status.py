@@ -1,14 +1,22 @@
-"""Where each use case stands: stage, days in stage against its time box, next checkpoint."""
+"""Where each use case stands: stage, days in stage against its time box, next checkpoint.
+
+It also carries the roadmap facts (``gates.roadmap``): the current stage's slip against
+the dated plan, the next decision and how many decisions are overdue.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gates.errors import StagegateError
+from gates.errors import EvidenceError, StagegateError
 from gates.ledger.replay import ChainState
+from gates.risks import Risk, assess_risks
+from gates.roadmap.tracking import Milestone, RoadmapTrack, milestones_of, track_roadmap
 from gates.stages import Stage, next_stage
 from gates.workspace.loader import Workspace
+from gates.workspace.usecase import UseCaseSpec
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,14 @@ class UseCaseStatus:
     next_checkpoint: str | None
     checkpoint_due: datetime | None
     entries: int
+    #: The playbook risks present (``gates.risks``), in their documented order.
+    risks: tuple[Risk, ...] = ()
+    #: Why the risks could not be assessed (e.g. an unreadable issue export), if so.
+    risk_error: str | None = None
+    #: The roadmap as of the status time: its plan against the ledger (``gates.roadmap``).
+    roadmap: RoadmapTrack | None = None
+    #: Why the roadmap could not be planned (e.g. overlapping ``roadmap.stages``), if so.
+    roadmap_error: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -42,14 +58,37 @@ class UseCaseStatus:
             "nextCheckpoint": self.next_checkpoint,
             "checkpointDue": self.checkpoint_due.isoformat() if self.checkpoint_due else None,
             "entries": self.entries,
+            "risks": [r.to_json() for r in self.risks],
+            "riskError": self.risk_error,
+            **self.roadmap_json(),
+        }
+
+    def roadmap_json(self) -> dict[str, object]:
+        """``slipDays``, ``nextDecision``, ``nextDecisionDue``, ``overdueDecisions``."""
+        track = self.roadmap
+        nxt = track.next_decision if track else None
+        return {
+            "slipDays": track.slip_days if track else None,
+            "nextDecision": nxt.label if nxt else None,
+            "nextDecisionDue": nxt.due.isoformat() if nxt else None,
+            "overdueDecisions": len(track.overdue) if track else 0,
+            "roadmapError": self.roadmap_error,
         }
 
 
 def usecase_status(
-    workspace: Workspace, usecase_id: str, state: ChainState, now: datetime
+    workspace: Workspace,
+    usecase_id: str,
+    state: ChainState,
+    now: datetime,
+    *,
+    milestones: Sequence[Milestone] | None = None,
 ) -> UseCaseStatus:
+    """The status as of ``now``; ``milestones`` stand in for a state replayed without history."""
     spec = workspace.usecases.get(usecase_id)
     title = spec.title if spec else "(no spec in this workspace)"
+    roadmap, roadmap_error = _roadmap(workspace, usecase_id, spec, state, now, milestones)
+    risks, risk_error = _risks(workspace, spec, state, now)
     stage = state.stage
     if stage is None:
         return UseCaseStatus(
@@ -66,6 +105,10 @@ def usecase_status(
             f"register {usecase_id} to enter Explore",
             None,
             0,
+            risks=risks,
+            risk_error=risk_error,
+            roadmap=roadmap,
+            roadmap_error=roadmap_error,
         )
     days = (now - state.entered_at).total_seconds() / 86400 if state.entered_at else None
     planned = maximum = None
@@ -111,4 +154,40 @@ def usecase_status(
         next_checkpoint=checkpoint,
         checkpoint_due=due,
         entries=state.next_sequence,
+        risks=risks,
+        risk_error=risk_error,
+        roadmap=roadmap,
+        roadmap_error=roadmap_error,
     )
+
+
+def _risks(
+    workspace: Workspace, spec: UseCaseSpec | None, state: ChainState, now: datetime
+) -> tuple[tuple[Risk, ...], str | None]:
+    """The playbook risks; an unreadable issue export is reported, not fatal, for a status."""
+    if spec is None:
+        return (), None
+    try:
+        return tuple(assess_risks(workspace, spec, state, now)), None
+    except EvidenceError as e:
+        return (), f"risks not assessed: {e.message}"
+
+
+def _roadmap(
+    workspace: Workspace,
+    usecase_id: str,
+    spec: UseCaseSpec | None,
+    state: ChainState,
+    now: datetime,
+    milestones: Sequence[Milestone] | None,
+) -> tuple[RoadmapTrack | None, str | None]:
+    """The roadmap from the verified chain; a bad override is reported, not fatal, for a status."""
+    if milestones is None:
+        if state.entries and not state.history:
+            return None, None  # replayed without its entries: the actuals are unknown here
+        milestones = milestones_of(state.history)
+    source = str(workspace.sources.get(usecase_id, usecase_id))
+    try:
+        return track_roadmap(usecase_id, spec, milestones, now, source=source), None
+    except StagegateError as e:
+        return None, f"roadmap not planned: {e.message}"

@@ -6,14 +6,14 @@ plain: availability is the window's mean (request-weighted when every period log
 ``requests``); latency and error rate are judged on the newest period (the current
 state), a spike against the window's median; quality on the newest period (daily) and
 on the mean of the last ``weekly_days`` (weekly); cost as this calendar month's spend
-plus the recent daily run-rate for the days left; incidents summed over the month.
+plus the recent daily run-rate for its days not yet observed; incidents summed over the month.
 """
 
 from __future__ import annotations
 
 import calendar
 import statistics
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from gates.recheck.monitoring import Series
 from gates.recheck.policy import HealthRule
@@ -233,11 +233,16 @@ def _cost(
         return _missing(check, "cost", ev)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     days_in_month = calendar.monthrange(now.year, now.month)[1]
-    spent = sum(v for at, v in points if at >= month_start)
-    recent = [v for _, v in points[-RUN_RATE_DAYS:]]
+    daily_totals: dict[date, float] = {}
+    for at, v in points:
+        daily_totals[at.date()] = daily_totals.get(at.date(), 0.0) + v
+    in_month = {day: v for day, v in daily_totals.items() if day >= month_start.date()}
+    spent = sum(in_month.values())
+    recent = [daily_totals[day] for day in sorted(daily_totals)[-RUN_RATE_DAYS:]]
     daily = statistics.fmean(recent)
-    elapsed = (now - month_start).total_seconds() / 86400
-    forecast = spent + daily * max(days_in_month - elapsed, 0.0)
+    # Days of this month without an observation (still to come, or before monitoring
+    # began) are filled with the recent daily run-rate.
+    forecast = spent + daily * max(days_in_month - len(in_month), 0)
     ratio = forecast / budget
     if ratio > 1:
         status, verdict = Status.FAIL, "over budget"
@@ -249,8 +254,9 @@ def _cost(
     else:
         status, verdict = Status.PASS, "within budget"
     reason = (
-        f"monthly cost forecast {forecast:,.0f} {currency} ({spent:,.0f} spent this month + "
-        f"{daily:,.0f}/day run-rate) against budget {budget:,.0f}: {verdict}"
+        f"monthly cost forecast {forecast:,.0f} {currency} ({spent:,.0f} observed over "
+        f"{len(in_month)} days this month + {daily:,.0f}/day run-rate for the other "
+        f"{max(days_in_month - len(in_month), 0)}) against budget {budget:,.0f}: {verdict}"
     )
     return CheckResult(check, KIND, status, reason, f"{_pct(ratio)} of budget", expected, ev)
 

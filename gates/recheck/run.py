@@ -24,7 +24,7 @@ from gates.policy.model import ExitCriteria
 from gates.recheck import health, operations, stage_checks
 from gates.recheck.monitoring import load_series
 from gates.recheck.policy import RecheckPolicy, effective_recheck_policy
-from gates.results import CheckResult, Status
+from gates.results import CheckResult, Evidence, Status
 from gates.stages import Stage
 from gates.workspace.loader import Workspace
 
@@ -216,6 +216,37 @@ class RecheckOutcome:
             "message": self.message,
             "checks": [r.to_json() for r in self.results],
         }
+
+
+def recheck_from_json(data: dict[str, Any]) -> RecheckOutcome:
+    """The outcome back from ``RecheckOutcome.to_json`` (as the nightly flow returns it)."""
+    results = tuple(
+        CheckResult(
+            c["check"],
+            c["kind"],
+            Status(c["status"]),
+            c["reason"],
+            c.get("observed"),
+            c.get("expected"),
+            tuple(
+                Evidence(e["kind"], e["uri"], e.get("digest"), e.get("details") or {})
+                for e in c.get("evidence", [])
+            ),
+        )
+        for c in data.get("checks", [])
+    )
+    return RecheckOutcome(
+        usecase=data["useCase"],
+        stage=data.get("stage"),
+        verdict=data["verdict"],
+        results=results,
+        entry=data.get("entry"),
+        sequence=data.get("sequence"),
+        alert=data.get("alert", "none"),
+        alert_detail=data.get("alertDetail", ""),
+        message=data.get("message", ""),
+        health_failed=bool(data.get("healthFailed")),
+    )
 
 
 def recheck_usecase(

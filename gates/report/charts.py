@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from gates.ledger.describe import stage_label
+from gates.report.svg import WIDTH
+from gates.report.svg import esc as _e
+from gates.report.svg import num as _num
+from gates.report.svg import svg_document as _svg
 from gates.report.views import Lane, UseCaseRow
 
 #: Stage colours, dark enough for white text on them.
@@ -38,28 +42,7 @@ TIME_BOX_WORDS = {
     "n/a": "no time box",
 }
 
-WIDTH = 760
 LABEL_W = 170
-FONT = "font-family='system-ui, -apple-system, Segoe UI, Roboto, sans-serif'"
-
-
-def _e(text: object) -> str:
-    return str(escape(str(text)))
-
-
-def _num(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-def _svg(chart_id: str, height: float, title: str, desc: str, body: list[str]) -> Markup:
-    head = (
-        f"<svg xmlns='http://www.w3.org/2000/svg' class='chart' role='img' "
-        f"viewBox='0 0 {WIDTH} {_num(height)}' width='100%' {FONT} font-size='12' "
-        f"aria-labelledby='{_e(chart_id)}-title {_e(chart_id)}-desc'>"
-        f"<title id='{_e(chart_id)}-title'>{_e(title)}</title>"
-        f"<desc id='{_e(chart_id)}-desc'>{_e(desc)}</desc>"
-    )
-    return Markup(head + "".join(body) + "</svg>")
 
 
 def _label(x: float, y: float, text: str, *, size: int = 12, weight: str = "normal",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -18,7 +18,12 @@ from markupsafe import Markup
 from gates import __version__
 from gates.ledger.describe import stage_label
 from gates.report.charts import STAGE_COLOURS, stage_timeline_chart, time_in_stage_chart
-from gates.report.views import EntryView, IndexView, UseCaseView
+from gates.report.explore_page import ExploreView
+from gates.report.views import Banner, EntryView, IndexView, UseCaseView
+from gates.roadmap.gantt import portfolio_gantt, usecase_gantt
+
+if TYPE_CHECKING:
+    from gates.scale.review import ScaleReview
 
 #: Same policy as the live server's header; a meta tag is all a file opened from disk gets.
 META_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -28,6 +33,7 @@ class Links(Protocol):
     def index(self) -> str: ...
     def usecase(self, usecase_id: str) -> str: ...
     def entry(self, usecase_id: str, sequence: int) -> str: ...
+    def explore(self) -> str | None: ...
 
 
 class RouteLinks:
@@ -42,12 +48,16 @@ class RouteLinks:
     def entry(self, usecase_id: str, sequence: int) -> str:
         return f"/entries/{usecase_id}/{sequence}"
 
+    def explore(self) -> str | None:
+        return "/explore"
+
 
 class FileLinks:
     """Relative links of the static site, from a page ``depth`` folders below its root."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, *, explore: bool = False) -> None:
         self.up = "../" * depth
+        self.has_explore = explore
 
     def index(self) -> str:
         return f"{self.up}index.html"
@@ -57,6 +67,10 @@ class FileLinks:
 
     def entry(self, usecase_id: str, sequence: int) -> str:
         return f"{self.up}entries/{usecase_id}/{sequence}.html"
+
+    def explore(self) -> str | None:
+        """The Explore page, when the site has one (the workspace has a candidates file)."""
+        return f"{self.up}explore.html" if self.has_explore else None
 
 
 def _when(value: datetime | None) -> str:
@@ -104,7 +118,7 @@ def _stylesheet() -> str:
     return css + stages
 
 
-def render_index(view: IndexView, links: Links) -> str:
+def render_index(view: IndexView, links: Links, *, scale_href: str | None = None) -> str:
     return (
         _environment()
         .get_template("index.html")
@@ -112,8 +126,10 @@ def render_index(view: IndexView, links: Links) -> str:
             view=view,
             banner=view.banner,
             links=links,
+            scale_href=scale_href,
             time_chart=time_in_stage_chart(view.rows),
             stage_chart=stage_timeline_chart(view.lanes, view.generated_at),
+            roadmap_chart=portfolio_gantt([r.roadmap for r in view.rows if r.roadmap]),
         )
     )
 
@@ -132,6 +148,42 @@ def render_usecase(view: UseCaseView, links: Links) -> str:
             stage_chart=stage_timeline_chart([view.lane], view.generated_at, chart_id="uc-stages")
             if view.lane
             else None,
+            roadmap_chart=usecase_gantt(row.roadmap, chart_id="uc-roadmap")
+            if row.roadmap and row.roadmap.plan
+            else None,
+        )
+    )
+
+
+def render_scale(
+    review: ScaleReview | None,
+    links: Links,
+    *,
+    as_of: datetime,
+    banner: Banner | None = None,
+    unavailable: str = "",
+    usecase_links: bool = True,
+    index_href: str | None = None,
+) -> str:
+    """The quarterly Scale review page (``review`` None: say why in ``unavailable``)."""
+    from gates.scale.charts import adoption_days_chart, department_share_chart, production_chart
+
+    quarters = review.quarters if review else ()
+    return (
+        _environment()
+        .get_template("scale.html")
+        .render(
+            review=review,
+            goals=review.goals() if review else [],
+            as_of=as_of,
+            banner=banner,
+            links=links,
+            unavailable=unavailable,
+            usecase_links=usecase_links,
+            index_href=index_href,
+            production_chart=production_chart(quarters, review.production_goal) if review else None,
+            department_chart=department_share_chart(quarters),
+            days_chart=adoption_days_chart(quarters),
         )
     )
 
@@ -139,6 +191,14 @@ def render_usecase(view: UseCaseView, links: Links) -> str:
 def render_entry(view: EntryView, links: Links) -> str:
     return (
         _environment().get_template("entry.html").render(view=view, banner=view.banner, links=links)
+    )
+
+
+def render_explore(view: ExploreView, links: Links) -> str:
+    return (
+        _environment()
+        .get_template("explore.html")
+        .render(view=view, banner=view.banner, links=links, matrix=Markup(view.matrix))
     )
 
 

@@ -1,9 +1,10 @@
 """Write the report as a static HTML site an auditor can open from disk or archive.
 
-The folder holds ``index.html``, ``usecases/<id>.html`` and ``entries/<id>/<seq>.html``,
-linked by relative paths, with styles and charts inline: no server, no script, no
-external fetch. Each chain is read and verified once, and only one chain's entries are
-held in memory at a time.
+The folder holds ``index.html``, ``usecases/<id>.html``, ``entries/<id>/<seq>.html`` and,
+when the workspace has a candidates file, ``explore.html``, and the quarterly Scale
+review ``scale.html``, linked by relative paths, with styles and charts inline: no
+server, no script, no external fetch. Each chain is read and verified once, and only
+one chain's entries are held in memory at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from pathlib import Path
 
 from gates.engine.session import Session
 from gates.errors import StagegateError
-from gates.report.render import FileLinks, render_entry, render_index, render_usecase
+from gates.report.explore_page import build_explore
+from gates.report.render import (
+    FileLinks,
+    render_entry,
+    render_explore,
+    render_index,
+    render_usecase,
+)
+from gates.report.scale_page import PAGE as SCALE_PAGE
+from gates.report.scale_page import scale_page
 from gates.report.views import (
     build_entry,
     build_index,
@@ -68,10 +78,26 @@ def write_site(session: Session, out_dir: Path, now: datetime) -> SiteSummary:
     out_dir.mkdir(parents=True, exist_ok=True)
     read = read_ledger(session)
     index = build_index(session, read, now)
+    explore = build_explore(session, index.banner, now)
+    has_explore = explore is not None
     written = {out_dir / "index.html"}
-    _write(out_dir / "index.html", render_index(index, FileLinks(0)))
+    _write(
+        out_dir / "index.html",
+        render_index(index, FileLinks(0, explore=has_explore), scale_href=SCALE_PAGE),
+    )
+    written.add(out_dir / SCALE_PAGE)
+    _write(
+        out_dir / SCALE_PAGE,
+        scale_page(session, index.banner, now, FileLinks(0, explore=has_explore)),
+    )
+    if explore is not None:
+        written.add(out_dir / "explore.html")
+        _write(out_dir / "explore.html", render_explore(explore, FileLinks(0, explore=True)))
+    elif (out_dir / "explore.html").is_file():
+        (out_dir / "explore.html").unlink()  # the candidates file is gone: so is its page
     entries = 0
-    usecase_links, entry_links = FileLinks(1), FileLinks(2)
+    usecase_links = FileLinks(1, explore=has_explore)
+    entry_links = FileLinks(2, explore=has_explore)
     for row in index.rows:
         if not is_usecase_id(row.id):
             continue  # never a file name from an id that could escape the folder

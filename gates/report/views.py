@@ -24,6 +24,8 @@ from gates.ledger.replay import ChainState
 from gates.ledger.statement import CheckRecord, EntryPredicate
 from gates.ledger.verify import VerificationReport, verify_ledger
 from gates.report.read_once import page_ledger
+from gates.risks import Risk
+from gates.roadmap.tracking import Milestone, RoadmapTrack, milestones_of
 from gates.stages import Stage
 from gates.workspace.usecase import USECASE_ID
 
@@ -129,6 +131,14 @@ class UseCaseRow:
     entries: int
     health: tuple[Badge, ...]
     linkable: bool
+    #: The playbook risks present (``gates.risks``), in their documented order.
+    risks: tuple[Risk, ...] = ()
+    #: Why the risks could not be assessed, if so.
+    risk_error: str | None = None
+    #: The roadmap, planned against the ledger (``gates.roadmap``), when it can be planned.
+    roadmap: RoadmapTrack | None = None
+    #: Why the roadmap could not be planned (a bad ``roadmap`` override), if so.
+    roadmap_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +281,8 @@ class ChainRead:
     #: (sequence, store key) of every entry found in the store, verified or not.
     keyed: tuple[tuple[int, str], ...]
     lane: Lane
+    #: What the roadmap needs of the verified entries, kept when the entries are let go.
+    milestones: tuple[Milestone, ...] = ()
 
     @cached_property
     def sequences(self) -> tuple[int, ...]:
@@ -314,6 +326,7 @@ def _chain_read(replayed: ChainReplay, keyed: list[tuple[int, str]], *, keep: bo
         state=state if keep else replace(state, history=()),
         keyed=tuple(keyed),
         lane=_lane(state.usecase, state.history),
+        milestones=milestones_of(state.history),
     )
 
 
@@ -483,7 +496,9 @@ def time_box_text(planned: int | None, maximum: int | None) -> str:
 def _row(
     session: Session, usecase_id: str, chain: ChainRead, now: datetime, violations: int
 ) -> UseCaseRow:
-    status = usecase_status(session.workspace, usecase_id, chain.state, now)
+    status = usecase_status(
+        session.workspace, usecase_id, chain.state, now, milestones=chain.milestones
+    )
     spec = session.workspace.usecases.get(usecase_id)
     return UseCaseRow(
         id=usecase_id,
@@ -503,6 +518,10 @@ def _row(
         entries=len(chain.sequences),
         health=health_badges(status, violations),
         linkable=is_usecase_id(usecase_id),
+        risks=status.risks,
+        risk_error=status.risk_error,
+        roadmap=status.roadmap,
+        roadmap_error=status.roadmap_error,
     )
 
 

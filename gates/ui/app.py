@@ -25,7 +25,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gates.engine.session import Session
 from gates.errors import StagegateError
-from gates.report.render import RouteLinks, render_entry, render_error, render_index, render_usecase
+from gates.report.explore_page import build_explore
+from gates.report.render import (
+    RouteLinks,
+    render_entry,
+    render_error,
+    render_explore,
+    render_index,
+    render_usecase,
+)
+from gates.report.scale_page import scale_page
 from gates.report.views import PageNotFound, entry_view, index_view, is_usecase_id, usecase_view
 
 DEFAULT_HOST = "127.0.0.1"
@@ -117,7 +126,25 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
 
     @app.api_route("/", methods=list(READ_METHODS), response_class=HTMLResponse)
     def index() -> HTMLResponse:
-        return page(lambda session, now: render_index(index_view(session, now), links))
+        return page(
+            lambda session, now: render_index(index_view(session, now), links, scale_href="/scale")
+        )
+
+    @app.api_route("/explore", methods=list(READ_METHODS), response_class=HTMLResponse)
+    def explore() -> HTMLResponse:
+        def build(session: Session, now: datetime) -> str:
+            view = build_explore(session, index_view(session, now).banner, now)
+            if view is None:
+                raise PageNotFound("This workspace has no Explore candidates file.")
+            return render_explore(view, links)
+
+        return page(build)
+
+    @app.api_route("/scale", methods=list(READ_METHODS), response_class=HTMLResponse)
+    def scale() -> HTMLResponse:
+        return page(
+            lambda session, now: scale_page(session, index_view(session, now).banner, now, links)
+        )
 
     @app.api_route(
         "/usecases/{usecase_id}", methods=list(READ_METHODS), response_class=HTMLResponse

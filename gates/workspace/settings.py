@@ -71,6 +71,19 @@ class PromotionSettings(_Strict):
     approval_poll_seconds: float = Field(default=10, gt=0)
 
 
+class ExploreSettings(_Strict):
+    """Explore's candidates file and the workspace's weight overrides for scoring it."""
+
+    #: The candidates file (YAML or CSV), relative to the workspace.
+    candidates: str = "explore/candidates.yaml"
+    #: Relative weights per criterion (impact, complexity, data, measurability,
+    #: stakeholders) over the shipped ones; the candidates file's own ``weights`` win.
+    weights: dict[
+        Literal["impact", "complexity", "data", "measurability", "stakeholders"],
+        float,
+    ] = Field(default_factory=dict)
+
+
 class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     mlflow: MlflowSettings = MlflowSettings()
@@ -80,3 +93,4 @@ class Settings(_Strict):
     alerts: AlertSettings = AlertSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     promotion: PromotionSettings = PromotionSettings()
+    explore: ExploreSettings = ExploreSettings()

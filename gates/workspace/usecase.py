@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gates.stages import ROADMAP, Stage
 
 USECASE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+T = TypeVar("T")
+
+
+def stage_keyed(value: dict[str, T]) -> dict[str, T]:
+    """Refuse mapping keys that are not roadmap stages, naming them and the known ones."""
+    known = {s.value for s in ROADMAP}
+    unknown = sorted(k for k in value if k not in known)
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; expected one of {sorted(known)}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -156,11 +166,7 @@ class RoadmapOverride(_Strict):
     @field_validator("stages")
     @classmethod
     def _stage_keys(cls, value: dict[str, StageWeeks]) -> dict[str, StageWeeks]:
-        known = {s.value for s in ROADMAP}
-        unknown = sorted(k for k in value if k not in known)
-        if unknown:
-            raise ValueError(f"unknown stage(s) {unknown}; expected one of {sorted(known)}")
-        return value
+        return stage_keyed(value)
 
 
 class UseCaseSpec(_Strict):
@@ -194,11 +200,7 @@ class UseCaseSpec(_Strict):
     @field_validator("budgets", "criteria", "recheck")
     @classmethod
     def _stage_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        known = {s.value for s in ROADMAP}
-        unknown = sorted(k for k in value if k not in known)
-        if unknown:
-            raise ValueError(f"unknown stage(s) {unknown}; expected one of {sorted(known)}")
-        return value
+        return stage_keyed(value)
 
     @field_validator("budgets")
     @classmethod

@@ -68,6 +68,19 @@ def test_the_demo_moves_mlflow_aliases_to_the_gated_versions(demo: tuple[Path, s
     assert str(client.get_model_version_by_alias("support-bot", "production").version) == "2"
 
 
+def test_explore_selects_both_use_cases_from_the_scored_candidates(demo: tuple[Path, str]) -> None:
+    root, text = demo
+    session = Session.open(root)
+    picks = {}
+    for usecase in ("support-bot", "invoice-ocr"):
+        first = session.ledger.state(usecase).history[0].predicate
+        assert first.kind == "registration" and first.selection is not None
+        picks[usecase] = (first.selection.rank, first.selection.of)
+    assert picks == {"support-bot": (1, 5), "invoice-ocr": (2, 5)}
+    assert "support-bot selected (rank 1 of 5) and registered" in text
+    assert (root / "docs" / "explore" / "priority-matrix.svg").is_file()
+
+
 def test_the_story_explains_each_blocked_gate(demo: tuple[Path, str]) -> None:
     _, text = demo
     assert "BLOCKED — stays in PoC; not met: metric:accuracy" in text
@@ -76,12 +89,29 @@ def test_the_story_explains_each_blocked_gate(demo: tuple[Path, str]) -> None:
     assert "intact" in text
 
 
+def test_the_nightly_recheck_watches_production_from_mlflow_monitoring(
+    demo: tuple[Path, str],
+) -> None:
+    root, text = demo
+    last = Session.open(root).ledger.state("support-bot").history[-1]
+    recheck = last.predicate.recheck
+    assert last.predicate.kind == "recheck" and recheck is not None
+    assert recheck.stage == "production" and recheck.verdict == "warn"
+    statuses = {c.check: c.status for c in recheck.checks}
+    assert statuses["health:cost"] == "warn"  # ~2,200 USD a day against 80,000 a month
+    assert statuses["health:availability"] == "pass"
+    assert {"monitoring:alert-rules", "operations:runbook"} <= set(statuses)
+    evidence = next(c for c in recheck.checks if c.check == "health:availability").evidence
+    assert evidence[0]["kind"] == "mlflow-monitoring" and len(evidence[0]["details"]["runs"]) == 14
+    assert "support-bot: WARN (health:cost warn" in text
+
+
 def test_the_demo_folder_verifies_after_being_moved(demo: tuple[Path, str], tmp_path: Path) -> None:
     root, _ = demo
     moved = tmp_path / "elsewhere"
     shutil.copytree(root, moved)
     report = verify_ledger(Session.open(moved).ledger)
-    assert report.intact and report.entries == 18
+    assert report.intact and report.entries == 19
 
 
 def test_demo_refuses_a_folder_with_content(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import pytest
 
 from gates.recheck.run import recheck_usecase, targets
 from gates.stages import Stage
@@ -81,7 +81,9 @@ def test_single_sponsor_warns_and_missing_budget_per_policy(rworld: RecheckWorld
     assert outcome.verdict == "warn"
 
 
-def test_one_broken_use_case_does_not_stop_the_others(rworld: RecheckWorld, tmp_path: Path) -> None:
+def test_one_broken_use_case_does_not_stop_the_others(
+    rworld: RecheckWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rworld.add("good")
     rworld.add("down")
     good = rworld.advance("good", Stage.PRODUCTION)
@@ -97,17 +99,12 @@ def test_one_broken_use_case_does_not_stop_the_others(rworld: RecheckWorld, tmp_
         )
     )
     rworld.session = type(rworld.session).open(rworld.root)
-    import os
-
-    os.environ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"  # discard port: refused
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "x")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "x")
-    try:
-        outcomes = [
-            recheck_usecase(rworld.session, uc, now, notify=False) for uc in targets(rworld.session)
-        ]
-    finally:
-        del os.environ["AWS_ENDPOINT_URL"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    outcomes = [
+        recheck_usecase(rworld.session, uc, now, notify=False) for uc in targets(rworld.session)
+    ]
     by_id = {o.usecase: o for o in outcomes}
     assert by_id["down"].verdict == "error" and by_id["down"].entry is not None
     assert by_id["good"].verdict == "ok"

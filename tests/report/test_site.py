@@ -67,10 +67,11 @@ def test_the_site_has_an_index_a_page_per_use_case_and_one_per_entry(
     for usecase in ("support-bot", "invoice-ocr", HOSTILE_ID):
         assert (out / "usecases" / f"{usecase}.html").is_file()
     assert sorted(int(p.stem) for p in (out / "entries" / "support-bot").iterdir()) == list(
-        range(11)
+        range(12)
     )
     assert len(list((out / "entries" / "invoice-ocr").iterdir())) == 7
-    assert summary.entries == 21 and summary.pages == 1 + 3 + 21 and summary.intact
+    # index, explore and scale pages; one page per use case; one per entry
+    assert summary.entries == 22 and summary.pages == 3 + 3 + 22 and summary.intact
     assert len(pages(out)) == summary.pages
 
 
@@ -127,7 +128,7 @@ def test_pages_are_readable_documents_with_headings_and_table_headers(
     bot = (out / "usecases" / "support-bot.html").read_text("utf-8")
     assert "gate PoC → Pilot: blocked (metric:accuracy)" in bot
     assert "Verified: the chain of support-bot is intact" in bot
-    assert bot.count("<svg") == 2 and "role='img'" in bot
+    assert bot.count("<svg") == 3 and "role='img'" in bot  # time in stage, timeline, roadmap
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -145,7 +146,7 @@ def test_report_command_writes_the_site_without_importing_prefect_mlflow_or_gx(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "wrote 21 pages" in result.stdout and "ledger intact" in result.stdout
+    assert "wrote 24 pages" in result.stdout and "ledger intact" in result.stdout
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
     assert not imported & {"prefect", "mlflow", "great_expectations"}
     assert (out / "index.html").is_file()

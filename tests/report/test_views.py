@@ -37,13 +37,13 @@ def test_index_lists_every_use_case_with_stage_time_box_and_health(demo_root: Pa
     assert (bot.title, bot.department, bot.stage) == (
         "Customer support assistant", "customer-care", "production",
     )  # fmt: skip
-    assert bot.entries == 11 and bot.planned_days == 90 and bot.time_box == "within"
+    assert bot.entries == 12 and bot.planned_days == 90 and bot.time_box == "within"
     assert bot.days_in_stage is not None and 20 < bot.days_in_stage < 23
     assert [b.label for b in bot.health] == ["last gate passed"]
     assert bot.last_gate == "Pilot → Production"
     assert ocr.stage == "stopped" and ocr.entries == 7
     assert [b.label for b in ocr.health] == ["stopped", "last gate blocked"]
-    assert view.banner.intact and view.banner.entries == 18 and view.banner.chains == 2
+    assert view.banner.intact and view.banner.entries == 19 and view.banner.chains == 2
 
 
 def test_index_lanes_follow_each_use_case_through_its_stages(demo_root: Path) -> None:
@@ -58,7 +58,7 @@ def test_index_lanes_follow_each_use_case_through_its_stages(demo_root: Path) ->
 
 def test_timeline_shows_every_entry_with_summary_signers_and_verdict(demo_root: Path) -> None:
     view = usecase_view(Session.open(demo_root), "support-bot", NOW)
-    assert [r.sequence for r in view.timeline] == list(range(11))
+    assert [r.sequence for r in view.timeline] == list(range(12))
     blocked = view.timeline[5]
     assert blocked.kind == "gate" and blocked.verdict == "blocked"
     assert blocked.summary == "gate PoC → Pilot: blocked (metric:accuracy)"
@@ -132,7 +132,7 @@ def test_a_tampered_entry_is_named_in_every_banner_and_its_content_is_withheld(
     row = page.timeline[3]
     assert row.kind == "unverified" and not row.clean and row.signers == ()
     assert [v.rule for v in row.violations] == ["signature-invalid"]
-    assert len(page.timeline) == 11  # the tampered entry keeps its place
+    assert len(page.timeline) == 12  # the tampered entry keeps its place
 
     entry = entry_view(session, "support-bot", 3, NOW)
     assert not entry.opened and entry.gate is None and entry.summary.startswith("stored entry")
@@ -148,7 +148,7 @@ def test_unknown_use_cases_entries_and_malformed_ids_are_not_found(demo_root: Pa
         lambda: usecase_view(session, "no-such-case", NOW),
         lambda: usecase_view(session, "../keys", NOW),
         lambda: usecase_view(session, "Support-Bot", NOW),
-        lambda: entry_view(session, "support-bot", 11, NOW),
+        lambda: entry_view(session, "support-bot", 12, NOW),
         lambda: entry_view(session, "support-bot", -1, NOW),
         lambda: entry_view(session, "..", 0, NOW),
     ):
@@ -219,10 +219,10 @@ def test_a_use_case_page_fetches_each_entry_once(demo_root: Path) -> None:
     store = CountingStore(demo_root / "ledger")
     session = Session(load_workspace(demo_root), store_override=store)
     view = usecase_view(session, "support-bot", NOW)
-    assert len(view.timeline) == 11 and view.banner.intact
+    assert len(view.timeline) == 12 and view.banner.intact
     # Verification and display shared one read of each entry.
     assert sorted(store.entry_reads) == sorted(set(store.entry_reads))
-    assert len(store.entry_reads) == 11
+    assert len(store.entry_reads) == 12
 
 
 def test_charts_escape_every_text_they_draw() -> None:

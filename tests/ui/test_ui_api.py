@@ -69,7 +69,7 @@ def test_entry_page_shows_checks_evidence_and_signature(client: httpx.Client) ->
     [
         "/usecases/no-such-case",
         "/usecases/Support-Bot",
-        "/entries/support-bot/11",
+        "/entries/support-bot/12",
         "/entries/support-bot/-1",
         "/entries/support-bot/1e3",
         "/entries/no-such-case/0",
@@ -196,3 +196,14 @@ def test_the_ui_imports_none_of_prefect_mlflow_or_gx(root: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_explore_and_scale_pages_are_served_and_linked(client: httpx.Client) -> None:
+    index = client.get("/")
+    assert 'href="/explore"' in index.text and 'href="/scale"' in index.text
+    explore = client.get("/explore")
+    assert explore.status_code == 200
+    assert "support-bot" in explore.text and "cv-screening" in explore.text
+    assert explore.text.count("<svg") >= 1  # the priority matrix
+    scale = client.get("/scale")
+    assert scale.status_code == 200 and "<svg" in scale.text

@@ -161,7 +161,7 @@ def test_the_index_lists_the_demo_use_cases(
     # Inline styles apply under the page's CSP: the banner is green, not unstyled.
     colour = page.locator(".banner .ok").evaluate("e => getComputedStyle(e).backgroundColor")
     assert colour == "rgb(220, 252, 231)"
-    expect(page.locator("svg.chart")).to_have_count(2)
+    expect(page.locator("svg.chart")).to_have_count(3)
     page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
 
 
@@ -175,12 +175,13 @@ def test_a_timeline_page_shows_the_blocked_and_the_passed_gates(
     expect(page.get_by_role("heading", level=1)).to_have_text("Customer support assistant")
     timeline = page.get_by_role("table").filter(has_text="Every signed entry of the chain")
     rows = timeline.locator("tbody tr")
-    expect(rows).to_have_count(11)
+    expect(rows).to_have_count(12)
     expect(rows.nth(5)).to_contain_text("gate PoC → Pilot: blocked (metric:accuracy)")
     expect(rows.nth(5)).to_contain_text("blocked")
     expect(rows.nth(6)).to_contain_text("gate PoC → Pilot: pass")
     expect(rows.nth(9)).to_contain_text("blocked (pilot:satisfaction)")
     expect(rows.nth(10)).to_contain_text("gate Pilot → Production: pass")
+    expect(rows.nth(11)).to_contain_text("re-check of Production: warn")
     page.screenshot(path=str(tmp_path / "usecase.png"), full_page=True)
 
     rows.nth(5).get_by_role("link", name="#5").click()

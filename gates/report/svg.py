@@ -1,0 +1,38 @@
+"""The few pieces every inline-SVG chart shares: escaping, numbers, the document shell.
+
+Charts are drawn as text by our own code (no script, no external fetch), so each one
+needs text escaped the same way and the same accessible ``<svg>`` element with a title
+and a description.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+WIDTH = 760
+FONT = "font-family='system-ui, -apple-system, Segoe UI, Roboto, sans-serif'"
+
+
+def esc(text: object) -> str:
+    """Text or attribute value, escaped (quotes included)."""
+    return str(escape(str(text)))
+
+
+def num(value: float) -> str:
+    """A coordinate with at most one decimal and no trailing zeros."""
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def svg_document(
+    chart_id: str, height: float, title: str, desc: str, body: list[str], *, width: float = WIDTH
+) -> Markup:
+    """An accessible chart: ``role='img'`` labelled by its title and description."""
+    cid = esc(chart_id)
+    head = (
+        f"<svg xmlns='http://www.w3.org/2000/svg' class='chart' role='img' "
+        f"viewBox='0 0 {num(width)} {num(height)}' width='100%' {FONT} font-size='12' "
+        f"aria-labelledby='{cid}-title {cid}-desc'>"
+        f"<title id='{cid}-title'>{esc(title)}</title>"
+        f"<desc id='{cid}-desc'>{esc(desc)}</desc>"
+    )
+    return Markup(head + "".join(body) + "</svg>")
