@@ -13,8 +13,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode is compiled at install, as pip does for wheels: commands then start in about
+# half the time, also where PYTHONDONTWRITEBYTECODE keeps Python from caching it itself.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(VENV)/bin/python -m compileall -q gates flows > /dev/null
 	touch $@
 
 ## demo: the end-to-end scenario on a local SeaweedFS S3 server started (and stopped) for it

@@ -5,7 +5,8 @@ the Production ones with 30 days of monitoring data validated by the GX suite, a
 rules and operations documents. Each mode runs in its own process (so peak RSS is its
 own) over the same workspace: the bare loop calls ``recheck_usecase`` for each use case
 in turn; the flow fans the same calls out as Prefect tasks on the thread pool
-(``[schedule] workers``) against the test harness's API. Both sign one entry per use
+(``[schedule] workers``, default settings: at most 100 task runs, so batches of 10)
+against the test harness's API. Both sign one entry per use
 case. Targets: flow ≤ 120 s and ≤ 2× the bare loop.
 """
 
@@ -24,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 USECASES = int(os.environ.get("BENCH_RECHECK_USECASES", "1000"))
+WORKERS = int(os.environ.get("BENCH_RECHECK_WORKERS", "8"))
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=30)
 STAGES = ("explore", "poc", "pilot", "production")
@@ -104,7 +106,7 @@ def generate(root: Path) -> list[str]:
     generate_keypair(root / "keys" / "gate.pem")
     (root / "stagegate.toml").write_text(
         '[store]\nuri = "ledger"\n[policy]\npath = "policy.yaml"\n[signing]\nkey = "file:keys/gate.pem"\n'
-        '[schedule]\nworkers = 8\n[[trusted_keys]]\nname = "gate"\npath = "keys/gate.pub"\nroles = ["gate"]\n'
+        f'[schedule]\nworkers = {WORKERS}\n[[trusted_keys]]\nname = "gate"\npath = "keys/gate.pub"\nroles = ["gate"]\n'
     )
     ids = []
     for i in range(USECASES):

@@ -1,9 +1,10 @@
 """The nightly re-check as a Prefect flow: every use case's current stage, fanned out.
 
-One task per use case, on a thread pool by default or on a Dask cluster
-(``[schedule] task_runner = "dask"``, with ``dask_address`` of a running scheduler or a
-local cluster started for the run). Each task re-checks, alerts and signs one ``recheck``
-entry; one use case's failure never stops the others. The run publishes a table artifact
+One task per use case (in even batches beyond ``[schedule] max_tasks``), on a thread
+pool by default or on a Dask cluster (``[schedule] task_runner = "dask"``, with
+``dask_address`` of a running scheduler or a local cluster started for the run). Each
+use case is re-checked, alerted on and signed into its own ``recheck`` entry; one use
+case's failure never stops the others. The run publishes a table artifact
 of the night and ends **Failed** when any production use case fails its health check,
 so Prefect's own notifications and dashboards see it.
 """
@@ -50,14 +51,34 @@ def session_for(workspace: str) -> Session:
 
 @task(
     name="recheck",
-    task_run_name="recheck-{usecase}",
+    task_run_name="recheck-{label}",
     cache_policy=NO_CACHE,
     persist_result=False,
 )
 def recheck_task(
-    workspace: str, usecase: str, now: datetime, notify: bool = True
-) -> RecheckOutcome:
-    return recheck_usecase(session_for(workspace), usecase, now, notify=notify)
+    workspace: str, usecases: list[str], now: datetime, label: str, notify: bool = True
+) -> list[RecheckOutcome]:
+    """Re-check a batch of use cases in turn (each signs its own entry, none stops the others)."""
+    session = session_for(workspace)
+    return [recheck_usecase(session, uc, now, notify=notify) for uc in usecases]
+
+
+def batches(ids: list[str], max_tasks: int) -> list[list[str]]:
+    """Split ``ids`` into at most ``max_tasks`` contiguous batches of even size."""
+    if not ids:
+        return []
+    count = min(len(ids), max_tasks)
+    size, extra = divmod(len(ids), count)
+    out, start = [], 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        out.append(ids[start:end])
+        start = end
+    return out
+
+
+def batch_label(batch: list[str]) -> str:
+    return batch[0] if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
 
 
 def task_runner_for(schedule: ScheduleSettings, choice: str | None = None) -> TaskRunner[Any]:
@@ -79,33 +100,45 @@ def task_runner_for(schedule: ScheduleSettings, choice: str | None = None) -> Ta
     raise StagegateError(f"task runner {kind!r}: expected 'threads' or 'dask'")
 
 
-def _outcome_of(usecase: str, future: PrefectFuture[Any]) -> RecheckOutcome:
+def _outcomes_of(batch: list[str], future: PrefectFuture[Any]) -> list[RecheckOutcome]:
+    """The batch's outcomes; a task that ended without them is an error for each use case."""
     try:
         result = future.result(raise_on_failure=False)
     except Exception as e:  # a task that crashed without a result
-        return RecheckOutcome(usecase, None, "error", message=f"task crashed: {e}")
-    if isinstance(result, RecheckOutcome):
+        result = e
+    if isinstance(result, list) and all(isinstance(o, RecheckOutcome) for o in result):
         return result
     message = str(result) if isinstance(result, BaseException) else f"task returned {result!r}"
-    return RecheckOutcome(usecase, None, "error", message=message)
+    return [RecheckOutcome(uc, None, "error", message=f"task failed: {message}") for uc in batch]
 
 
 def _fan_out(
-    runner: TaskRunner[Any], workspace: str, ids: list[str], now: datetime, notify: bool
+    runner: TaskRunner[Any],
+    workspace: str,
+    ids: list[str],
+    now: datetime,
+    notify: bool,
+    max_tasks: int,
 ) -> list[RecheckOutcome]:
     with runner:
         futures = [
             (
-                uc,
+                batch,
                 runner.submit(
                     recheck_task,
-                    {"workspace": workspace, "usecase": uc, "now": now, "notify": notify},
+                    {
+                        "workspace": workspace,
+                        "usecases": batch,
+                        "now": now,
+                        "label": batch_label(batch),
+                        "notify": notify,
+                    },
                 ),
             )
-            for uc in ids
+            for batch in batches(ids, max_tasks)
         ]
         wait([f for _, f in futures])
-        return [_outcome_of(uc, f) for uc, f in futures]
+        return [o for batch, f in futures for o in _outcomes_of(batch, f)]
 
 
 def night_table(outcomes: list[RecheckOutcome]) -> list[dict[str, Any]]:
@@ -155,7 +188,8 @@ async def nightly_recheck(
     now = _parse_at(at)
     ids = targets(session, usecases)
     runner = task_runner_for(session.workspace.settings.schedule, task_runner)
-    outcomes = await asyncio.to_thread(_fan_out, runner, root, ids, now, notify)
+    schedule = session.workspace.settings.schedule
+    outcomes = await asyncio.to_thread(_fan_out, runner, root, ids, now, notify, schedule.max_tasks)
     summary = night_summary(outcomes)
     await acreate_table_artifact(
         table=night_table(outcomes),

@@ -59,6 +59,10 @@ class ScheduleSettings(_Strict):
     timezone: str = "UTC"
     #: Concurrent re-checks in the thread pool.
     workers: int = Field(default=8, ge=1, le=256)
+    #: At most this many task runs a night: beyond it, use cases are re-checked in even,
+    #: contiguous batches (each still signs its own entry). A Prefect task run costs tens
+    #: of milliseconds of orchestration, as much as a whole re-check.
+    max_tasks: int = Field(default=100, ge=1, le=100_000)
     task_runner: Literal["threads", "dask"] = "threads"
     #: Address of a running Dask scheduler (``tcp://host:8786``); empty starts a local cluster.
     dask_address: str = ""
