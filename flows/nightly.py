@@ -181,9 +181,8 @@ async def nightly_recheck(
     a production use case fails its health check.
     """
     logger = get_run_logger()
-    session = await asyncio.to_thread(
-        session_for, str(Path(workspace or ".").resolve()) if workspace else _found()
-    )
+    root_dir = str(Path(workspace).resolve()) if workspace else _found()
+    session = await asyncio.to_thread(session_for, root_dir)
     root = str(session.workspace.root)
     now = _parse_at(at)
     ids = targets(session, usecases)
