@@ -187,10 +187,30 @@ def validate_workspace(workspace: Workspace) -> list[str]:
                     f"{source}: evidence.metrics.{stage.value}: the {stage.label} exit criteria "
                     "compare MLflow metrics but no run selector is declared"
                 )
+        problems.extend(_recheck_problems(spec, source))
     for key in workspace.settings.trusted_keys:
         if not Path(workspace.resolve(key.path)).is_file():
             problems.append(
                 f"{workspace.root / SETTINGS_FILE}: trusted_keys.{key.name}.path: "
                 f"{key.path!r} not found"
             )
+    return problems
+
+
+def _recheck_problems(spec: UseCaseSpec, source: str) -> list[str]:
+    """Re-check overrides and monitoring evidence that would only fail at night otherwise."""
+    from gates.recheck.policy import effective_recheck_policy
+
+    problems: list[str] = []
+    for stage_name, overrides in sorted(spec.recheck.items()):
+        try:
+            effective_recheck_policy(Stage(stage_name), overrides, source=source)
+        except ConfigError as e:
+            problems.extend(f"{source}: {p}" for p in e.problems)
+    monitoring = spec.evidence.monitoring
+    if monitoring and monitoring.dataset and monitoring.dataset not in spec.evidence.datasets:
+        problems.append(
+            f"{source}: evidence.monitoring.dataset: names {monitoring.dataset!r}, which is "
+            "not declared under evidence.datasets"
+        )
     return problems

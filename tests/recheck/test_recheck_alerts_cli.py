@@ -112,3 +112,18 @@ def test_bad_recheck_override_is_an_error_naming_the_field(
     outcome = recheck_usecase(rworld.session, "svc", rworld.at(day + 1), notify=False)
     assert outcome.verdict == "error" and outcome.entry is None
     assert "recheck.production.health" in outcome.message
+
+
+def test_validate_reports_bad_recheck_overrides_and_monitoring_before_the_night(
+    rworld: RecheckWorld,
+) -> None:
+    from gates.workspace.loader import load_workspace, validate_workspace
+    from tests.recheck.conftest import SPEC
+
+    broken = SPEC.replace("{{target: 0.9}}", "{{target: 0.9, max_drop: 3}}").replace(
+        "dataset: monitoring", "dataset: nowhere"
+    )
+    rworld.add("svc", spec=broken)
+    problems = validate_workspace(load_workspace(rworld.root))
+    assert any("recheck.production.health.quality.max_drop" in p for p in problems), problems
+    assert any("evidence.monitoring.dataset: names 'nowhere'" in p for p in problems), problems
