@@ -4,6 +4,7 @@ The library is usable without the CLI and without Prefect::
 
     from gates import Session, Stage, promote
     outcome = promote(Session.open(Path("workspace")), "support-bot", Stage.PILOT)
+    night = recheck_all(Session.open(Path("workspace")))   # what the nightly flow runs
 
 Importing this package is cheap on purpose: names load on first use, and heavy
 libraries (Prefect, MLflow, Great Expectations) only in the modules that need them.
@@ -27,6 +28,8 @@ _EXPORTS = {
     "admit": "gates.engine.actions",
     "evaluate_gate": "gates.engine.gate",
     "verify_ledger": "gates.ledger.verify",
+    "recheck_usecase": "gates.recheck.run",
+    "recheck_all": "gates.recheck.run",
     "Stage": "gates.stages",
     "Status": "gates.results",
     "Verdict": "gates.results",
@@ -48,6 +51,8 @@ __all__ = [
     "decide",
     "evaluate_gate",
     "promote",
+    "recheck_all",
+    "recheck_usecase",
     "register",
     "verify_ledger",
 ]
@@ -66,5 +71,6 @@ if TYPE_CHECKING:
     from gates.engine.session import Session
     from gates.errors import StagegateError
     from gates.ledger.verify import verify_ledger
+    from gates.recheck.run import recheck_all, recheck_usecase
     from gates.results import CheckResult, Status, Verdict
     from gates.stages import Stage

@@ -16,7 +16,7 @@ def test_every_exported_name_resolves() -> None:
 def test_exports_are_exactly_the_documented_set() -> None:
     assert set(gates.__all__) == {
         "__version__", "Session", "promote", "register", "approve", "amend", "decide", "admit",
-        "evaluate_gate", "verify_ledger", "Stage", "Status", "Verdict", "CheckResult", "StagegateError",
+        "evaluate_gate", "verify_ledger", "recheck_usecase", "recheck_all", "Stage", "Status", "Verdict", "CheckResult", "StagegateError",
     }  # fmt: skip
 
 
