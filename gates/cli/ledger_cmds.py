@@ -270,8 +270,7 @@ def register_commands(app: typer.Typer) -> None:
         at: Annotated[str | None, typer.Option(help="As of this time (ISO 8601).")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Stage, days in stage against the time box, last verdict, next checkpoint, risks and
-        the roadmap: slip of the current stage, the next decision and how many are overdue."""
+        """Stage, time box, last verdict, next checkpoint, risks, roadmap slip and decisions due."""
         from gates.engine.status import usecase_status
 
         session = session_of(ctx)
