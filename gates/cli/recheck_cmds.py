@@ -60,7 +60,9 @@ def register_commands(app: typer.Typer) -> None:
             print_json(outcomes)
         else:
             _show(outcomes)
-        raise typer.Exit(_exit_code(outcomes))
+        from gates.recheck.run import exit_code
+
+        raise typer.Exit(exit_code(o["verdict"] for o in outcomes))
 
 
 def _through_prefect(
@@ -84,13 +86,6 @@ def _through_prefect(
         raise data
     outcomes: list[dict[str, Any]] = data["outcomes"]
     return outcomes
-
-
-def _exit_code(outcomes: list[dict[str, Any]]) -> int:
-    verdicts = {o["verdict"] for o in outcomes}
-    if "error" in verdicts:
-        return 2
-    return 1 if "fail" in verdicts else 0
 
 
 def _show(outcomes: list[dict[str, Any]]) -> None:

@@ -294,7 +294,7 @@ def _notify(
     session: Session, state: ChainState, evaluation: RecheckEvaluation, now: datetime
 ) -> dict[str, str]:
     """Alert before writing, so the entry records whether people were told."""
-    from gates.alerts import AlertEvent, FailingCheck, previous_recheck, send_alert
+    from gates.alerts import AlertEvent, failing_checks, previous_recheck, send_alert
 
     spec = session.workspace.usecases.get(evaluation.usecase)
     event = AlertEvent(
@@ -304,11 +304,7 @@ def _notify(
         stage=evaluation.stage.value,
         verdict=evaluation.verdict,
         target=None,
-        checks=tuple(
-            FailingCheck(r.check, r.status.value, r.reason, r.observed, r.expected)
-            for r in evaluation.results
-            if r.status in (Status.WARN, Status.FAIL, Status.ERROR)
-        ),
+        checks=failing_checks(evaluation.results),
         entry_key=entry_key(evaluation.usecase, state.next_sequence),
         sequence=state.next_sequence,
         time=now,
@@ -345,9 +341,9 @@ def recheck_all(
         return list(pool.map(lambda uc: recheck_usecase(session, uc, when, notify=notify), ids))
 
 
-def exit_code(outcomes: Iterable[RecheckOutcome]) -> int:
+def exit_code(verdicts: Iterable[str]) -> int:
     """0 all ok or warning; 1 any re-check failed; 2 any could not run (error wins)."""
-    verdicts = {o.verdict for o in outcomes}
+    verdicts = set(verdicts)
     if "error" in verdicts:
         return 2
     return 1 if "fail" in verdicts else 0
