@@ -69,6 +69,8 @@ class GateRecord(_Wire):
     checks: list[CheckRecord]
     model: ModelVersion | None = None
     approvals: list[int] = Field(default_factory=list)
+    #: Id of the Prefect flow run that evaluated and signed this gate (none in-process).
+    flow_run: str | None = Field(default=None, alias="flowRun")
 
 
 class ApprovalRecord(_Wire):
@@ -83,11 +85,19 @@ class ApprovalRecord(_Wire):
     note: str = ""
 
 
+class TimeBoxExtension(_Wire):
+    """An amendment that moves the stage's hard maximum: the sponsor-approved way past it."""
+
+    previous_max_days: int | None = Field(alias="previousMaxDays")
+    max_days: int | None = Field(alias="maxDays")
+
+
 class AmendmentRecord(_Wire):
     stage: StageName
     reason: str = Field(min_length=1)
     previous_digest: str = Field(alias="previousDigest")
     approvals: list[int] = Field(default_factory=list)
+    extension: TimeBoxExtension | None = None
 
 
 class DecisionRecord(_Wire):
@@ -131,6 +141,9 @@ class EntryPredicate(_Wire):
     previous: str | None = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     kind: EntryKind
     time: datetime
+    #: Whose clock ``time`` is: the signer's own (``system``), or one the workspace
+    #: declared simulated (demos, tests), whose timings are not evidence.
+    clock: Literal["system", "simulated"] = "system"
     actor: str
     tool: Tool
     stage: StageChange

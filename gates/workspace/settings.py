@@ -88,6 +88,32 @@ class ExploreSettings(_Strict):
     ] = Field(default_factory=dict)
 
 
+class ClockSettings(_Strict):
+    """Whose time entries carry. Writers record their own clock; only a workspace that
+    declares a simulated clock (demos, tests) may record a chosen time (``--at``), and
+    every entry written under it says so."""
+
+    simulated: bool = False
+    #: How far an entry's time may stray from the writer's clock (refused at write) and
+    #: from the store's clock (reported by ``audit verify``).
+    tolerance_seconds: float = Field(default=300, gt=0, le=86_400)
+
+
+class TimestampSettings(_Strict):
+    """Optional RFC 3161 timestamps from a timestamp authority, kept beside each entry."""
+
+    tsa_url: str = ""
+    #: PEM file with the TSA's certificate chain (relative to the workspace); verification
+    #: of the stored tokens is offline against it.
+    tsa_certificate: str = ""
+
+
+class EvidenceSettings(_Strict):
+    """Where evidence may live: the workspace, plus these folders (absolute or relative)."""
+
+    roots: list[str] = Field(default_factory=list)
+
+
 class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     mlflow: MlflowSettings = MlflowSettings()
@@ -98,3 +124,6 @@ class Settings(_Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     promotion: PromotionSettings = PromotionSettings()
     explore: ExploreSettings = ExploreSettings()
+    clock: ClockSettings = ClockSettings()
+    timestamp: TimestampSettings = TimestampSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
