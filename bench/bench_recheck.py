@@ -105,7 +105,7 @@ def generate(root: Path) -> list[str]:
     (root / "policy.yaml").write_text(POLICY)
     generate_keypair(root / "keys" / "gate.pem")
     (root / "stagegate.toml").write_text(
-        '[store]\nuri = "ledger"\n[policy]\npath = "policy.yaml"\n[signing]\nkey = "file:keys/gate.pem"\n'
+        '[store]\nuri = "ledger"\n[policy]\npath = "policy.yaml"\n[signing]\nkey = "file:keys/gate.pem"\n[clock]\nsimulated = true\n'
         f'[schedule]\nworkers = {WORKERS}\n[[trusted_keys]]\nname = "gate"\npath = "keys/gate.pub"\nroles = ["gate"]\n'
     )
     ids = []

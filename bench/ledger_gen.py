@@ -76,7 +76,7 @@ def copy_store(source: ObjectStore, target: ObjectStore, prefix: str = "chains/"
 
 
 def ledger_over(session: Session, store: ObjectStore) -> Ledger:
-    return Ledger(store, session.trust)
+    return Ledger(store, session.trust, session.clock)
 
 
 def workspace(root: Path) -> Session:

@@ -36,6 +36,7 @@ from prefect.settings import Settings, get_current_settings
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
+from gates.clock import parse_time
 from gates.engine.actions import move_model_alias, record_gate
 from gates.engine.gate import GateEvaluation, GatePlan, conclude, plan_gate
 from gates.engine.notify import notify_gate
@@ -282,18 +283,6 @@ def summary(evaluation: GateEvaluation, entry: Entry, alias: str | None) -> dict
     }
 
 
-def _parse_now(now: str | None) -> datetime | None:
-    if now is None:
-        return None
-    try:
-        # A naive time means local time, exactly as in the library path (plan_gate).
-        return datetime.fromisoformat(now)
-    except ValueError:
-        raise StagegateError(
-            f"now: {now!r} is not an ISO 8601 time (e.g. 2026-03-09T10:00:00+00:00)"
-        ) from None
-
-
 def _parse_target(to: str) -> Stage:
     try:
         return parse_stage(to)
@@ -305,8 +294,9 @@ def _plan(
     workspace: str | None, usecase: str, target: Stage, now: datetime | None
 ) -> tuple[Session, ChainState, GatePlan]:
     session = Session.open(Path(workspace) if workspace else None)
+    when = session.clock.stamp(now, what=f"a gate evaluation of {usecase}")
     state = session.ledger.state(usecase)
-    return session, state, plan_gate(session.workspace, state, usecase, target, now)
+    return session, state, plan_gate(session.workspace, state, usecase, target, when)
 
 
 def missing_approvals(plan: GatePlan) -> dict[str, int]:
@@ -342,7 +332,12 @@ async def await_approvals(
         await asyncio.sleep(max(0.0, min(poll, deadline - loop.time())))
         state = await asyncio.to_thread(session.ledger.state, plan.usecase_id)
         plan = await asyncio.to_thread(
-            plan_gate, session.workspace, state, plan.usecase_id, plan.target, when
+            plan_gate,
+            session.workspace,
+            state,
+            plan.usecase_id,
+            plan.target,
+            when if session.clock.simulated else None,
         )
     return state, plan
 
@@ -384,7 +379,7 @@ async def gate_flow(
     """
     logger = get_run_logger()
     target = _parse_target(to)
-    when = _parse_now(now)
+    when = parse_time(now, field_name="now") if now is not None else None
     session, state, plan = await asyncio.to_thread(_plan, workspace, usecase, target, when)
     waiting = session.workspace.settings.promotion
     timeout = waiting.approval_timeout_seconds if approval_timeout is None else approval_timeout

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from prefect.states import Completed, Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 import flows.gate_flow  # noqa: F401  (applies the task-run recorder batching defaults)
+from gates.clock import parse_time
 from gates.engine.session import Session
 from gates.errors import StagegateError
 from gates.recheck.run import RecheckOutcome, recheck_usecase, targets
@@ -56,7 +57,7 @@ def session_for(workspace: str) -> Session:
     persist_result=False,
 )
 def recheck_task(
-    workspace: str, usecases: list[str], now: datetime, label: str, notify: bool = True
+    workspace: str, usecases: list[str], now: datetime | None, label: str, notify: bool = True
 ) -> list[RecheckOutcome]:
     """Re-check a batch of use cases in turn (each signs its own entry, none stops the others)."""
     session = session_for(workspace)
@@ -116,7 +117,7 @@ def _fan_out(
     runner: TaskRunner[Any],
     workspace: str,
     ids: list[str],
-    now: datetime,
+    now: datetime | None,
     notify: bool,
     max_tasks: int,
 ) -> list[RecheckOutcome]:
@@ -184,11 +185,15 @@ async def nightly_recheck(
     root_dir = str(Path(workspace).resolve()) if workspace else _found()
     session = await asyncio.to_thread(session_for, root_dir)
     root = str(session.workspace.root)
-    now = _parse_at(at)
+    now = session.clock.stamp(parse_time(at, field_name="at") if at else None, what="a night")
     ids = targets(session, usecases)
     runner = task_runner_for(session.workspace.settings.schedule, task_runner)
     schedule = session.workspace.settings.schedule
-    outcomes = await asyncio.to_thread(_fan_out, runner, root, ids, now, notify, schedule.max_tasks)
+    # On the system clock each use case is judged and signed at its own moment.
+    per_usecase = now if session.clock.simulated else None
+    outcomes = await asyncio.to_thread(
+        _fan_out, runner, root, ids, per_usecase, notify, schedule.max_tasks
+    )
     summary = night_summary(outcomes)
     await acreate_table_artifact(
         table=night_table(outcomes),
@@ -215,13 +220,3 @@ def _found() -> str:
     from gates.workspace.loader import find_workspace
 
     return str(find_workspace().resolve())
-
-
-def _parse_at(at: str | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(at)
-    except ValueError:
-        raise StagegateError(f"at: {at!r} is not an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -93,7 +93,7 @@ def verify(
     keys = _trust_file(trust) if trust is not None else session.trust
     pinned = [_pinned(path, keys) for path in pins or []]
     report = verify_ledger(
-        Ledger(session.store, keys), [usecase] if usecase else None, pinned=pinned
+        Ledger(session.store, keys, session.clock), [usecase] if usecase else None, pinned=pinned
     )
     _print_report(report, json_out, {})
 

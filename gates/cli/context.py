@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-
-from gates.errors import ConfigError
 
 if TYPE_CHECKING:  # the session (and its ledger, pydantic models, keys) loads on first use
     from gates.engine.session import Session
@@ -55,13 +53,10 @@ def session_of(ctx: typer.Context) -> Session:
 
 
 def parse_when(value: str | None) -> datetime | None:
-    """``--at``: record or evaluate as of a given time (ISO 8601; naive means UTC)."""
+    """``--at``: a time as typed (ISO 8601; naive means UTC). Writers accept it only on
+    a simulated clock (``gates.clock.Clock.stamp``); read-only views take it as "as of"."""
     if value is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            "--at", [f"{value!r} is not an ISO 8601 time (e.g. 2026-11-25T09:00:00Z)"]
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    from gates.clock import parse_time
+
+    return parse_time(value, field_name="--at")

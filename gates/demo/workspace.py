@@ -223,6 +223,11 @@ def settings_text(store: str) -> str:
         key = "file:keys/gate.pem"
         actor = "stagegate-demo"
 
+        # The demo plays about four months in a few seconds: its entries record the
+        # scenario's calendar, and each says so ("simulated time: timings are not evidence").
+        [clock]
+        simulated = true
+
         """)
         + keys
     )

@@ -111,7 +111,9 @@ def record_gate(session: Session, state: ChainState, evaluation: GateEvaluation)
         kind="gate",
         after=after,
         actor=session.actor,
-        time=plan.context.now,
+        # On the system clock the entry carries the moment it is signed, not when the
+        # (possibly long) evaluation began; a simulated clock records the evaluation time.
+        time=plan.context.now if session.clock.simulated else None,
         records=records,
     )
 
@@ -120,8 +122,9 @@ def promote(
     session: Session, usecase_id: str, target: Stage, *, now: datetime | None = None
 ) -> PromotionOutcome:
     """Evaluate the gate in-process, record it, and on a pass move the model alias."""
+    when = session.clock.stamp(now, what=f"a gate evaluation of {usecase_id}")
     state = session.ledger.state(usecase_id)
-    evaluation = evaluate_gate(session.workspace, state, usecase_id, target, now)
+    evaluation = evaluate_gate(session.workspace, state, usecase_id, target, when)
     entry = record_gate(session, state, evaluation)
     alert = notify_gate(session, state, evaluation, entry)
     move_model_alias(session, evaluation)

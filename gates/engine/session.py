@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+from gates.clock import Clock
 from gates.ledger.chain import Ledger
 from gates.signing.signers import Signer, load_signer
 from gates.signing.trust import TrustStore
@@ -36,8 +38,13 @@ class Session:
         )
 
     @cached_property
+    def clock(self) -> Clock:
+        settings = self.workspace.settings.clock
+        return Clock(settings.simulated, timedelta(seconds=settings.tolerance_seconds))
+
+    @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.store, self.trust)
+        return Ledger(self.store, self.trust, self.clock)
 
     @cached_property
     def signer(self) -> Signer:

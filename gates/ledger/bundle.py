@@ -129,7 +129,9 @@ def export_bundle(
             yield read
 
     report = verify_ledger(
-        Ledger(copy, ledger.trust), [usecase], checkpoints=noting_cover(read_checkpoints(ledger))
+        Ledger(copy, ledger.trust, ledger.clock),
+        [usecase],
+        checkpoints=noting_cover(read_checkpoints(ledger)),
     )
     checkpoint = None
     if covering:

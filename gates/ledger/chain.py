@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from gates import __version__
 from gates.canonical import canonical_json
+from gates.clock import Clock
 from gates.errors import EntryExistsError, LedgerError
 from gates.ledger.entry import (
     CHAINS_PREFIX,
@@ -57,9 +58,12 @@ class LedgerIndex:
 class Ledger:
     """The ledger of every use case in one store, read and verified with ``trust``."""
 
-    def __init__(self, store: ObjectStore, trust: TrustStore) -> None:
+    def __init__(self, store: ObjectStore, trust: TrustStore, clock: Clock | None = None) -> None:
         self.store = store
         self.trust = trust
+        #: The writer's clock: what ``append`` stamps entries with (and whether a chosen
+        #: time may be recorded at all); verification judges simulated entries by it.
+        self.clock = clock or Clock()
 
     def index(self, usecase_id: str | None = None) -> LedgerIndex:
         """One listing of the store: entry keys per chain, and objects that are no entry."""
@@ -174,8 +178,12 @@ class Ledger:
         time: datetime | None = None,
         records: dict[str, Any] | None = None,
     ) -> Entry:
-        """Sign and write the next entry create-only; EntryExistsError if another writer won."""
-        time = (time or datetime.now(UTC)).astimezone(UTC)
+        """Sign and write the next entry create-only; EntryExistsError if another writer won.
+
+        ``time`` is recorded only where the ledger's clock allows it (``Clock.stamp``):
+        on the system clock the entry carries the signer's own time.
+        """
+        time = self.clock.stamp(time, what=f"a {kind} entry of {state.usecase}")
         if state.last_time and time < state.last_time:
             raise LedgerError(
                 f"{state.usecase}: clock {time.isoformat()} is behind the chain head "
@@ -187,6 +195,7 @@ class Ledger:
             "previous": state.head_digest,
             "kind": kind,
             "time": time.isoformat().replace("+00:00", "Z"),
+            "clock": self.clock.kind,
             "actor": actor,
             "tool": {"name": "stagegate", "version": __version__},
             "stage": {"before": state.stage.value if state.stage else None, "after": after.value},

@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
@@ -479,7 +479,7 @@ def write_checkpoint(ledger: Ledger, signer: Signer, now: datetime | None = None
     """
     from gates.ledger.verify import verify_ledger
 
-    time = (now or datetime.now(UTC)).astimezone(UTC)
+    time = ledger.clock.stamp(now, what="a checkpoint")
     report = verify_ledger(ledger)
     if report.violations:
         first = report.violations[0]

@@ -179,7 +179,7 @@ def record_recheck(
         kind="recheck",
         after=state.stage,
         actor=session.actor,
-        time=now,
+        time=now if session.clock.simulated else None,
         records=records,
     )
 
@@ -252,9 +252,13 @@ def recheck_from_json(data: dict[str, Any]) -> RecheckOutcome:
 def recheck_usecase(
     session: Session, usecase_id: str, now: datetime | None = None, *, notify: bool = True
 ) -> RecheckOutcome:
-    """Re-check, alert and record one use case. Never raises for its own problems."""
-    when = (now or datetime.now(UTC)).astimezone(UTC)
+    """Re-check, alert and record one use case. Never raises for its own problems.
+
+    ``now`` is honoured only on a simulated clock (``Clock.stamp``); on the system clock
+    the re-check is judged and signed at the signer's own time.
+    """
     try:
+        when = session.clock.stamp(now, what=f"a re-check of {usecase_id}")
         for attempt in range(2):
             state = session.ledger.state(usecase_id)
             if state.stage is None or state.stage is Stage.STOPPED:
@@ -330,7 +334,10 @@ def recheck_all(
     notify: bool = True,
 ) -> list[RecheckOutcome]:
     """The night without Prefect: every target re-checked, in order, ``workers`` at a time."""
-    when = (now or datetime.now(UTC)).astimezone(UTC)
+    night = session.clock.stamp(now, what="a night of re-checks")
+    # On the system clock each use case is judged at its own moment: a long night must
+    # not sign entries with the time it started.
+    when = night if session.clock.simulated else None
     ids = targets(session, usecases)
     session.ledger  # noqa: B018  (open store and trust once, before any thread)
     if workers <= 1:

@@ -110,4 +110,4 @@ def remembering(trust: TrustStore) -> TrustStore:
 
 def page_ledger(session: Session) -> Ledger:
     """A ledger over the session's store and trust, for building one page."""
-    return Ledger(ReadOnceStore(session.store), remembering(session.trust))
+    return Ledger(ReadOnceStore(session.store), remembering(session.trust), session.clock)

@@ -38,6 +38,8 @@ uri = "ledger"
 [signing]
 key = "file:keys/gate.pem"
 actor = "gate-service"
+[clock]
+simulated = true
 {mlflow}
 [[trusted_keys]]
 name = "gate"

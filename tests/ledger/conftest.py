@@ -84,6 +84,8 @@ def build_workspace(root: Path) -> None:
         uri = "ledger"
         [signing]
         key = "file:keys/gate.pem"
+        [clock]
+        simulated = true
         [[trusted_keys]]
         name = "gate"
         path = "keys/gate.pub"

@@ -150,6 +150,8 @@ def build_recheck_workspace(root: Path) -> None:
         path = "policy.yaml"
         [signing]
         key = "file:keys/gate.pem"
+        [clock]
+        simulated = true
         [[trusted_keys]]
         name = "gate"
         path = "keys/gate.pub"

@@ -150,6 +150,8 @@ SETTINGS = """\
 uri = "ledger"
 [signing]
 key = "file:keys/gate.pem"
+[clock]
+simulated = true
 [[trusted_keys]]
 name = "gate"
 path = "keys/gate.pub"
