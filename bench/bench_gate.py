@@ -61,7 +61,6 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
         "support-bot",
         dana,
         role="sponsor",
-        approver="Dana Park",
         now=start + timedelta(days=9),
     )
     approve(
@@ -69,7 +68,6 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
         "support-bot",
         lee,
         role="budget_owner",
-        approver="Lee Moreau",
         now=start + timedelta(days=9),
     )
     assert promote(session, "support-bot", Stage.POC, now=start + timedelta(days=10)).promoted
@@ -86,7 +84,6 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
         "support-bot",
         dana,
         role="sponsor",
-        approver="Dana Park",
         now=start + timedelta(days=21),
     )
     return session

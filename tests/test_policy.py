@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from gates.errors import ConfigError
-from gates.policy import criteria_digest, default_policy, effective_criteria
+from gates.policy import ExitCriteria, criteria_digest, default_policy, effective_criteria
 from gates.stages import Stage
 
 QUALITY_BAR = {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.85}]}
@@ -98,12 +101,34 @@ def test_the_production_gate_holds_the_quarterly_scale_review_goals() -> None:
         assert effective_criteria(stage).scale is None
 
 
-def test_criteria_without_a_scale_review_serialise_as_before_so_locked_digests_hold() -> None:
-    pilot = effective_criteria(Stage.PILOT)
-    assert "scale" not in pilot.model_dump(mode="json")
-    # The Pilot exit criteria's digest, as locked in ledgers written before Scale criteria existed.
-    assert criteria_digest(pilot) == (
-        "sha256:3075989dffbf6c9819cd10866ee037281c7406e7892f32486bbb2eefd85320aa"
+def test_the_lock_holds_budgets_and_recheck_thresholds_so_loosening_them_changes_the_digest(
+    tmp_path: Path,
+) -> None:
+    from gates.workspace.loader import Workspace
+    from gates.workspace.settings import Settings
+    from gates.workspace.usecase import UseCaseSpec
+
+    def criteria_with(**spec: Any) -> ExitCriteria:
+        usecase = UseCaseSpec.model_validate(
+            {"id": "svc", "title": "t", "owner": "o", "department": "d", **spec}
+        )
+        workspace = Workspace(tmp_path, Settings(), {"svc": usecase})
+        return workspace.criteria(usecase, Stage.PILOT)
+
+    base = criteria_with(budgets={"pilot": 100, "production": 900, "scale": 5})
+    locked = base.model_dump(mode="json")
+    # Pilot judges its own budget and the production budget its cost forecast uses.
+    assert locked["budgets"] == {"pilot": 100, "production": 900}
+    assert locked["recheck"]["time_box"] == {"overdue": "fail"}
+    assert locked["time_box"]["max_days"] == 90
+    digest = criteria_digest(base)
+    assert (
+        criteria_digest(criteria_with(budgets={"pilot": 100, "production": 900, "scale": 9}))
+        == digest
     )
-    production = effective_criteria(Stage.PRODUCTION).model_dump(mode="json")
-    assert production["scale"]["production_per_quarter_min"] == 2
+    assert criteria_digest(criteria_with(budgets={"pilot": 100, "production": 1900})) != digest
+    loosened = criteria_with(
+        budgets={"pilot": 100, "production": 900},
+        recheck={"pilot": {"time_box": {"overdue": "warn"}}},
+    )
+    assert criteria_digest(loosened) != digest

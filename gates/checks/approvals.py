@@ -28,10 +28,24 @@ def run(ctx: CheckContext) -> list[CheckResult]:
             for a in keys.values()
         )
         names = ", ".join(sorted(a.approver for a in keys.values())) or "none"
+        stale = sorted(
+            {
+                a.keyid: a for a in ctx.view.superseded if a.role == role and a.keyid not in keys
+            }.values(),
+            key=lambda a: a.sequence,
+        )
         if len(keys) >= needed:
             status, reason = Status.PASS, f"{role} approval signed"
         else:
             status, reason = Status.FAIL, f"missing {needed - len(keys)} {role} approval(s)"
+            if stale:
+                given = ", ".join(
+                    f"{a.approver} (#{a.sequence}, under {a.criteria_digest[:19]})" for a in stale
+                )
+                reason += (
+                    f"; given under superseded criteria, no longer counted: {given} — "
+                    "approve again under the amended criteria"
+                )
         results.append(
             CheckResult(
                 f"approval:{role}",

@@ -96,10 +96,10 @@ def run(ctx: CheckContext) -> list[CheckResult]:
 
     chosen = max(forecasts, key=lambda f: f.point)
     others = [f for f in forecasts if f is not chosen]
-    currency = ctx.usecase.currency
+    currency = ctx.criteria.currency
     observed = f"≈ {chosen.point:,.0f} {currency}/month ({chosen.summary()}"
     observed += "".join(f"; {f.method} ≈ {f.point:,.0f}" for f in others) + ")"
-    budget = ctx.usecase.budget_for(budget_stage)
+    budget = ctx.criteria.budget_for(budget_stage.value)
     evidence.append(
         _inputs_evidence(ctx, budget_stage, budget, criteria.warn_ratio, spend, forecasts, chosen)
     )
@@ -260,7 +260,7 @@ def _inputs_evidence(
         "stage": ctx.stage.value,
         "budget_stage": budget_stage.value,
         "budget": budget,
-        "currency": ctx.usecase.currency,
+        "currency": ctx.criteria.currency,
         "warn_ratio": warn_ratio,
         "days_per_month": DAYS_PER_MONTH,
         "unit": unit.model_dump(mode="json") if unit is not None else None,

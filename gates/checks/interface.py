@@ -13,23 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gates.ledger.replay import ApprovalSeen
 from gates.policy.model import ExitCriteria
 from gates.results import CheckResult, Evidence, Status
 from gates.stages import Stage
 from gates.workspace.loader import Workspace
 from gates.workspace.usecase import UseCaseSpec
-
-
-@dataclass(frozen=True)
-class ApprovalSeen:
-    """A verified approval entry in the ledger (signed by an approver's trusted key)."""
-
-    role: str
-    keyid: str
-    key_name: str
-    approver: str
-    sequence: int
-    time: datetime
 
 
 @dataclass(frozen=True)
@@ -39,7 +28,12 @@ class StageView:
     stage: Stage
     entered_at: datetime | None
     locked_digest: str | None
+    #: Approvals given under the criteria in force (the only ones that count).
     approvals: tuple[ApprovalSeen, ...] = ()
+    #: Approvals of this stage given under criteria an amendment has since replaced.
+    superseded: tuple[ApprovalSeen, ...] = ()
+    #: The amendment that extended the stage's hard maximum, if one did.
+    extended_by: int | None = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
             )
         )
     for stage in ctx.criteria.budget_required_for:
-        budget = ctx.usecase.budgets.get(stage)
+        budget = ctx.criteria.budget_for(stage)
         if budget is None or budget <= 0:
             results.append(
                 CheckResult(
@@ -52,7 +52,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                     KIND,
                     Status.PASS,
                     f"{stage} budget set",
-                    f"{budget:,.0f} {ctx.usecase.currency}/month",
+                    f"{budget:,.0f} {ctx.criteria.currency}/month",
                     f"a {stage} budget",
                     spec_evidence,
                 )

@@ -30,23 +30,25 @@ def run(ctx: CheckContext) -> list[CheckResult]:
                 expected=expected,
             )
         ]
-    evidence = (
-        Evidence(
-            kind="ledger",
-            uri=f"ledger:{ctx.usecase.id}",
-            details={
-                "enteredAt": ctx.view.entered_at.isoformat() if ctx.view.entered_at else None,
-                "now": ctx.now.isoformat(),
-            },
-        ),
-    )
+    details: dict[str, object] = {
+        "enteredAt": ctx.view.entered_at.isoformat() if ctx.view.entered_at else None,
+        "now": ctx.now.isoformat(),
+    }
+    if ctx.view.extended_by is not None:
+        expected += f" (extended by amendment #{ctx.view.extended_by})"
+        details["extendedBy"] = ctx.view.extended_by
+    evidence = (Evidence(kind="ledger", uri=f"ledger:{ctx.usecase.id}", details=details),)
     observed = f"{days:.0f} days in {ctx.stage.label}"
     if box.max_days is not None and days > box.max_days:
-        # The gate is the Go/No-Go decision that is overdue: it may still be taken, so the
-        # gate warns instead of blocking; the nightly re-check is where this fails.
+        # The playbook's answer to the eternal PoC is a hard deadline: past it the gate
+        # blocks. What remains is the decision itself: a No-Go, or a sponsor-approved
+        # extension (an amendment of time_box.max_days) and then the gate again.
         status, reason = (
-            Status.WARN,
-            f"past the hard maximum of {box.max_days} days: Go/No-Go decision overdue",
+            Status.FAIL,
+            f"past the hard maximum of {box.max_days} days: Go/No-Go decision overdue; "
+            "the gate stays closed unless a sponsor-approved extension raises the maximum "
+            "(`stagegate amend` after changing criteria."
+            f"{ctx.stage.value}.time_box.max_days) or a No-Go is recorded",
         )
     elif box.planned_days is not None and days > box.planned_days:
         status, reason = Status.WARN, f"past the planned {box.planned_days} days"

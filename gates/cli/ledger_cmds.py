@@ -130,7 +130,6 @@ def register_commands(app: typer.Typer) -> None:
         key: Annotated[
             str, typer.Option(help="Your own signing key: a PEM path or key URI (file:...).")
         ],
-        approver: Annotated[str, typer.Option(help="Your name, as recorded in the ledger.")],
         note: Annotated[str, typer.Option(help="Why you approve.")] = "",
         amendment: Annotated[
             bool,
@@ -143,7 +142,11 @@ def register_commands(app: typer.Typer) -> None:
         ] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Sign off the move to the next stage with your own key (not the gate's)."""
+        """Sign off the move to the next stage with your own key (not the gate's).
+
+        You are recorded by your key's name in the trusted-key list, and the approval
+        names the criteria it approves: an amendment makes it stale.
+        """
         from gates.engine.actions import approve as do_approve
         from gates.signing.signers import load_signer
 
@@ -157,7 +160,6 @@ def register_commands(app: typer.Typer) -> None:
             usecase,
             signer,
             role=role,
-            approver=approver,
             note=note,
             purpose="amendment" if amendment else "promotion",
             now=parse_when(at),
@@ -167,9 +169,9 @@ def register_commands(app: typer.Typer) -> None:
                 {"useCase": usecase, "sequence": entry.sequence, "entry": entry.key, "role": role}
             )
         else:
-            console().print(
-                f"{approver} approved as {role} for {usecase} (entry #{entry.sequence})."
-            )
+            approval = entry.predicate.approval
+            name = approval.approver if approval else role
+            console().print(f"{name} approved as {role} for {usecase} (entry #{entry.sequence}).")
 
     @app.command()
     def amend(

@@ -128,13 +128,12 @@ def run_demo(
     story.say("priority matrix drawn to docs/explore/priority-matrix.svg")
     story.chapter(9, "Sponsors and the budget owner sign off the PoCs")
     for uc in ("support-bot", "invoice-ocr"):
-        approve(session, uc, keys["dana"], role="sponsor", approver="Dana Park", now=story.day(9))
+        approve(session, uc, keys["dana"], role="sponsor", now=story.day(9))
         approve(
             session,
             uc,
             keys["lee"],
             role="budget_owner",
-            approver="Lee Moreau",
             now=story.day(9),
             note="PoC budget and 4-week schedule approved",
         )
@@ -165,7 +164,7 @@ def run_demo(
     )
     story.say("invoice-ocr: field accuracy 0.71; handwritten invoices remain an open blocker")
     for uc in ("support-bot", "invoice-ocr"):
-        approve(session, uc, keys["dana"], role="sponsor", approver="Dana Park", now=story.day(25))
+        approve(session, uc, keys["dana"], role="sponsor", now=story.day(25))
     story.chapter(25, "Go to Pilot? Both PoCs face their pre-defined quality bars")
     gate("support-bot", Stage.PILOT, 25)
     gate("invoice-ocr", Stage.PILOT, 25)
@@ -201,7 +200,6 @@ def run_demo(
         "support-bot",
         keys["dana"],
         role="sponsor",
-        approver="Dana Park",
         now=story.day(77),
     )
     approve(
@@ -209,7 +207,6 @@ def run_demo(
         "support-bot",
         keys["sam"],
         role="operations_lead",
-        approver="Sam Okafor",
         now=story.day(77),
         note="runbook and on-call rota ready",
     )

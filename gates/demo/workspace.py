@@ -15,12 +15,13 @@ from gates.errors import ConfigError
 from gates.signing.keys import generate_keypair
 
 #: Demo people and the roles their keys are trusted for.
+#: Key file name → (the name the ledger records for that key, its roles).
 PEOPLE = {
     "gate": ("stagegate gate service", ["gate"]),
-    "dana": ("Dana Park, COO (sponsor)", ["sponsor"]),
-    "ravi": ("Ravi Shah, VP Customer Care (sponsor)", ["sponsor"]),
-    "lee": ("Lee Moreau, CFO (budget owner)", ["budget_owner"]),
-    "sam": ("Sam Okafor, Head of Operations", ["operations_lead"]),
+    "dana": ("Dana Park", ["sponsor"]),
+    "ravi": ("Ravi Shah", ["sponsor"]),
+    "lee": ("Lee Moreau", ["budget_owner"]),
+    "sam": ("Sam Okafor", ["operations_lead"]),
 }
 
 SUPPORT_BOT = """\
@@ -205,10 +206,10 @@ candidates:
 
 def settings_text(store: str) -> str:
     keys = "\n".join(
-        f'[[trusted_keys]]\nname = "{name}"\npath = "keys/{name}.pub"\nroles = {roles!r}\n'.replace(
+        f'[[trusted_keys]]\nname = "{person}"\npath = "keys/{name}.pub"\nroles = {roles!r}\n'.replace(
             "'", '"'
         )
-        for name, (_, roles) in PEOPLE.items()
+        for name, (person, roles) in PEOPLE.items()
     )
     return (
         textwrap.dedent(f"""\

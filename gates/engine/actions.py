@@ -157,12 +157,29 @@ def approve(
     approver_signer: Signer,
     *,
     role: str,
-    approver: str,
     note: str = "",
     purpose: Literal["promotion", "amendment"] = "promotion",
     now: datetime | None = None,
 ) -> Entry:
-    """An approver's own key signs off the move to the next stage (or a criteria amendment)."""
+    """An approver's own key signs off the move to the next stage (or a criteria amendment).
+
+    The approval names the target stage and the criteria digest it approves: the one in
+    force (or, for an amendment, the one proposed), so it cannot be carried over to other
+    criteria. The approver's name is the trusted-key list's name for the signing key.
+    """
+    signer_entry = session.trust.by_keyid.get(approver_signer.keyid)
+    if signer_entry is None:
+        raise PromotionRefused(
+            f"{usecase_id}: key {approver_signer.keyid[:12]} is not in the trusted-key list",
+            hint="add its public key under [[trusted_keys]] with the role it signs for",
+        )
+    if role not in signer_entry.roles or signer_entry.revoked:
+        held = ", ".join(sorted(signer_entry.roles)) or "none"
+        raise PromotionRefused(
+            f"{usecase_id}: {signer_entry.name}'s key may not sign as {role!r} "
+            f"(its roles: {held}{'; revoked' if signer_entry.revoked else ''})"
+        )
+    approver = signer_entry.name
     state = session.ledger.state(usecase_id)
     if state.stage is None or next_stage(state.stage) is None:
         raise PromotionRefused(
@@ -214,12 +231,21 @@ def amend(session: Session, usecase_id: str, *, reason: str, now: datetime | Non
             f"{usecase_id}: amending the {state.stage.value} criteria needs a sponsor's signed approval first",
             hint=f"stagegate approve {usecase_id} --role sponsor --amendment --key SPONSOR_KEY",
         )
-    record = {
+    record: dict[str, Any] = {
         "stage": state.stage.value,
         "reason": reason,
         "previousDigest": state.lock.digest,
         "approvals": approvals,
     }
+    before = state.lock.criteria.get("time_box") or {}
+    after = lock["criteria"].get("time_box") or {}
+    if before.get("max_days") != after.get("max_days"):
+        # A moved hard maximum is a time-box extension: recorded as such, so the reason and
+        # the new deadline are what an auditor reads first.
+        record["extension"] = {
+            "previousMaxDays": before.get("max_days"),
+            "maxDays": after.get("max_days"),
+        }
     return session.ledger.append(
         state,
         session.signer,

@@ -121,7 +121,9 @@ def plan_gate(
         stage=current,
         entered_at=state.entered_at,
         locked_digest=state.lock.digest if state.lock else None,
-        approvals=state.approvals,
+        approvals=state.current_approvals,
+        superseded=state.superseded_approvals,
+        extended_by=state.extended_by,
     )
     context = CheckContext(
         workspace=workspace,

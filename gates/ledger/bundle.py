@@ -224,7 +224,7 @@ def trust_from_settings(path: Path) -> TrustStore:
 
     Only the trust section matters: an auditor's file may hold nothing else.
     """
-    from gates.policy.effective import pydantic_problems
+    from gates.policy.merge import pydantic_problems
     from gates.workspace.loader import SETTINGS_FILE
     from gates.workspace.settings import Settings
 

@@ -12,11 +12,30 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from gates.canonical import digest_of
-from gates.checks.interface import ApprovalSeen
 from gates.ledger.entry import Entry, Violation, parse_entry_key
-from gates.ledger.statement import CriteriaLock
+from gates.ledger.statement import CriteriaLock, TimeBoxExtension
 from gates.signing.trust import TrustStore
 from gates.stages import ROLLBACKS, Stage, next_stage
+
+#: The entry kinds that may set or change a lock (always signed by the gate's key):
+#: nothing an approver, a re-check or a blocked gate signs can move the goal posts.
+LOCKING_KINDS = frozenset({"registration", "gate", "amendment", "decision"})
+
+
+@dataclass(frozen=True)
+class ApprovalSeen:
+    """A verified approval entry: who signed (by the trusted key's name), for what."""
+
+    role: str
+    keyid: str
+    #: The approver's name from the trusted-key list, never from the entry's own text.
+    key_name: str
+    approver: str
+    sequence: int
+    time: datetime
+    to_stage: str
+    #: The criteria digest in force that the approval was given under.
+    criteria_digest: str
 
 
 @dataclass(frozen=True)
@@ -29,11 +48,25 @@ class ChainState:
     head_digest: str | None = None
     next_sequence: int = 0
     last_time: datetime | None = None
+    #: Promotion approvals given in the current stage, current and superseded alike.
     approvals: tuple[ApprovalSeen, ...] = ()
     amendment_approvals: tuple[tuple[ApprovalSeen, str], ...] = ()
+    #: The amendment that last moved the stage's hard maximum (a time-box extension).
+    extended_by: int | None = None
     last_gate: Entry | None = None
     entries: int = 0
     history: tuple[Entry, ...] = field(default=(), repr=False)
+
+    @property
+    def current_approvals(self) -> tuple[ApprovalSeen, ...]:
+        """Approvals given under the criteria in force: an amendment makes earlier ones stale."""
+        digest = self.lock.digest if self.lock else None
+        return tuple(a for a in self.approvals if a.criteria_digest == digest)
+
+    @property
+    def superseded_approvals(self) -> tuple[ApprovalSeen, ...]:
+        digest = self.lock.digest if self.lock else None
+        return tuple(a for a in self.approvals if a.criteria_digest != digest)
 
 
 def apply_entry(
@@ -119,6 +152,7 @@ def apply_entry(
                 )
             elif state.lock is not None:
                 _check_approval_thresholds(state, state.lock, violate)
+                _check_hard_deadline(state, state.lock, p.time, violate)
         elif moved:
             violate(
                 "stage-illegal",
@@ -129,16 +163,36 @@ def apply_entry(
         if moved:
             violate("stage-illegal", "an approval cannot move the stage")
         a = p.approval
-        for keyid in entry.signer_keyids:
-            signer = trust.by_keyid[keyid]
-            if a.role in signer.roles and not signer.revoked:
-                seen = ApprovalSeen(a.role, keyid, signer.name, a.approver, seq, p.time)
+        target = next_stage(current)
+        if Stage(a.from_stage) != current or target is None or Stage(a.to_stage) != target:
+            violate(
+                "approval-mismatch",
+                f"approval of {a.from_stage} -> {a.to_stage} while the use case is in "
+                f"{current.value} (next stage: {target.value if target else 'none'})",
+            )
+        elif a.purpose == "promotion" and (
+            state.lock is None or a.criteria_digest != state.lock.digest
+        ):
+            violate(
+                "approval-mismatch",
+                f"approval given under criteria {a.criteria_digest}, but the criteria in "
+                f"force are {state.lock.digest if state.lock else 'missing'}",
+            )
+        else:
+            for keyid in sorted(entry.signer_keyids):
+                signer = trust.by_keyid[keyid]
+                if a.role not in signer.roles or signer.revoked:
+                    continue
+                seen = ApprovalSeen(
+                    a.role, keyid, signer.name, signer.name, seq, p.time,
+                    a.to_stage, a.criteria_digest,
+                )  # fmt: skip
                 if a.purpose == "amendment":
                     new = replace(
                         new,
                         amendment_approvals=(*new.amendment_approvals, (seen, a.criteria_digest)),
                     )
-                elif Stage(a.from_stage) == current:
+                else:
                     new = replace(new, approvals=(*new.approvals, seen))
     elif p.kind == "amendment" and p.amendment is not None:
         if moved:
@@ -158,6 +212,21 @@ def apply_entry(
                     "amendment-unapproved",
                     "criteria amendment lacks a sponsor's signed approval of the new criteria digest",
                 )
+            if p.amendment.previous_digest != (state.lock.digest if state.lock else None):
+                violate(
+                    "criteria-lock",
+                    f"amendment says it replaces {p.amendment.previous_digest}, the lock in "
+                    f"force is {state.lock.digest if state.lock else 'missing'}",
+                )
+            extension = _extension_of(state.lock, p.lock)
+            if extension != p.amendment.extension:
+                violate(
+                    "amendment-extension",
+                    "amendment's time-box extension record does not match the locked change "
+                    f"of time_box.max_days ({_describe_extension(extension)})",
+                )
+            elif extension is not None:
+                new = replace(new, extended_by=seq)
     elif p.kind == "decision" and p.decision is not None:
         d = p.decision
         if d.decision == "no-go" and after is not Stage.STOPPED:
@@ -178,7 +247,16 @@ def apply_entry(
     else:
         violate("payload-malformed", f"{p.kind} entry without its {p.kind} record")
 
-    if p.lock is not None:
+    if p.lock is not None and (
+        p.kind not in LOCKING_KINDS
+        or (p.kind == "gate" and (p.gate is None or p.gate.verdict != "pass"))
+    ):
+        violate(
+            "criteria-lock",
+            f"a {p.kind} entry carries a criteria lock; only the gate's registration, passing "
+            "gate, approved amendment or rollback sets one",
+        )
+    elif p.lock is not None:
         if digest_of(p.lock.criteria) != p.lock.digest:
             violate(
                 "criteria-lock",
@@ -198,6 +276,7 @@ def apply_entry(
             entered_sequence=seq,
             approvals=(),
             amendment_approvals=(),
+            extended_by=None,
             lock=p.lock,
         )
         if p.lock is None and after not in (Stage.STOPPED, Stage.SCALE):
@@ -208,15 +287,16 @@ def apply_entry(
 def _check_cited_approvals(
     state: ChainState, cited: list[int], violate: Callable[[str, str], None]
 ) -> None:
-    """A gate may only cite approval entries of the stage it leaves, by sequence number."""
-    of_stage = {a.sequence for a in state.approvals}
+    """A gate may only cite approvals of the stage it leaves, given under the criteria in force."""
+    of_stage = {a.sequence for a in state.current_approvals}
     foreign = sorted(set(cited) - of_stage)
     if foreign:
         known = ", ".join(f"#{s}" for s in sorted(of_stage)) or "none"
         violate(
             "approvals-cited",
             f"gate cites {', '.join(f'#{s}' for s in foreign)}, which are not approvals of "
-            f"stage {state.stage.value if state.stage else 'none'} (approvals of this stage: {known})",
+            f"stage {state.stage.value if state.stage else 'none'} under the criteria in force "
+            f"(such approvals: {known})",
         )
 
 
@@ -233,13 +313,50 @@ def _check_approval_thresholds(
         )
         return
     for role, needed in sorted(required.items()):
-        found = len({a.keyid for a in state.approvals if a.role == role})
+        found = len({a.keyid for a in state.current_approvals if a.role == role})
         if found < needed:
             violate(
                 "approvals-missing",
                 f"passing gate needs {needed} distinct {role!r} approval key(s) under the locked "
                 f"criteria {lock.digest}; found {found}",
             )
+
+
+def _check_hard_deadline(
+    state: ChainState, lock: CriteriaLock, when: datetime, violate: Callable[[str, str], None]
+) -> None:
+    """A pass after the locked hard maximum is illegal: the Go/No-Go was overdue."""
+    box = lock.criteria.get("time_box")
+    maximum = box.get("max_days") if isinstance(box, dict) else None
+    if not isinstance(maximum, int) or state.entered_at is None:
+        return
+    days = (when - state.entered_at).total_seconds() / 86400
+    if days > maximum:
+        violate(
+            "time-box-exceeded",
+            f"passing gate after {days:.1f} days in {state.stage.value if state.stage else '?'}; "
+            f"the locked hard maximum is {maximum} days (an approved extension raises it)",
+        )
+
+
+def _max_days(lock: CriteriaLock | None) -> int | None:
+    box = lock.criteria.get("time_box") if lock else None
+    value = box.get("max_days") if isinstance(box, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def _extension_of(before: CriteriaLock | None, after: CriteriaLock) -> TimeBoxExtension | None:
+    """The time-box extension an amendment from ``before`` to ``after`` amounts to, if any."""
+    old, new = _max_days(before), _max_days(after)
+    if old == new:
+        return None
+    return TimeBoxExtension(previous_max_days=old, max_days=new)
+
+
+def _describe_extension(extension: TimeBoxExtension | None) -> str:
+    if extension is None:
+        return "unchanged"
+    return f"{extension.previous_max_days} -> {extension.max_days} days"
 
 
 def _name(stage: Stage | None) -> str:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from gates.canonical import digest_of
 from gates.errors import ConfigError
+from gates.policy.merge import deep_merge, pydantic_problems
 from gates.policy.model import ExitCriteria
 from gates.stages import ROADMAP, Stage
 
@@ -41,17 +42,6 @@ def load_policy_file(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Overrides win; mappings merge key by key; lists and scalars are replaced whole."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def effective_criteria(
     stage: Stage,
     overrides: dict[str, Any] | None = None,
@@ -77,18 +67,3 @@ def effective_criteria(
 def criteria_digest(criteria: ExitCriteria) -> str:
     """Stable digest of effective criteria: what the ledger locks when a stage starts."""
     return digest_of(criteria.model_dump(mode="json"))
-
-
-def pydantic_problems(error: ValidationError, *, prefix: str = "") -> list[str]:
-    """Turn a pydantic error into 'field.path: what was expected' lines."""
-    problems = []
-    for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"])
-        where = ".".join(p for p in (prefix, loc) if p)
-        msg = item["msg"]
-        if item["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif item["type"] == "missing":
-            msg = "required field is missing"
-        problems.append(f"{where}: {msg}" if where else msg)
-    return problems

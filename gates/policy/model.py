@@ -8,16 +8,16 @@ digest is what the ledger locks when a stage starts.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
     model_validator,
 )
+
+from gates.policy.recheck import RecheckPolicy
 
 
 class _Strict(BaseModel):
@@ -109,15 +109,16 @@ class ExitCriteria(_Strict):
     open_blockers_max: int | None = Field(default=None, ge=0)
     alias: str | None = None
     scale: ScaleCriteria | None = None
+    #: Monthly budgets that judge this stage (its own, the next stage's, the cost
+    #: forecast's), copied from the spec so that they are locked with the criteria.
+    budgets: dict[str, float] = Field(default_factory=dict)
+    currency: str = "USD"
+    #: The nightly re-check policy of this stage, locked with it: loosening a threshold
+    #: later needs an amendment like any other criterion.
+    recheck: RecheckPolicy | None = None
 
-    @model_serializer(mode="wrap")
-    def _omit_absent_scale(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Criteria without a Scale review serialise as before the field existed, so the
-        # digests already locked in ledgers stay valid.
-        data: dict[str, Any] = handler(self)
-        if self.scale is None:
-            data.pop("scale", None)
-        return data
+    def budget_for(self, stage: str) -> float | None:
+        return self.budgets.get(stage)
 
     @model_validator(mode="after")
     def _quality_bar_defined(self) -> ExitCriteria:

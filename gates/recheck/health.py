@@ -15,8 +15,8 @@ import calendar
 import statistics
 from datetime import date, datetime, timedelta
 
+from gates.policy.recheck import HealthRule
 from gates.recheck.monitoring import Series
-from gates.recheck.policy import HealthRule
 from gates.results import CheckResult, Evidence, Status
 
 KIND = "production-health"

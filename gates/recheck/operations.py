@@ -17,7 +17,7 @@ from gates.checks.deliverables import check_deliverable
 from gates.checks.interface import CheckContext
 from gates.errors import EvidenceError
 from gates.evidence.datasets import file_evidence, read_bytes
-from gates.recheck.policy import HealthRule
+from gates.policy.recheck import HealthRule
 from gates.results import CheckResult, Status
 
 KIND = "production-operations"

@@ -21,9 +21,9 @@ from gates.ledger.entry import Entry, entry_key
 from gates.ledger.replay import ChainState
 from gates.policy.effective import criteria_digest
 from gates.policy.model import ExitCriteria
+from gates.policy.recheck import RecheckPolicy, effective_recheck_policy
 from gates.recheck import health, operations, stage_checks
 from gates.recheck.monitoring import load_series
-from gates.recheck.policy import RecheckPolicy, effective_recheck_policy
 from gates.results import CheckResult, Evidence, Status
 from gates.stages import Stage
 from gates.workspace.loader import Workspace
@@ -65,7 +65,12 @@ class RecheckEvaluation:
 def evaluate_recheck(
     workspace: Workspace, state: ChainState, usecase_id: str, now: datetime
 ) -> RecheckEvaluation:
-    """Judge the current stage under the re-check policy. Check crashes become errors."""
+    """Judge the current stage by the criteria the ledger locked. Check crashes become errors.
+
+    The thresholds come from the lock, not from today's spec: loosening one in the spec
+    changes nothing but ``criteria:unchanged``, which then fails until an approved
+    amendment re-locks them. Only a stage without a lock (Scale) is judged by the spec.
+    """
     stage = state.stage
     if stage is None or stage is Stage.STOPPED:
         raise StagegateError(
@@ -73,30 +78,56 @@ def evaluate_recheck(
         )
     spec = workspace.usecase(usecase_id)
     source = str(workspace.sources.get(usecase_id, usecase_id))
-    policy = effective_recheck_policy(stage, spec.recheck.get(stage.value), source=source)
-    if stage is Stage.SCALE:
+    spec_digest: str | StagegateError | None = None
+    spec_criteria: ExitCriteria | None = None
+    if stage is not Stage.SCALE:
+        try:
+            spec_criteria = workspace.criteria(spec, stage)
+            spec_digest = criteria_digest(spec_criteria)
+        except StagegateError as e:
+            spec_digest = e
+    criteria = locked_criteria(state, usecase_id) or spec_criteria
+    if criteria is None:
+        if isinstance(spec_digest, StagegateError):
+            raise spec_digest
         criteria = ExitCriteria(stage=stage.value, to_stage=stage.value)
-    else:
-        criteria = workspace.criteria(spec, stage)
+    policy = criteria.recheck or effective_recheck_policy(
+        stage, spec.recheck.get(stage.value), source=source
+    )
     ctx = CheckContext(
         workspace=workspace,
         usecase=spec,
         stage=stage,
         criteria=criteria,
-        criteria_digest=criteria_digest(criteria),
+        criteria_digest=state.lock.digest if state.lock else criteria_digest(criteria),
         view=StageView(stage, state.entered_at, state.lock.digest if state.lock else None),
         now=now.astimezone(UTC),
     )
     results: list[CheckResult] = []
-    for step in _steps(policy, state):
+    for step in _steps(policy, state, spec_digest):
         results.extend(_guarded(step, ctx))
     return RecheckEvaluation(usecase_id, stage, policy, tuple(results))
+
+
+def locked_criteria(state: ChainState, usecase_id: str) -> ExitCriteria | None:
+    """The criteria the ledger locked for the current stage, as the gate wrote them."""
+    if state.lock is None:
+        return None
+    try:
+        return ExitCriteria.model_validate(state.lock.criteria)
+    except ValueError as e:
+        raise StagegateError(
+            f"{usecase_id}: the locked {state.lock.stage} criteria ({state.lock.digest}) "
+            f"cannot be read by this version: {e}"
+        ) from e
 
 
 Step = tuple[str, Callable[[CheckContext], list[CheckResult]]]
 
 
-def _steps(policy: RecheckPolicy, state: ChainState) -> Iterator[Step]:
+def _steps(
+    policy: RecheckPolicy, state: ChainState, spec_digest: str | StagegateError | None
+) -> Iterator[Step]:
     if policy.health is not None:
         rule = policy.health
         yield "health", lambda ctx: _health(ctx, policy)
@@ -105,7 +136,10 @@ def _steps(policy: RecheckPolicy, state: ChainState) -> Iterator[Step]:
     yield "time-box", lambda ctx: stage_checks.time_box_result(ctx, policy)
     yield "evidence:freshness", lambda ctx: stage_checks.freshness_result(ctx, policy)
     if policy.criteria_unchanged:
-        yield "criteria:unchanged", lambda ctx: [stage_checks.criteria_result(ctx, state)]
+        yield (
+            "criteria:unchanged",
+            lambda ctx: [stage_checks.criteria_result(ctx, state, spec_digest)],
+        )
     yield "risk:sponsors", lambda ctx: stage_checks.sponsors_result(ctx, policy)
     yield "risk:budget", lambda ctx: stage_checks.budget_result(ctx, policy)
     yield "risk:register", lambda ctx: stage_checks.register_results(ctx, policy, state)
@@ -143,7 +177,7 @@ def _health(ctx: CheckContext, policy: RecheckPolicy) -> list[CheckResult]:
             for name in health.HEALTH_CHECKS
         ]
     return health.judge(
-        series, rule, ctx.now, ctx.usecase.budgets.get("production"), ctx.usecase.currency
+        series, rule, ctx.now, ctx.criteria.budget_for("production"), ctx.criteria.currency
     )
 
 

@@ -9,7 +9,7 @@ from gates.checks import timebox
 from gates.checks.interface import CheckContext
 from gates.errors import EvidenceError, StagegateError
 from gates.ledger.replay import ChainState
-from gates.recheck.policy import RecheckPolicy
+from gates.policy.recheck import RecheckPolicy
 from gates.results import CheckResult, Evidence, Status
 
 KIND = "stage-health"
@@ -39,8 +39,10 @@ def time_box_result(ctx: CheckContext, policy: RecheckPolicy) -> list[CheckResul
     return results
 
 
-def criteria_result(ctx: CheckContext, state: ChainState) -> CheckResult:
-    """The stage's effective criteria today must still hash to what the ledger locked."""
+def criteria_result(
+    ctx: CheckContext, state: ChainState, spec_digest: str | StagegateError | None
+) -> CheckResult:
+    """Everything that judges the stage, as the spec says today, must still hash to the lock."""
     check = "criteria:unchanged"
     locked = state.lock.digest if state.lock else None
     expected = f"locked {locked}" if locked else "a criteria lock in the ledger"
@@ -49,13 +51,16 @@ def criteria_result(ctx: CheckContext, state: ChainState) -> CheckResult:
     )
     if locked is None:
         return CheckResult(check, KIND, Status.ERROR, "no criteria lock for the current stage")
-    if ctx.criteria_digest == locked:
+    if isinstance(spec_digest, StagegateError) or spec_digest is None:
+        reason = spec_digest.message if spec_digest else "the spec's criteria cannot be read"
+        return CheckResult(check, KIND, Status.ERROR, reason, None, expected, evidence)
+    if spec_digest == locked:
         return CheckResult(
             check,
             KIND,
             Status.PASS,
             "criteria unchanged since the stage was entered",
-            ctx.criteria_digest,
+            spec_digest,
             expected,
             evidence,
         )
@@ -63,9 +68,10 @@ def criteria_result(ctx: CheckContext, state: ChainState) -> CheckResult:
         check,
         KIND,
         Status.FAIL,
-        "the spec's criteria for this stage changed since it was locked, without an approved "
-        "amendment: the next gate would fail (run `stagegate amend` with a sponsor's approval)",
-        ctx.criteria_digest,
+        "the spec's criteria, budgets or re-check thresholds for this stage changed since "
+        "they were locked, without an approved amendment: tonight is judged by the locked "
+        "ones and the next gate would fail (run `stagegate amend` with a sponsor's approval)",
+        spec_digest,
         expected,
         evidence,
     )
@@ -168,7 +174,7 @@ def sponsors_result(ctx: CheckContext, policy: RecheckPolicy) -> list[CheckResul
 def budget_result(ctx: CheckContext, policy: RecheckPolicy) -> list[CheckResult]:
     if policy.budget is None:
         return []
-    budget = ctx.usecase.budgets.get(ctx.stage.value)
+    budget = ctx.criteria.budget_for(ctx.stage.value)
     expected = f"a {ctx.stage.label} budget (budgets.{ctx.stage.value})"
     evidence = (Evidence(kind="use-case-spec", uri=_spec_uri(ctx)),)
     if budget is None or budget <= 0:

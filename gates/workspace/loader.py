@@ -12,13 +12,10 @@ import yaml
 from pydantic import ValidationError
 
 from gates.errors import ConfigError
-from gates.policy.effective import (
-    default_policy,
-    effective_criteria,
-    load_policy_file,
-    pydantic_problems,
-)
+from gates.policy.effective import default_policy, effective_criteria, load_policy_file
+from gates.policy.merge import pydantic_problems
 from gates.policy.model import ExitCriteria
+from gates.policy.recheck import effective_recheck_policy
 from gates.stages import Stage
 from gates.workspace.settings import Settings
 from gates.workspace.usecase import UseCaseSpec
@@ -61,12 +58,23 @@ class Workspace:
         return default_policy()
 
     def criteria(self, usecase: UseCaseSpec, stage: Stage) -> ExitCriteria:
-        """Effective exit criteria of ``stage`` for ``usecase`` (defaults + overrides)."""
-        return effective_criteria(
-            stage,
-            usecase.criteria.get(stage.value),
-            policy=self.policy(),
-            source=str(self.sources.get(usecase.id, usecase.id)),
+        """Everything that judges ``stage`` for ``usecase``: what the ledger locks.
+
+        The exit criteria (defaults + overrides), the budgets they refer to and the
+        stage's re-check policy, so that none of them can be loosened later without an
+        approved amendment.
+        """
+        source = str(self.sources.get(usecase.id, usecase.id))
+        exit_criteria = effective_criteria(
+            stage, usecase.criteria.get(stage.value), policy=self.policy(), source=source
+        )
+        recheck = effective_recheck_policy(stage, usecase.recheck.get(stage.value), source=source)
+        judged = {stage.value, *exit_criteria.budget_required_for}
+        if exit_criteria.cost is not None:
+            judged.add(exit_criteria.cost.budget_stage)
+        budgets = {name: usecase.budgets[name] for name in sorted(judged & usecase.budgets.keys())}
+        return exit_criteria.model_copy(
+            update={"budgets": budgets, "currency": usecase.currency, "recheck": recheck}
         )
 
     @property
@@ -199,8 +207,6 @@ def validate_workspace(workspace: Workspace) -> list[str]:
 
 def _recheck_problems(spec: UseCaseSpec, source: str) -> list[str]:
     """Re-check overrides and monitoring evidence that would only fail at night otherwise."""
-    from gates.recheck.policy import effective_recheck_policy
-
     problems: list[str] = []
     for stage_name, overrides in sorted(spec.recheck.items()):
         try:

@@ -81,7 +81,7 @@ def test_recheck_history_starts_again_when_the_stage_changes(ledger: AlertLedger
     register(ledger.session, "alpha", now=at(0))
     recheck(ledger, 1, "fail", {"timebox": "fail"}, "sent")
     for signer, role in ((ledger.sponsor, "sponsor"), (ledger.budget_owner, "budget_owner")):
-        approve(ledger.session, "alpha", signer, role=role, approver=role, now=at(9))
+        approve(ledger.session, "alpha", signer, role=role, now=at(9))
     assert promote(ledger.session, "alpha", Stage.POC, now=at(10)).promoted
     assert previous_recheck(history(ledger), "explore") is None
 
@@ -126,7 +126,7 @@ def test_previous_gate_is_the_last_gate_to_the_target_and_blocked_counts_as_deli
 def test_passing_gate_is_not_counted_as_an_alert(ledger: AlertLedger) -> None:
     register(ledger.session, "alpha", now=at(0))
     for signer, role in ((ledger.sponsor, "sponsor"), (ledger.budget_owner, "budget_owner")):
-        approve(ledger.session, "alpha", signer, role=role, approver=role, now=at(9))
+        approve(ledger.session, "alpha", signer, role=role, now=at(9))
     promote(ledger.session, "alpha", Stage.POC, now=at(10))
     prior = previous_gate(history(ledger), "poc")
     assert prior is not None and prior.verdict == "pass" and not prior.delivered

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from gates.checks.interface import CheckContext, StageView
-from gates.policy import criteria_digest, effective_criteria
+from gates.policy import criteria_digest
 from gates.stages import Stage
 from gates.workspace.loader import Workspace
 from gates.workspace.settings import MlflowSettings, Settings
@@ -130,7 +130,6 @@ def make_ctx(tmp_path: Path) -> MakeCtx:
         overrides = dict(criteria or {})
         if stage is Stage.POC:
             overrides.setdefault("metrics", QUALITY_BAR)
-        effective = effective_criteria(stage, overrides)
         spec: dict[str, Any] = {
             "id": "support-bot",
             "title": "Support answer drafting",
@@ -139,12 +138,14 @@ def make_ctx(tmp_path: Path) -> MakeCtx:
             "currency": currency,
             "budgets": budgets or {},
             "evidence": evidence or {},
+            "criteria": {stage.value: overrides} if overrides else {},
         }
         if model is not None:
             spec["model"] = model
         usecase = UseCaseSpec.model_validate(spec)
         settings = Settings(mlflow=MlflowSettings(tracking_uri=tracking_uri))
         workspace = Workspace(root=tmp_path, settings=settings, usecases={usecase.id: usecase})
+        effective = workspace.criteria(usecase, stage)
         return CheckContext(
             workspace=workspace,
             usecase=usecase,

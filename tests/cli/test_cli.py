@@ -37,7 +37,6 @@ def ws(tmp_path: Path) -> Path:
         "alpha",
         load_signer("file:keys/sponsor.pem", root),
         role="sponsor",
-        approver="Dana Park",
         now=T0,
     )
     register(session, "beta", now=T0)
@@ -169,7 +168,6 @@ def test_promote_with_mlflow_unreachable_exits_2_and_records_no_pass(ws: Path) -
         "alpha",
         load_signer("file:keys/budget.pem", ws),
         role="budget_owner",
-        approver="Lee",
         now=T0,
     )
     first = run(

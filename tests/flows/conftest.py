@@ -143,9 +143,9 @@ def approve_explore_exit(root: Path) -> None:
     session = Session.open(root)
     sponsor = load_signer("file:keys/sponsor.pem", root)
     budget_owner = load_signer("file:keys/budget.pem", root)
-    approve(session, UC, sponsor, role="sponsor", approver="Dana Park", now=T0 + timedelta(days=3))
+    approve(session, UC, sponsor, role="sponsor", now=T0 + timedelta(days=3))
     approve(
-        session, UC, budget_owner, role="budget_owner", approver="Lee Moreau",
+        session, UC, budget_owner, role="budget_owner",
         note="PoC budget approved", now=T0 + timedelta(days=3),
     )  # fmt: skip
 

@@ -57,7 +57,6 @@ class LedgerWorld:
             "alpha",
             self.sponsor,
             role="sponsor",
-            approver="Dana Park",
             now=self.at(day),
         )
         approve(
@@ -65,7 +64,6 @@ class LedgerWorld:
             "alpha",
             self.budget_owner,
             role="budget_owner",
-            approver="Lee Moreau",
             now=self.at(day),
         )
 

@@ -35,7 +35,7 @@ def test_criteria_changed_after_the_stage_started_fail_the_gate(world: LedgerWor
         world.root, "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
     )
     session = world.reopen()
-    approve(session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))
+    approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(9))
     outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
     assert outcome.evaluation.verdict is Verdict.BLOCKED
     lock = next(r for r in outcome.evaluation.results if r.check == "criteria-lock")
@@ -57,12 +57,11 @@ def test_an_approved_amendment_relocks_the_criteria(world: LedgerWorld) -> None:
         "alpha",
         world.sponsor,
         role="sponsor",
-        approver="Dana Park",
         purpose="amendment",
         now=world.at(2),
     )
     amend(session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(3))
-    approve(session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(9))
+    approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(9))
     outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
     assert outcome.promoted, [str(r) for r in outcome.evaluation.failing]
     assert verify_ledger(session.ledger).intact

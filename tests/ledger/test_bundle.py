@@ -36,13 +36,12 @@ from .test_tamper import forge
 
 def history(world: LedgerWorld, *, checkpoint: bool = True) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     approve(
         world.session,
         "alpha",
         world.budget_owner,
         role="budget_owner",
-        approver="Lee",
         now=world.at(2),
     )
     register(world.session, "beta", now=world.at(0))

@@ -116,13 +116,12 @@ def test_inclusion_proofs_fail_for_a_wrong_leaf_position_or_root(
 
 def _history(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     approve(
         world.session,
         "alpha",
         world.budget_owner,
         role="budget_owner",
-        approver="Lee",
         now=world.at(2),
     )
     register(world.session, "beta", now=world.at(0))

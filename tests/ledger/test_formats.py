@@ -33,9 +33,7 @@ def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: LedgerWorld) -
 def test_every_entry_kind_validates_against_the_committed_json_schema(world: LedgerWorld) -> None:
     schema = committed_predicate_schema()
     register(world.session, "alpha", now=world.at(0))
-    approve(
-        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1)
-    )
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     for _, entry, problems in world.session.ledger.entries("alpha"):
         assert entry is not None and not problems
         predicate = json.loads(entry.envelope.payload)["predicate"]

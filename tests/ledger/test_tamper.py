@@ -27,15 +27,12 @@ from .conftest import LedgerWorld
 
 def _chain(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(
-        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1)
-    )
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     approve(
         world.session,
         "alpha",
         world.budget_owner,
         role="budget_owner",
-        approver="Lee Moreau",
         now=world.at(2),
     )
     decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(3))
@@ -212,16 +209,13 @@ def gate_record(
 
 def approvals_signed(world: LedgerWorld, *, budget: bool = True) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(
-        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park", now=world.at(1)
-    )
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     if budget:
         approve(
             world.session,
             "alpha",
             world.budget_owner,
             role="budget_owner",
-            approver="Lee Moreau",
             now=world.at(2),
         )
 
@@ -286,8 +280,9 @@ def test_promotion_past_a_failed_gate_is_detected(world: LedgerWorld) -> None:
             "lock": lock_of(world, "alpha", Stage.POC),
         },
     )
-    assert found(world) == {("alpha", seq, "stage-illegal")}
+    assert found(world) == {("alpha", seq, "stage-illegal"), ("alpha", seq, "criteria-lock")}
     assert "blocked gate cannot move the stage" in the(world, "stage-illegal").message
+    assert "only the gate's registration, passing gate" in the(world, "criteria-lock").message
 
 
 def test_criteria_changed_without_an_amendment_is_detected(world: LedgerWorld) -> None:
@@ -354,7 +349,6 @@ def test_two_approvals_by_the_same_key_count_once(world: LedgerWorld) -> None:
             "alpha",
             world.sponsor,
             role="sponsor",
-            approver="Dana",
             now=world.at(day),
         )
     seq = forge(

@@ -61,13 +61,12 @@ def delete(world: LedgerWorld, key: str) -> None:
 def history(world: LedgerWorld) -> Checkpoint:
     """alpha: 3 entries, beta: 1 entry, then checkpoint 0 over both."""
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     approve(
         world.session,
         "alpha",
         world.budget_owner,
         role="budget_owner",
-        approver="Lee",
         now=world.at(2),
     )
     register(world.session, "beta", now=world.at(0))
@@ -109,7 +108,6 @@ def test_a_chain_rolled_back_and_regrown_after_a_checkpoint_is_detected(
         "alpha",
         anywhere.sponsor,
         role="sponsor",
-        approver="D",
         now=anywhere.at(4),
     )
     approve(
@@ -117,7 +115,6 @@ def test_a_chain_rolled_back_and_regrown_after_a_checkpoint_is_detected(
         "alpha",
         anywhere.budget_owner,
         role="budget_owner",
-        approver="L",
         now=anywhere.at(5),
     )
     assert anywhere.session.ledger.replay("alpha").intact
@@ -140,14 +137,13 @@ def test_a_chain_deleted_after_a_checkpoint_is_detected(world: LedgerWorld) -> N
 
 def test_a_deleted_entry_that_a_checkpoint_recorded_as_head_is_named(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     write_checkpoint(world.session.ledger, world.session.signer, world.at(2))
     approve(
         world.session,
         "alpha",
         world.budget_owner,
         role="budget_owner",
-        approver="Lee",
         now=world.at(3),
     )
     delete(world, entry_key("alpha", 1))

@@ -96,9 +96,11 @@ def test_cli_recheck_json_and_exit_codes(rworld: RecheckWorld) -> None:
 
 
 @pytest.mark.parametrize("broken", ["health: {availability_min: 2}", "health: {nonsense: 1}"])
-def test_bad_recheck_override_is_an_error_naming_the_field(
+def test_bad_recheck_override_keeps_the_gate_into_production_closed_naming_the_field(
     rworld: RecheckWorld, broken: str
 ) -> None:
+    """Production's re-check thresholds are locked when it starts: unreadable ones stop the gate."""
+    from gates.engine.actions import promote
     from tests.recheck.conftest import SPEC
 
     rworld.add(
@@ -108,10 +110,12 @@ def test_bad_recheck_override_is_an_error_naming_the_field(
             "    " + broken.replace("{", "{{").replace("}", "}}"),
         ),
     )
-    day = rworld.advance("svc", Stage.PRODUCTION)
-    outcome = recheck_usecase(rworld.session, "svc", rworld.at(day + 1), notify=False)
-    assert outcome.verdict == "error" and outcome.entry is None
-    assert "recheck.production.health" in outcome.message
+    day = rworld.advance("svc", Stage.PILOT)
+    outcome = promote(rworld.session, "svc", Stage.PRODUCTION, now=rworld.at(day + 10))
+    assert not outcome.promoted
+    assert rworld.session.ledger.state("svc").stage is Stage.PILOT
+    reasons = [r.reason for r in outcome.evaluation.failing]
+    assert any("recheck.production.health" in r for r in reasons), reasons
 
 
 def test_validate_reports_bad_recheck_overrides_and_monitoring_before_the_night(

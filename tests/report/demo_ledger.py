@@ -13,6 +13,7 @@ from gates.demo.scenario import run_demo
 from gates.engine.actions import approve, promote, register
 from gates.engine.session import Session
 from gates.ledger.entry import entry_key
+from gates.signing.keys import generate_keypair
 from gates.signing.signers import load_signer
 from gates.stages import Stage
 
@@ -44,10 +45,16 @@ def build_demo(root: Path) -> Path:
 def add_hostile_usecase(root: Path) -> None:
     """A use case whose spec and signed entries carry markup: title, path, approver, note."""
     (root / "usecases" / f"{HOSTILE_ID}.yaml").write_text(HOSTILE_SPEC, encoding="utf-8")
+    # The ledger records an approver by the trusted-key list's name: give one a hostile name.
+    generate_keypair(root / "keys" / "eve.pem")
+    with (root / "stagegate.toml").open("a", encoding="utf-8") as settings:
+        settings.write(
+            f'\n[[trusted_keys]]\nname = "{HOSTILE}"\npath = "keys/eve.pub"\nroles = ["sponsor"]\n'
+        )
     session = Session.open(root)
     register(session, HOSTILE_ID)
-    dana = load_signer("file:keys/dana.pem", root)
-    approve(session, HOSTILE_ID, dana, role="sponsor", approver=HOSTILE, note=HOSTILE)
+    eve = load_signer("file:keys/eve.pem", root)
+    approve(session, HOSTILE_ID, eve, role="sponsor", note=HOSTILE)
     outcome = promote(session, HOSTILE_ID, Stage.POC)
     assert not outcome.promoted  # its deliverable path names no file
 

@@ -62,10 +62,10 @@ def test_timeline_shows_every_entry_with_summary_signers_and_verdict(demo_root: 
     blocked = view.timeline[5]
     assert blocked.kind == "gate" and blocked.verdict == "blocked"
     assert blocked.summary == "gate PoC → Pilot: blocked (metric:accuracy)"
-    assert blocked.signers == ("gate",) and blocked.clean
+    assert blocked.signers == ("stagegate gate service",) and blocked.clean
     approval = view.timeline[1]
     assert approval.summary == "approval by Dana Park as sponsor for Explore → PoC"
-    assert approval.signers == ("dana",) and approval.verdict is None
+    assert approval.signers == ("Dana Park",) and approval.verdict is None
     assert (view.timeline[6].stage_before, view.timeline[6].stage_after) == ("poc", "pilot")
     assert view.banner.intact and view.banner.scope == "support-bot"
     assert ("technical_report", "docs/poc/technical-report.md") in [
@@ -78,7 +78,11 @@ def test_gate_entry_shows_each_check_with_observed_expected_and_evidence(
     demo_root: Path,
 ) -> None:
     view = entry_view(Session.open(demo_root), "support-bot", 5, NOW)
-    assert view.opened and view.signature_ok and [s.name for s in view.signers] == ["gate"]
+    assert (
+        view.opened
+        and view.signature_ok
+        and [s.name for s in view.signers] == ["stagegate gate service"]
+    )
     assert view.gate is not None and view.gate.verdict == "blocked"
     checks = {c.check: c for c in view.gate.checks}
     accuracy = checks["metric:accuracy"]

@@ -173,11 +173,20 @@ roles = ["operations_lead"]
 
 def spec_of(plan: UseCasePlan) -> dict[str, object]:
     criteria: dict[str, object] = {
-        "poc": {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.8}]}
+        # Some planned stages run past the playbook's maximum: their locked criteria say so.
+        "explore": {"time_box": {"planned_days": 14, "max_days": 30}},
+        "poc": {
+            "metrics": [{"metric": "accuracy", "op": ">=", "value": 0.8}],
+            "time_box": {"planned_days": 28, "max_days": 60},
+        },
     }
     unit: dict[str, object] = {"pilot": {"fixed_monthly": 2000.0}}
+    criteria["pilot"] = {"time_box": {"planned_days": 56, "max_days": 200}}
     if plan.monthly_cost is None:
-        criteria["pilot"] = {"cost": None}  # no cost forecast at the Pilot gate
+        criteria["pilot"] = {
+            **criteria["pilot"],
+            "cost": None,
+        }  # no cost forecast at the Pilot gate
     else:
         unit["production"] = {"fixed_monthly": plan.monthly_cost}
     evidence = {"cost": {"unit": unit}}
@@ -232,7 +241,7 @@ def write_ledger(root: Path, plans: list[UseCasePlan]) -> Session:
                 assert step.target is not None
                 if step.action == "pass":
                     for role, key in APPROVERS[stage]:
-                        approve(session, plan.id, signers[key], role=role, approver=key,
+                        approve(session, plan.id, signers[key], role=role,
                                 now=step.time - timedelta(hours=1))  # fmt: skip
                 _gate(session, plan.id, step.target, step.time, step.action == "blocked")
                 if step.action == "pass":

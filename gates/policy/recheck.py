@@ -1,6 +1,6 @@
 """The re-check policy: per current stage, what the nightly run judges, as data.
 
-Shipped defaults (``policy.yaml``) trace to the playbook; a use case overrides any value
+Shipped defaults (``recheck.yaml``) trace to the playbook; a use case overrides any value
 under ``recheck.<stage>``. The effective policy is digested into every re-check entry,
 so an auditor sees exactly which thresholds a night was judged by.
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gates.canonical import digest_of
 from gates.errors import ConfigError
-from gates.policy.effective import deep_merge, pydantic_problems
+from gates.policy.merge import deep_merge, pydantic_problems
 from gates.stages import Stage
 
 
@@ -100,10 +100,10 @@ class RecheckPolicy(_Strict):
 
 @cache
 def default_recheck_policy() -> dict[str, dict[str, Any]]:
-    text = resources.files("gates.recheck").joinpath("policy.yaml").read_text("utf-8")
+    text = resources.files("gates.policy").joinpath("recheck.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
-        raise ConfigError("gates/recheck/policy.yaml", ["expected a mapping of stage -> policy"])
+        raise ConfigError("gates/policy/recheck.yaml", ["expected a mapping of stage -> policy"])
     return data
 
 
