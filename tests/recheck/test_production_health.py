@@ -162,3 +162,27 @@ def test_no_quality_target_is_an_error(rworld: RecheckWorld) -> None:
     rworld.monitoring("svc", now, daily_cost=500)
     outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
     assert _check(outcome, "health:quality-daily").status.value == "error"
+
+
+def test_thresholds_loosened_in_the_spec_after_production_started_change_nothing_but_the_lock_check(
+    rworld: RecheckWorld,
+) -> None:
+    """The re-check judges by the thresholds locked when Production started, not by today's spec."""
+    day = _production(rworld)
+    now = rworld.at(day + 12)
+    rworld.monitoring("svc", now, availability=0.9985, daily_cost=500)
+    spec = rworld.root / "usecases" / "svc.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "health: {quality: {target: 0.9}}",
+            "health: {quality: {target: 0.9}, availability_min: 0.99}",
+        )
+    )
+    rworld.add("svc", spec=spec.read_text())
+    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+    assert outcome.verdict == "fail" and outcome.health_failed
+    assert _check(outcome, "health:availability").status.value == "fail"
+    assert _check(outcome, "health:availability").expected == "≥ 99.9%"
+    unchanged = _check(outcome, "criteria:unchanged")
+    assert unchanged.status.value == "fail" and "re-check thresholds" in unchanged.reason
+    assert verify_ledger(rworld.session.ledger).intact
