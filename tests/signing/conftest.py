@@ -23,6 +23,7 @@ SOFTHSM2_MODULE = os.environ.get("SOFTHSM2_MODULE", "/usr/lib/softhsm/libsofthsm
 TOKEN_LABEL = "stagegate"
 USER_PIN = "2468"
 PIN_ENV = "STAGEGATE_TEST_TOKEN_PIN"
+TOKEN_PINS = ("--so-pin", "13579", "--pin", USER_PIN)
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,7 @@ def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
         env.setenv("SOFTHSM2_CONF", str(conf))
         env.setenv(PIN_ENV, USER_PIN)
         subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", TOKEN_LABEL]
-            + ["--so-pin", "13579", "--pin", USER_PIN],
+            [*("softhsm2-util", "--init-token", "--free", "--label", TOKEN_LABEL), *TOKEN_PINS],
             check=True,
             capture_output=True,
         )
