@@ -30,15 +30,19 @@ demo-local: $(VENV)/.synced
 	rm -rf $(DEMO_DIR)
 	$(BIN)/stagegate demo --workspace $(DEMO_DIR)
 
-## system-packages: Debian packages the tests and benchmarks use (SoftHSM2, a PKCS#11 token
-## in software, for the pkcs11: signer). Installs only what is missing, and only as root.
+## system-packages: Debian packages the tests and benchmarks use: SoftHSM2 (a PKCS#11 token
+## in software, for the pkcs11: signer) and OpenSSH's ssh-agent (for the ssh-agent: signer).
+## Installs only what is missing, and only as root.
 SOFTHSM2_MODULE := /usr/lib/softhsm/libsofthsm2.so
 system-packages:
-	@if [ ! -e $(SOFTHSM2_MODULE) ]; then \
+	@missing=""; \
+	[ -e $(SOFTHSM2_MODULE) ] || missing="$$missing softhsm2"; \
+	command -v ssh-agent > /dev/null || missing="$$missing openssh-client"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "SoftHSM2 is missing: install Debian's softhsm2 package (as root: make system-packages)" >&2; \
+	    echo "missing Debian packages:$$missing (as root: make system-packages)" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

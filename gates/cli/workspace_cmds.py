@@ -24,7 +24,10 @@ def keys_generate(
     ],
     public: Annotated[
         Path | None,
-        typer.Option(help="Where to write the public key (PEM) of a key made on a token."),
+        typer.Option(
+            help="Where to write the public key (PEM); default: beside a key file as .pub, "
+            "printed for a key made on a token."
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -43,7 +46,14 @@ def keys_generate(
         key = generate_keypair(Path(out), public)
         where, pub_where = out, str(public or Path(out).with_suffix(".pub"))
     if json_out:
-        print_json({"private": where, "public": pub_where, "keyid": key.keyid})
+        print_json(
+            {
+                "private": where,
+                "public": pub_where,
+                "keyid": key.keyid,
+                "pem": key.pem().decode("ascii"),
+            }
+        )
     elif pub_where:
         console().print(f"wrote {where} and {pub_where} (key id {key.keyid})", soft_wrap=True)
     else:
