@@ -21,6 +21,8 @@ ROUNDS = 7
 SIGNATURES = 200
 SOFTHSM2_MODULE = os.environ.get("SOFTHSM2_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
 PIN = "2468"
+PINS = ("--pin", PIN, "--so-pin", "13579")
+SO_PIN = "13579"
 
 
 def softhsm_token_uri(folder: Path) -> str:
@@ -35,17 +37,7 @@ def softhsm_token_uri(folder: Path) -> str:
     os.environ["SOFTHSM2_CONF"] = str(conf)  # read once, when the module is first loaded
     os.environ["STAGEGATE_PKCS11_PIN"] = PIN
     subprocess.run(
-        [
-            "softhsm2-util",
-            "--init-token",
-            "--free",
-            "--label",
-            "bench",
-            "--pin",
-            PIN,
-            "--so-pin",
-            "1",
-        ],
+        ["softhsm2-util", "--init-token", "--free", "--label", "bench", *PINS],
         check=True,
         capture_output=True,
     )
