@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo demo-local test lint bench clean
+.PHONY: demo demo-local test lint bench clean system-packages
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -16,7 +16,7 @@ $(UV):
 # Bytecode is compiled at install, as pip does for wheels: commands then start in about
 # half the time, also where PYTHONDONTWRITEBYTECODE keeps Python from caching it itself.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 	$(VENV)/bin/python -m compileall -q gates flows > /dev/null
 	touch $@
 
@@ -30,8 +30,25 @@ demo-local: $(VENV)/.synced
 	rm -rf $(DEMO_DIR)
 	$(BIN)/stagegate demo --workspace $(DEMO_DIR)
 
+## system-packages: Debian packages the tests and benchmarks use: SoftHSM2 (a PKCS#11 token
+## in software, for the pkcs11: signer) and OpenSSH's ssh-agent (for the ssh-agent: signer).
+## Installs only what is missing, and only as root.
+SOFTHSM2_MODULE := /usr/lib/softhsm/libsofthsm2.so
+system-packages:
+	@missing=""; \
+	[ -e $(SOFTHSM2_MODULE) ] || missing="$$missing softhsm2"; \
+	command -v ssh-agent > /dev/null || missing="$$missing openssh-client"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages:$$missing (as root: make system-packages)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
 ## test: the whole suite against real SeaweedFS, SQLite MLflow, Great Expectations and Prefect
-test: $(VENV)/.synced
+test: $(VENV)/.synced system-packages
 	$(BIN)/pytest
 
 lint: $(VENV)/.synced
@@ -39,7 +56,7 @@ lint: $(VENV)/.synced
 	$(BIN)/ruff format --check gates flows infra tests bench
 	$(BIN)/mypy
 
-bench: $(VENV)/.synced
+bench: $(VENV)/.synced system-packages
 	$(BIN)/python -m bench
 
 clean:

@@ -44,10 +44,14 @@ SERVER_STARTUP_TIMEOUT_S = 45
 
 
 def setup(root: Path):  # type: ignore[no-untyped-def]
+    """The demo workspace with support-bot in PoC, its first model under the bar."""
     from gates.demo import workspace as demo_ws
     from gates.demo.mlflow_runs import log_run
-    from gates.engine.actions import approve, promote, register
+    from gates.demo.scenario import SELECTIONS
+    from gates.engine.actions import approve, promote
     from gates.engine.session import Session
+    from gates.explore.matrix import priority_matrix_svg
+    from gates.explore.selection import select, workspace_ranking
     from gates.signing.signers import load_signer
     from gates.stages import Stage
 
@@ -55,7 +59,12 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
     demo_ws.build(root, start)
     session = Session.open(root)
     dana, lee = (load_signer(f"file:keys/{n}.pem", root) for n in ("dana", "lee"))
-    register(session, "support-bot", now=start)
+    # As the demo does: Explore selects and registers, and draws the priority matrix the
+    # Explore gate requires as a deliverable.
+    ranking = workspace_ranking(session)
+    select(session, ["support-bot"], rationale=SELECTIONS["support-bot"], now=start)
+    matrix = root / "docs" / "explore" / "priority-matrix.svg"
+    matrix.write_text(priority_matrix_svg(ranking, selected=SELECTIONS, standalone=True))
     approve(
         session,
         "support-bot",

@@ -128,7 +128,11 @@ def register_commands(app: typer.Typer) -> None:
             typer.Option(help="Role you sign for (e.g. sponsor, budget_owner, operations_lead)."),
         ],
         key: Annotated[
-            str, typer.Option(help="Your own signing key: a PEM path or key URI (file:...).")
+            str,
+            typer.Option(
+                help="Your own signing key: a PEM path or a key URI (file:, ssh-agent:, "
+                "pkcs11:, awskms:)."
+            ),
         ],
         note: Annotated[str, typer.Option(help="Why you approve.")] = "",
         amendment: Annotated[
@@ -148,13 +152,13 @@ def register_commands(app: typer.Typer) -> None:
         names the criteria it approves: an amendment makes it stale.
         """
         from gates.engine.actions import approve as do_approve
-        from gates.signing.signers import load_signer
+        from gates.signing.signers import key_argument_uri, load_signer
 
         session = session_of(ctx)
-        uri = key if key.startswith("file:") or ":" in key.split("/")[0] else f"file:{key}"
-        signer = load_signer(
-            uri, Path.cwd() if Path(uri[5:]).expanduser().exists() else session.workspace.root
-        )
+        uri = key_argument_uri(key)
+        # A relative key file is found from where the approver stands, else the workspace.
+        here = uri.startswith("file:") and Path(uri[5:]).expanduser().exists()
+        signer = load_signer(uri, Path.cwd() if here else session.workspace.root)
         entry = do_approve(
             session,
             usecase,

@@ -1,7 +1,8 @@
-"""Ed25519 keys: generation, PEM loading and key ids.
+"""Ed25519 keys: generation, loading (PEM, or OpenSSH for public keys) and key ids.
 
 A key id is the hex SHA-256 of the raw 32-byte public key (docs/adr/0003-key-ids.md):
-derived from the key itself, so nobody can claim another key's id.
+derived from the key itself, so nobody can claim another key's id, whichever file format
+or signer holds the key.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gates.errors import SigningError
+
+#: How a public key file is written: PEM (SubjectPublicKeyInfo) or one OpenSSH line.
+PublicKeyFormat = Literal["pem", "openssh"]
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -43,18 +48,49 @@ class PublicKey:
         )
 
 
-def load_public_key(path: Path) -> PublicKey:
+def public_key_from_raw(raw: bytes, where: str) -> PublicKey:
+    """The key whose raw 32 bytes a token, KMS or agent handed us."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as e:
+        raise SigningError(
+            f"{where}: expected a 32-byte Ed25519 public key, got {len(raw)} bytes"
+        ) from e
+    return PublicKey(keyid=key_id(key), key=key)
+
+
+def parse_public_key(data: bytes, where: str) -> tuple[PublicKey, PublicKeyFormat]:
+    """A PEM public key, or an OpenSSH ``ssh-ed25519 AAAA... comment`` line (an
+    approver's ``~/.ssh/id_ed25519.pub``), with the format it was written in."""
+    fmt: PublicKeyFormat = "openssh" if data.lstrip().startswith(b"ssh-") else "pem"
+    key: object
+    try:
+        if fmt == "openssh":
+            key = serialization.load_ssh_public_key(data.strip())
+        else:
+            key = serialization.load_pem_public_key(data)
+    except (ValueError, UnsupportedAlgorithm) as e:
+        expected = "an OpenSSH public key line" if fmt == "openssh" else "a PEM public key"
+        raise SigningError(f"{where}: not {expected}") from e
+    if not isinstance(key, Ed25519PublicKey):
+        found = data.split(None, 1)[0].decode("ascii", "replace") if fmt == "openssh" else ""
+        raise SigningError(
+            f"{where}: expected an Ed25519 public key, found {found or type(key).__name__}"
+        )
+    return PublicKey(keyid=key_id(key), key=key), fmt
+
+
+def load_public_key_file(path: Path) -> tuple[PublicKey, PublicKeyFormat]:
     try:
         data = path.read_bytes()
     except OSError as e:
         raise SigningError(f"{path}: cannot read public key ({e.strerror})") from e
-    try:
-        key = serialization.load_pem_public_key(data)
-    except ValueError as e:
-        raise SigningError(f"{path}: not a PEM public key") from e
-    if not isinstance(key, Ed25519PublicKey):
-        raise SigningError(f"{path}: expected an Ed25519 public key, found {type(key).__name__}")
-    return PublicKey(keyid=key_id(key), key=key)
+    return parse_public_key(data, str(path))
+
+
+def load_public_key(path: Path) -> PublicKey:
+    """A PEM or OpenSSH (``ssh-ed25519 ...``) Ed25519 public key file."""
+    return load_public_key_file(path)[0]
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gates.errors import ConfigError, SigningError
-from gates.signing.keys import PublicKey, load_public_key
+from gates.signing.keys import PublicKey, PublicKeyFormat, load_public_key_file
 from gates.workspace.settings import TrustedKey
 
 GATE_ROLE = "gate"
@@ -18,6 +18,8 @@ class TrustedSigner:
     roles: frozenset[str]
     revoked: bool
     public: PublicKey
+    #: How the trusted key's file is written (``keys list`` shows it).
+    format: PublicKeyFormat = "pem"
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,13 @@ class TrustStore:
         for entry in keys:
             path = Path(entry.path).expanduser()
             try:
-                public = load_public_key(path if path.is_absolute() else base / path)
+                public, fmt = load_public_key_file(path if path.is_absolute() else base / path)
             except SigningError as e:
                 raise ConfigError(source, [f"trusted_keys.{entry.name}: {e.message}"]) from e
             if public.keyid in signers:
                 raise ConfigError(source, [f"trusted_keys.{entry.name}: same key listed twice"])
             signers[public.keyid] = TrustedSigner(
-                entry.name, frozenset(entry.roles), entry.revoked, public
+                entry.name, frozenset(entry.roles), entry.revoked, public, fmt
             )
         return cls(signers)
 

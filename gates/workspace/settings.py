@@ -23,7 +23,8 @@ class MlflowSettings(_Strict):
 
 
 class SigningSettings(_Strict):
-    #: The gate service's signing key by URI: ``file:keys/gate.pem`` (relative to the workspace).
+    #: The gate service's signing key by URI: ``file:keys/gate.pem`` (relative to the
+    #: workspace), ``pkcs11:...``, ``awskms:...`` or ``ssh-agent:...`` (docs/adr/0006).
     key: str = "file:keys/gate.pem"
     actor: str = "stagegate"
 
