@@ -93,13 +93,13 @@ def test_an_rsa_openssh_trusted_key_is_a_config_error_naming_the_entry_and_the_t
 def test_approve_key_given_as_a_bare_path_is_a_pem_file_from_here_or_the_workspace(
     ws: Path, tmp_path: Path
 ) -> None:
-    common = ["--role", "sponsor", "--approver", "Dana Park", "--json"]
+    common = ["--role", "sponsor", "--json"]
     from_ws = run("--workspace", str(ws), "approve", "alpha", "--key", "keys/sponsor.pem", *common)
     assert from_ws.returncode == 0, from_ws.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "mine.pem").write_bytes((ws / "keys" / "budget.pem").read_bytes())
-    common = ["--role", "budget_owner", "--approver", "Lee Moreau", "--json"]
+    common = ["--role", "budget_owner", "--json"]
     here = run(
         "--workspace", str(ws), "approve", "alpha", "--key", "mine.pem", *common, cwd=elsewhere
     )
@@ -117,8 +117,6 @@ def test_an_unknown_key_uri_scheme_is_one_message_listing_the_supported_ones(ws:
         "vault:gate",
         "--role",
         "sponsor",
-        "--approver",
-        "D",
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'vault:gate': unsupported key URI; expected one of file:, pkcs11:" in result.stderr

@@ -57,9 +57,9 @@ def test_a_whole_promotion_signed_in_the_token_verifies_with_audit_verify(
     root = token_workspace(tmp_path / "ws", softhsm_token)
     session = Session.open(root)
     register(session, "alpha", now=T0)
-    for key, role, name in (("sponsor", "sponsor", "Dana Park"), ("budget", "budget_owner", "Lee")):
+    for key, role in (("sponsor", "sponsor"), ("budget", "budget_owner")):
         signer = load_signer(f"file:keys/{key}.pem", root)
-        approve(session, "alpha", signer, role=role, approver=name, now=T0.replace(day=14))
+        approve(session, "alpha", signer, role=role, now=T0.replace(day=14))
     outcome = promote(session, "alpha", Stage.POC, now=T0.replace(day=15))
     assert outcome.promoted, [r for r in outcome.evaluation.results if r.status.value != "pass"]
 

@@ -52,8 +52,6 @@ def test_an_approval_signed_through_ssh_agent_verifies_against_the_openssh_publi
         "operations_lead",
         "--key",
         f"ssh-agent:{fingerprint_of(pub)}",
-        "--approver",
-        "Kim Osei",
         "--json",
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -109,7 +107,7 @@ def test_approve_without_an_agent_exits_2_with_one_message(tmp_path: Path) -> No
     build_workspace(root)
     register(Session.open(root), "alpha", now=T0)
     env = {k: v for k, v in os.environ.items() if k not in ("STAGEGATE_WORKSPACE", "SSH_AUTH_SOCK")}
-    args = ["approve", "alpha", "--role", "sponsor", "--key", "ssh-agent:", "--approver", "D"]
+    args = ["approve", "alpha", "--role", "sponsor", "--key", "ssh-agent:"]
     result = subprocess.run(
         [*STAGEGATE, "--workspace", str(root), *args],
         capture_output=True,
