@@ -409,9 +409,9 @@ class S3Store:
                 return
             raise EntryExistsError(f"{self.uri}: {key!r} already exists") from lost.cause
         raise WriteOutcomeUnknown(
-            f"{self.uri}: the answer to writing {key!r} was lost and reading the key "
-            f"{SETTLE_TRIES} times did not tell whether it landed ({last}); "
-            "the object may have been written",
+            f"{self.uri}: the answer to writing {key!r} was lost, and {SETTLE_TRIES} reads "
+            f"of the key did not tell whether it landed, so it may have been written "
+            f"(last: {last})",
             key=key,
             hint="read the key once S3 answers again: if it holds the bytes written, "
             "the write landed",
