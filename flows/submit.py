@@ -69,7 +69,13 @@ def promote_via_deployment(
     try:
         with get_client(sync_client=True) as client:
             deployment_id = _promotion_deployment(client, api)
-            created = client.create_flow_run_from_deployment(deployment_id, parameters=parameters)
+            created = client.create_flow_run_from_deployment(
+                deployment_id,
+                parameters=parameters,
+                # The flow names its runs so once they start; named now, the caller's
+                # first message already says which gate it is.
+                name=f"gate-{usecase_id}-to-{target.value}",
+            )
             run = SubmittedRun(str(created.id), created.name, _ui_url(created.id))
             if on_submitted is not None:
                 on_submitted(run)

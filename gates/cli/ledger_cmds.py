@@ -137,7 +137,8 @@ def register_commands(app: typer.Typer) -> None:
 
         def submitted(run: SubmittedRun) -> None:
             notes.print(
-                f"{usecase}: the gate service runs {run.name}: {run.url or run.id}",
+                f"{usecase}: submitted to the gate service as flow run {run.name}: "
+                f"{run.url or run.id}",
                 soft_wrap=True,
             )
 
