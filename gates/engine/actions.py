@@ -136,12 +136,13 @@ def record_gate(
             records=records,
         )
     except WriteOutcomeUnknown as e:
+        rerun = (
+            f"re-running `stagegate promote {plan.usecase_id} --to {plan.target.value}` is "
+            "safe: it finishes the promotion if a passing entry landed, and evaluates the "
+            "gate again if not"
+        )
         raise WriteOutcomeUnknown(
-            e.message,
-            key=e.key,
-            hint=f"{e.hint}; re-running `stagegate promote {plan.usecase_id} --to "
-            f"{plan.target.value}` is safe: it finishes the promotion if a passing entry "
-            "landed, and evaluates the gate again if not",
+            e.message, key=e.key, hint=f"{e.hint}; {rerun}" if e.hint else rerun
         ) from e
 
 
