@@ -3,7 +3,8 @@
 Thin over ``gates.engine``, in the library's order: plan (illegal moves are refused
 before anything runs), one task per check kind, conclude, sign and append the entry,
 move the model alias on a pass, then publish a markdown summary as a Prefect artifact.
-Only transient I/O is retried; a check that still cannot run becomes an ``error``
+A promotion whose passing entry is already the chain's latest gate is finished instead
+(the alias moved again), never evaluated twice. Only transient I/O is retried; a check that still cannot run becomes an ``error``
 result, so no path turns an exception into a pass.
 
 The flow is ``async`` for speed: Prefect 3.9's sync engine joins the flow-run heartbeat
@@ -37,7 +38,12 @@ from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
 from gates.clock import parse_time
-from gates.engine.actions import move_model_alias, record_gate
+from gates.engine.actions import (
+    finish_promotion,
+    move_model_alias,
+    record_gate,
+    recorded_promotion,
+)
 from gates.engine.gate import GateEvaluation, GatePlan, conclude, plan_gate
 from gates.engine.notify import notify_gate
 from gates.engine.session import Session
@@ -157,10 +163,13 @@ def check_task(plan: GatePlan, kind: str) -> list[CheckResult]:
 
 
 @task(name="record-gate", cache_policy=NO_CACHE, persist_result=False)
-def record_task(session: Session, state: ChainState, evaluation: GateEvaluation) -> Entry:
-    """Sign and append the gate entry. Never retried: if a write landed but its reply was
-    lost, a retry would find the key taken and report that another writer won."""
-    return record_gate(session, state, evaluation)
+def record_task(
+    session: Session, state: ChainState, evaluation: GateEvaluation, flow_run: str | None
+) -> Entry:
+    """Sign and append the gate entry, naming this flow run. Not retried by Prefect: the
+    store settles a write whose answer was lost by reading it back, and a re-run of the
+    promotion finishes a pass that landed (``recorded_promotion``)."""
+    return record_gate(session, state, evaluation, flow_run=flow_run)
 
 
 @task(
@@ -174,6 +183,19 @@ def record_task(session: Session, state: ChainState, evaluation: GateEvaluation)
 def move_alias_task(session: Session, evaluation: GateEvaluation) -> str | None:
     """Point the stage alias at the gated version; setting an alias is idempotent."""
     return move_model_alias(session, evaluation)
+
+
+@task(
+    name="finish-promotion",
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAY_SECONDS,
+    retry_condition_fn=_retry_if_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def finish_task(session: Session, state: ChainState, entry: Entry) -> str | None:
+    """Run the follow-ups of a passing gate already in the ledger; they are idempotent."""
+    return finish_promotion(session, state, entry)
 
 
 def error_results(kind: str, exc: BaseException) -> list[CheckResult]:
@@ -290,13 +312,82 @@ def _parse_target(to: str) -> Stage:
         raise StagegateError(f"to: {e}") from None
 
 
-def _plan(
-    workspace: str | None, usecase: str, target: Stage, now: datetime | None
-) -> tuple[Session, ChainState, GatePlan]:
+def _open(workspace: str | None, usecase: str) -> tuple[Session, ChainState]:
     session = Session.open(Path(workspace) if workspace else None)
-    when = session.clock.stamp(now, what=f"a gate evaluation of {usecase}")
-    state = session.ledger.state(usecase)
-    return session, state, plan_gate(session.workspace, state, usecase, target, when)
+    return session, session.ledger.state(usecase)
+
+
+def _this_flow_run() -> str | None:
+    """The id of the flow run this code runs in, recorded in the gate entry."""
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
+
+
+def resumed_summary(entry: Entry, alias: str | None) -> dict[str, Any]:
+    """The flow's return value when the passing gate was already recorded."""
+    gate = entry.predicate.gate
+    assert gate is not None
+    return {
+        "usecase": entry.predicate.use_case,
+        "from": gate.from_stage,
+        "to": gate.to_stage,
+        "verdict": gate.verdict,
+        "stage": entry.predicate.stage.after,
+        "sequence": entry.sequence,
+        "entry_key": entry.key,
+        "entry_digest": entry.digest,
+        "failing": [],
+        "alias": alias,
+        "alert": None,
+        "resumed": True,
+    }
+
+
+async def finish_recorded(session: Session, state: ChainState, entry: Entry) -> dict[str, Any]:
+    """The passing gate is already the chain's latest gate: finish its follow-ups only."""
+    logger = get_run_logger()
+    gate = entry.predicate.gate
+    assert gate is not None
+    logger.info(
+        "%s: found the passing gate %s → %s already recorded as %s; finishing its follow-ups",
+        state.usecase,
+        gate.from_stage,
+        gate.to_stage,
+        entry.key,
+    )
+    with SyncClientContext.get_or_create():
+        finished = await _settle(
+            finish_task.submit(quote(session), quote(state), quote(entry))  # type: ignore[call-overload]
+        )
+    source, target = Stage(gate.from_stage), Stage(gate.to_stage)
+    if isinstance(finished, Exception):
+        problem = (
+            finished.message
+            if isinstance(finished, StagegateError)
+            else f"{type(finished).__name__}: {finished}"
+        )
+        raise EvidenceError(
+            f"{state.usecase}: the gate passed and is recorded as {entry.key}, "
+            f"but the model alias was not moved: {problem}",
+            hint="move the alias once MLflow is reachable; the ledger already admits the version",
+        ) from finished
+    lines = [
+        f"# {state.usecase}: {source.label} → {target.label} — **PASS** (already recorded)",
+        "",
+        f"**Ledger entry** `{entry.key}` (sequence {entry.sequence}), found in the ledger; "
+        "nothing was evaluated or written again.  ",
+        f"**Entry digest** `{entry.digest}`",
+    ]
+    if finished:
+        lines.append(f"  \n**Alias moved** `{finished}`")
+    await acreate_markdown_artifact(
+        markdown="\n".join(lines) + "\n",
+        key=artifact_key(state.usecase, source, target),
+        description=f"{state.usecase} gate {source.value} → {target.value}: pass (already recorded)",
+    )
+    return resumed_summary(entry, finished if isinstance(finished, str) else None)
 
 
 def missing_approvals(plan: GatePlan) -> dict[str, int]:
@@ -373,14 +464,24 @@ async def gate_flow(
 
     Returns ``usecase``, ``from``, ``to``, ``verdict`` (pass, blocked, error), ``stage``
     after the gate, the entry's ``sequence``, ``entry_key`` and ``entry_digest``, the
-    ``failing`` checks, and the ``alias`` moved (or None). An illegal move, a bad
-    workspace or a ledger that fails verification raises its StagegateError before
-    anything is written, so the run fails with that message.
+    ``failing`` checks, the ``alias`` moved (or None), the ``alert`` sent and whether
+    the run ``resumed``. The entry records this flow run's id (``gate.flowRun``).
+
+    When the passing gate into ``to`` is already the chain's latest gate (its entry
+    landed but its follow-ups did not run), nothing is evaluated or written: the run
+    finishes the follow-ups and returns that entry with ``resumed`` true. An illegal
+    move, a bad workspace or a ledger that fails verification raises its StagegateError
+    before anything is written, so the run fails with that message.
     """
     logger = get_run_logger()
     target = _parse_target(to)
     when = parse_time(now, field_name="now") if now is not None else None
-    session, state, plan = await asyncio.to_thread(_plan, workspace, usecase, target, when)
+    session, state = await asyncio.to_thread(_open, workspace, usecase)
+    recorded = recorded_promotion(state, target)
+    if recorded is not None:
+        return await finish_recorded(session, state, recorded)
+    when = session.clock.stamp(when, what=f"a gate evaluation of {usecase}")
+    plan = await asyncio.to_thread(plan_gate, session.workspace, state, usecase, target, when)
     waiting = session.workspace.settings.promotion
     timeout = waiting.approval_timeout_seconds if approval_timeout is None else approval_timeout
     if timeout > 0 and missing_approvals(plan):
@@ -392,11 +493,11 @@ async def gate_flow(
     # itself; otherwise every task opens its own client and connection (~30 ms each).
     with SyncClientContext.get_or_create():
         evaluation = conclude(plan, await collect_results(plan))
-        recorded = record_task.submit(  # type: ignore[call-overload]
-            quote(session), quote(state), quote(evaluation)
+        written = record_task.submit(  # type: ignore[call-overload]
+            quote(session), quote(state), quote(evaluation), _this_flow_run()
         )
-        await asyncio.to_thread(wait, [recorded])
-        entry = recorded.result()  # raises the ledger's own error: nothing claims a pass
+        await asyncio.to_thread(wait, [written])
+        entry = written.result()  # raises the ledger's own error: nothing claims a pass
         alert = await asyncio.to_thread(notify_gate, session, state, evaluation, entry)
 
         alias: str | None = None
@@ -444,4 +545,5 @@ async def gate_flow(
         ) from alias_error
     result = summary(evaluation, entry, alias)
     result["alert"] = alert.to_record() if alert else None
+    result["resumed"] = False
     return result

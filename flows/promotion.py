@@ -1,31 +1,89 @@
-"""One door for callers that promote (the CLI, the demo): through the flow or in-process.
+"""One door for callers that promote (the CLI, the demo): three routes to the same gate.
 
-Prefect loads only when the flow path is taken, so ``--in-process`` runs and the
-library never pay for it.
+- ``deployment``: a run of the ``stagegate-promote`` deployment, executed by the gate
+  service (``stagegate serve`` or a worker), which holds the gate key; the caller only
+  reads the ledger (``flows.submit``). The default when a Prefect API is configured.
+- ``local-flow``: the gate flow in this process (Prefect's ephemeral API when none is
+  configured); this process signs, so it needs the gate key.
+- ``in-process``: the library's ``promote``, no Prefect at all.
+
+Prefect loads only when a flow route is taken, so ``in-process`` runs and the library
+never pay for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Literal
 
 from gates.engine.actions import promote
 from gates.engine.session import Session
 from gates.ledger.entry import Entry
 from gates.stages import Stage
 
+if TYPE_CHECKING:
+    from flows.submit import SubmittedRun
 
-def promote_entry(
+Route = Literal["deployment", "local-flow", "in-process"]
+
+
+@dataclass(frozen=True)
+class PromotionReport:
+    """What a promotion did, whichever route it took."""
+
+    entry: Entry
+    #: The passing gate was already recorded: only its follow-ups ran.
+    resumed: bool = False
+    #: The model alias moved (``models:/NAME@ALIAS -> VERSION``), if any.
+    alias: str | None = None
+    #: The Prefect flow run that evaluated the gate, if one did.
+    flow_run: str | None = None
+
+
+def prefect_api_configured() -> bool:
+    """Whether a Prefect API is configured (``PREFECT_API_URL``, or a Prefect profile)."""
+    from prefect.settings import get_current_settings
+
+    return bool(get_current_settings().api.url)
+
+
+def choose_route(*, in_process: bool = False, local_flow: bool = False) -> Route:
+    """The route the caller asked for, else the deployment when a Prefect API is configured."""
+    if in_process:
+        return "in-process"
+    if local_flow or not prefect_api_configured():
+        return "local-flow"
+    return "deployment"
+
+
+def run_promotion(
     session: Session,
     usecase_id: str,
     target: Stage,
     *,
+    route: Route,
     now: datetime | None = None,
-    via_prefect: bool = True,
-) -> Entry:
-    """Promote through the Prefect gate flow (default) or in-process; return the signed entry."""
-    if not via_prefect:
-        return promote(session, usecase_id, target, now=now).entry
+    on_submitted: Callable[[SubmittedRun], None] | None = None,
+    on_waiting: Callable[[str], None] | None = None,
+) -> PromotionReport:
+    """Promote by ``route``; ``on_submitted`` hears of a deployment run as soon as it exists."""
+    if route == "in-process":
+        outcome = promote(session, usecase_id, target, now=now)
+        return PromotionReport(outcome.entry, outcome.resumed, outcome.alias)
+    if route == "deployment":
+        from flows.submit import promote_via_deployment
+
+        return promote_via_deployment(
+            session,
+            usecase_id,
+            target,
+            now=now,
+            on_submitted=on_submitted,
+            on_waiting=on_waiting,
+        )
     from flows.gate_flow import gate_flow
 
     result = asyncio.run(
@@ -36,4 +94,24 @@ def promote_entry(
             now=now.isoformat() if now else None,
         )
     )
-    return session.ledger.read_entry(usecase_id, int(result["sequence"]))
+    entry = session.ledger.read_entry(usecase_id, int(result["sequence"]))
+    gate = entry.predicate.gate
+    return PromotionReport(
+        entry,
+        resumed=bool(result.get("resumed")),
+        alias=result.get("alias"),
+        flow_run=gate.flow_run if gate else None,
+    )
+
+
+def promote_entry(
+    session: Session,
+    usecase_id: str,
+    target: Stage,
+    *,
+    now: datetime | None = None,
+    via_prefect: bool = True,
+) -> Entry:
+    """Promote through the gate flow in this process (default) or in-process; the entry."""
+    route: Route = "local-flow" if via_prefect else "in-process"
+    return run_promotion(session, usecase_id, target, route=route, now=now).entry

@@ -42,6 +42,19 @@ class EntryExistsError(StoreError):
     """A create-only write lost the race: the key already exists."""
 
 
+class WriteOutcomeUnknown(StoreError):
+    """A write reached the store, but whether it landed could not be learned.
+
+    The answer was lost (a dropped connection, a timeout, a server error) and reading
+    the key again did not tell either: the object may exist. ``key`` names it, so the
+    caller can say where to look once the store answers again.
+    """
+
+    def __init__(self, message: str, *, key: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.key = key
+
+
 class SigningError(StagegateError):
     """A key could not be loaded or a signature could not be made."""
 

@@ -10,6 +10,7 @@ import pytest
 
 from gates.stack.seaweedfs import SeaweedFS
 from gates.store.local import LocalStore
+from tests.lossy_proxy import LossyProxy
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +53,11 @@ def s3_lock_bucket(seaweedfs: SeaweedFS) -> str:
 def local_store(tmp_path: Path) -> LocalStore:
     """A LocalStore on an empty folder."""
     return LocalStore(tmp_path / "store")
+
+
+@pytest.fixture
+def lossy_s3(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> Iterator[LossyProxy]:
+    """A fault-injecting proxy in front of the session's SeaweedFS; boto3 goes through it."""
+    with LossyProxy(seaweedfs.endpoint_url) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+        yield proxy

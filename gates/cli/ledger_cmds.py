@@ -9,10 +9,18 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from gates.cli.context import parse_when, session_of
-from gates.cli.render import console, print_json, show_gate, stage_text
+from gates.cli.render import (
+    console,
+    err_console,
+    print_json,
+    show_gate,
+    show_resumed,
+    stage_text,
+)
 from gates.errors import ConfigError
 
 if TYPE_CHECKING:
+    from flows.submit import SubmittedRun
     from gates.ledger.entry import Entry
     from gates.risks import Risk
     from gates.roadmap.tracking import DecisionTrack
@@ -102,19 +110,59 @@ def register_commands(app: typer.Typer) -> None:
                 "--in-process", help="Evaluate without Prefect (same checks, same entry)."
             ),
         ] = False,
+        local_flow: Annotated[
+            bool,
+            typer.Option(
+                "--local-flow",
+                help="Run the gate flow in this process, signing with the gate key here, "
+                "even when a Prefect API is configured.",
+            ),
+        ] = False,
         at: Annotated[str | None, typer.Option(help="Evaluate as of this time (ISO 8601).")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Run the gate to the next stage. Exit 0 promoted, 1 blocked, 2 error."""
+        """Run the gate to the next stage. Exit 0 promoted, 1 blocked, 2 error.
+
+        With a Prefect API configured, the gate service runs it (the stagegate-promote
+        deployment, which holds the gate key); this command waits and shows the entry.
+        """
+        if in_process and local_flow:
+            raise ConfigError("--in-process/--local-flow", ["choose one of the two"])
         session = session_of(ctx)
         target = _stage(to, "--to")
         now = parse_when(at)
-        from flows.promotion import promote_entry
+        from flows.promotion import choose_route, run_promotion
 
-        entry = promote_entry(session, usecase, target, now=now, via_prefect=not in_process)
+        notes = err_console() if json_out else console()
+
+        def submitted(run: SubmittedRun) -> None:
+            notes.print(
+                f"{usecase}: submitted to the gate service as flow run {run.name}: "
+                f"{run.url or run.id}",
+                soft_wrap=True,
+            )
+
+        def waiting(message: str) -> None:
+            notes.print(f"[yellow]{message}[/]", soft_wrap=True)
+
+        report = run_promotion(
+            session,
+            usecase,
+            target,
+            route=choose_route(in_process=in_process, local_flow=local_flow),
+            now=now,
+            on_submitted=submitted,
+            on_waiting=waiting,
+        )
+        entry = report.entry
         data = gate_json(entry)
+        data["flowRun"] = report.flow_run
+        data["resumed"] = report.resumed
+        data["alias"] = report.alias
         if json_out:
             print_json(data)
+        elif report.resumed:
+            show_resumed(entry, report.alias)
         else:
             show_gate(entry)
         raise typer.Exit({"pass": 0, "blocked": 1}.get(str(data["verdict"]), 2))

@@ -116,6 +116,23 @@ def stage_text(stage: str) -> Text:
     return Text(stage, style=STAGE_STYLE.get(stage, ""))
 
 
+def show_resumed(entry: Entry, alias: str | None, out: Console | None = None) -> None:
+    """A promotion that found its passing gate already recorded and finished it."""
+    gate = entry.predicate.gate
+    assert gate is not None
+    out = out or console()
+    source, target = Stage(gate.from_stage), Stage(gate.to_stage)
+    usecase = entry.predicate.use_case
+    out.print(
+        f"{usecase}: found the existing gate entry #{entry.sequence} "
+        f"({source.label} → {target.label}, pass); nothing was evaluated or written again.",
+        soft_wrap=True,
+    )
+    finished = f"moved {alias}" if alias else "no model alias to move"
+    out.print(f"finished the follow-ups: {finished}.", soft_wrap=True)
+    out.print(verdict_text(gate.verdict), f"— {usecase} is in {target.label}.")
+
+
 def show_gate(entry: Entry, out: Console | None = None) -> None:
     """A gate entry as a reader wants it: the checks, the verdict, and what blocked it."""
     gate = entry.predicate.gate

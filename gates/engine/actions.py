@@ -14,7 +14,7 @@ from gates.canonical import digest_of
 from gates.engine.gate import GateEvaluation, evaluate_gate
 from gates.engine.notify import notify_gate
 from gates.engine.session import Session
-from gates.errors import PromotionRefused
+from gates.errors import PromotionRefused, WriteOutcomeUnknown
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
 from gates.ledger.statement import SelectionRecord
@@ -77,18 +77,36 @@ def register(
 
 @dataclass(frozen=True)
 class PromotionOutcome:
-    evaluation: GateEvaluation
+    #: The gate evaluated by this call; None when it found the gate already recorded.
+    evaluation: GateEvaluation | None
     entry: Entry
     #: What became of the alert about a blocked gate (None for a pass).
     alert: AlertOutcome | None = None
+    #: The model alias moved, as ``models:/NAME@ALIAS -> VERSION`` (None if none was due).
+    alias: str | None = None
+
+    @property
+    def resumed(self) -> bool:
+        """Whether the passing gate was already in the ledger and only its follow-ups ran."""
+        return self.evaluation is None
 
     @property
     def promoted(self) -> bool:
-        return self.evaluation.verdict is Verdict.PASS
+        gate = self.entry.predicate.gate
+        return gate is not None and gate.verdict == "pass"
 
 
-def record_gate(session: Session, state: ChainState, evaluation: GateEvaluation) -> Entry:
-    """Sign the gate's result; a pass moves the stage and locks the next stage's criteria."""
+def record_gate(
+    session: Session,
+    state: ChainState,
+    evaluation: GateEvaluation,
+    *,
+    flow_run: str | None = None,
+) -> Entry:
+    """Sign the gate's result; a pass moves the stage and locks the next stage's criteria.
+
+    ``flow_run`` is the id of the Prefect flow run that evaluated the gate, if one did.
+    """
     plan = evaluation.plan
     passed = evaluation.verdict is Verdict.PASS
     gate: dict[str, Any] = {
@@ -101,34 +119,106 @@ def record_gate(session: Session, state: ChainState, evaluation: GateEvaluation)
     }
     if evaluation.model:
         gate["model"] = {"name": evaluation.model[0], "version": evaluation.model[1]}
+    if flow_run:
+        gate["flowRun"] = flow_run
     records: dict[str, Any] = {"gate": gate, "specDigest": _spec_digest(session, plan.usecase_id)}
     after = plan.target if passed else plan.stage
     if passed:
         records["lock"] = _lock(session, plan.usecase_id, plan.target)
-    return session.ledger.append(
-        state,
-        session.signer,
-        kind="gate",
-        after=after,
-        actor=session.actor,
-        # On the system clock the entry carries the moment it is signed, not when the
-        # (possibly long) evaluation began; a simulated clock records the evaluation time.
-        time=plan.context.now if session.clock.simulated else None,
-        records=records,
-    )
+    try:
+        return session.ledger.append(
+            state,
+            session.signer,
+            kind="gate",
+            after=after,
+            actor=session.actor,
+            # On the system clock the entry carries the moment it is signed, not when the
+            # (possibly long) evaluation began; a simulated clock records the evaluation time.
+            time=plan.context.now if session.clock.simulated else None,
+            records=records,
+        )
+    except WriteOutcomeUnknown as e:
+        rerun = (
+            f"re-running `stagegate promote {plan.usecase_id} --to {plan.target.value}` is "
+            "safe: it finishes the promotion if a passing entry landed, and evaluates the "
+            "gate again if not"
+        )
+        raise WriteOutcomeUnknown(
+            e.message, key=e.key, hint=f"{e.hint}; {rerun}" if e.hint else rerun
+        ) from e
 
 
 def promote(
     session: Session, usecase_id: str, target: Stage, *, now: datetime | None = None
 ) -> PromotionOutcome:
-    """Evaluate the gate in-process, record it, and on a pass move the model alias."""
+    """Evaluate the gate in-process, record it, and on a pass move the model alias.
+
+    If the passing gate into ``target`` is already the chain's latest gate (its entry
+    landed but the follow-ups did not run, say its answer was lost), nothing is
+    evaluated or written again: the follow-ups are finished (``resumed``).
+    """
     when = session.clock.stamp(now, what=f"a gate evaluation of {usecase_id}")
     state = session.ledger.state(usecase_id)
+    recorded = recorded_promotion(state, target)
+    if recorded is not None:
+        return PromotionOutcome(None, recorded, alias=finish_promotion(session, state, recorded))
     evaluation = evaluate_gate(session.workspace, state, usecase_id, target, when)
     entry = record_gate(session, state, evaluation)
     alert = notify_gate(session, state, evaluation, entry)
-    move_model_alias(session, evaluation)
-    return PromotionOutcome(evaluation, entry, alert)
+    alias = move_model_alias(session, evaluation)
+    return PromotionOutcome(evaluation, entry, alert, alias)
+
+
+def recorded_promotion(state: ChainState, target: Stage) -> Entry | None:
+    """The passing gate that moved the use case into ``target``, if it is the latest gate.
+
+    The use case must be in ``target`` by that very entry: a later rollback, a No-Go or
+    another gate means the promotion is history, not something left to finish.
+    """
+    entry = state.last_gate
+    if entry is None or state.stage is not target or state.entered_sequence != entry.sequence:
+        return None
+    gate = entry.predicate.gate
+    if gate is None or gate.verdict != "pass" or gate.to_stage != target.value:
+        return None
+    return entry
+
+
+def finish_promotion(session: Session, state: ChainState, entry: Entry) -> str | None:
+    """Run a recorded passing gate's follow-ups again; each is idempotent.
+
+    The follow-up is the model alias (setting it to the same version again changes
+    nothing). A pass raises no alert, so none can be due. Returns the alias moved.
+    """
+    due = recorded_alias(session, state, entry)
+    return _point_alias(session, *due) if due else None
+
+
+def recorded_alias(
+    session: Session, state: ChainState, entry: Entry
+) -> tuple[str, str, str] | None:
+    """(model, alias, version) a recorded passing gate points at, or None if none is due.
+
+    The alias is the one in the criteria the gate was judged under, as the ledger
+    locked them; whether to move it at all is the use case's ``model.move_alias``.
+    """
+    gate = entry.predicate.gate
+    if gate is None or gate.verdict != "pass" or gate.model is None:
+        return None
+    alias = _locked_alias(state, gate.from_stage, gate.criteria_digest)
+    model = session.workspace.usecase(state.usecase).model
+    if not alias or model is None or not model.move_alias:
+        return None
+    return gate.model.name, alias, gate.model.version
+
+
+def _locked_alias(state: ChainState, stage: str, digest: str) -> str | None:
+    for entry in reversed(state.history):
+        lock = entry.predicate.lock
+        if lock is not None and lock.stage == stage and lock.digest == digest:
+            alias = lock.criteria.get("alias")
+            return alias if isinstance(alias, str) and alias else None
+    return None
 
 
 def move_model_alias(session: Session, evaluation: GateEvaluation) -> str | None:
@@ -144,10 +234,19 @@ def move_model_alias(session: Session, evaluation: GateEvaluation) -> str | None
         return None
     if model is None or not model.move_alias:
         return None
+    name, version = evaluation.model
+    return _point_alias(session, name, alias, version)
+
+
+def _point_alias(session: Session, name: str, alias: str, version: str) -> str:
     from gates.promotion.mlflow_alias import move_alias
 
-    name, version = evaluation.model
     move_alias(session.workspace.tracking_uri, name, alias, version)
+    return alias_text(name, alias, version)
+
+
+def alias_text(name: str, alias: str, version: str) -> str:
+    """How a moved alias is reported: ``models:/NAME@ALIAS -> VERSION``."""
     return f"models:/{name}@{alias} -> {version}"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from gates import __version__
 from gates.canonical import canonical_json
 from gates.clock import Clock
-from gates.errors import EntryExistsError, LedgerError
+from gates.errors import EntryExistsError, LedgerError, WriteOutcomeUnknown
 from gates.ledger.entry import (
     CHAINS_PREFIX,
     Entry,
@@ -224,4 +224,12 @@ class Ledger:
                 f"{state.usecase}: entry {state.next_sequence} was written by another writer first; "
                 "nothing was written. Re-run to evaluate against the new chain head.",
             ) from None
+        except WriteOutcomeUnknown as e:
+            raise WriteOutcomeUnknown(
+                f"{state.usecase}: the {kind} entry #{state.next_sequence} may have been "
+                f"written. {e.message}",
+                key=key,
+                hint=f"check with `stagegate audit log {state.usecase}` once the store "
+                f"answers: entry #{state.next_sequence} is there or not",
+            ) from e
         return entry

@@ -3,7 +3,9 @@
 Each key is a file under the root folder. ``put_new`` writes to a hidden temporary file
 in the target folder, fsyncs it and then hard-links it to the final name: ``link(2)``
 fails if the name exists, so of two writers exactly one wins, and because the final name
-only ever points at a complete file a reader never sees half an object.
+only ever points at a complete file a reader never sees half an object. A link whose
+outcome is unclear is settled by reading the name back; a link that could not be made
+durable is reported as a ``WriteOutcomeUnknown``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gates.errors import EntryExistsError, ObjectMissingError, StoreError
+from gates.errors import EntryExistsError, ObjectMissingError, StoreError, WriteOutcomeUnknown
 
 __all__ = ["TEMP_MARKER", "LocalStore", "validate_key"]
 
@@ -104,16 +106,37 @@ class LocalStore:
                     ) from e
                 raise EntryExistsError(f"{self.uri}: {key!r} already exists") from e
             except OSError as e:
-                raise StoreError(f"{self.uri}: cannot create {key!r}: {e}") from e
+                # Some file systems (NFS, FUSE) can fail a link they made: look.
+                self._settle(key, final, data, e)
             # The link is only durable once the folder entry itself is on disk.
             try:
                 _fsync_folder(folder)
             except OSError as e:
-                raise StoreError(
-                    f"{self.uri}: {key!r} was written but may not be durable: {e}"
+                raise WriteOutcomeUnknown(
+                    f"{self.uri}: {key!r} was written, but its folder could not be synced "
+                    f"({e}); after a crash the object may be missing",
+                    key=key,
+                    hint="check the disk; the object is there until the machine crashes",
                 ) from e
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _settle(self, key: str, final: Path, data: bytes, error: OSError) -> None:
+        """After a failed link, learn whether it happened: our bytes mean it did."""
+        try:
+            stored = final.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"{self.uri}: cannot create {key!r}: {error}") from error
+        except OSError as e:
+            raise WriteOutcomeUnknown(
+                f"{self.uri}: creating {key!r} failed ({error}) and reading it back failed "
+                f"too ({e}); the object may have been written",
+                key=key,
+                hint="read the key once the folder is readable: if it holds the bytes "
+                "written, the write landed",
+            ) from error
+        if stored != data:
+            raise EntryExistsError(f"{self.uri}: {key!r} already exists") from error
 
     def _write_durably(self, tmp: Path, data: bytes) -> None:
         try:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 
-from gates.errors import EntryExistsError, ObjectMissingError, StoreError
+from gates.errors import EntryExistsError, ObjectMissingError, StoreError, WriteOutcomeUnknown
 from gates.store.local import validate_key
 
 if TYPE_CHECKING:
@@ -65,6 +65,39 @@ CONFLICT_TRIES = 4
 class _Retention:
     mode: RetentionMode
     days: int
+
+
+#: Reads of a key whose write went unanswered, to learn whether it landed, with pauses
+#: of ``SETTLE_PAUSE_SECONDS`` doubling between them (0.5 + 1 + 2 s, plus the reads).
+SETTLE_TRIES = 4
+SETTLE_PAUSE_SECONDS = 0.5
+
+
+class _AnswerLost(Exception):
+    """A PUT may have reached S3, but no answer says whether it landed."""
+
+    def __init__(self, detail: str, cause: Exception) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.cause = cause
+
+
+@dataclass
+class _PutAttempts:
+    """What botocore's attempts inside one ``put_object`` call showed."""
+
+    #: Some attempt may have delivered the request: its connection broke after sending,
+    #: it timed out waiting for the answer, or S3 answered with a server error.
+    maybe_delivered: bool = False
+
+
+def _may_have_been_delivered(error: BaseException) -> bool:
+    """Whether a failed attempt may have sent the request: anything but failing to connect."""
+    from botocore import exceptions as bx
+
+    if isinstance(error, bx.ConnectionError):  # refused, connect timeout, TLS handshake, proxy
+        return False
+    return isinstance(error, bx.HTTPClientError)  # closed mid-request, read timeout
 
 
 _loader_lock = threading.Lock()
@@ -159,6 +192,9 @@ class S3Store:
         # The bulk read path, or why there is none; learned on the first get_many.
         self._reader: FastReader | Unsupported | None = None
         self._fast_read = fast_read
+        # Per thread: what the attempts of the PUT in progress showed (see _create).
+        self._put_attempts = threading.local()
+        self._put_hook_registered = False
 
     def __repr__(self) -> str:
         return f"S3Store({self.uri!r})"
@@ -272,15 +308,33 @@ class S3Store:
     # -- ObjectStore --------------------------------------------------------------
 
     def put_new(self, key: str, data: bytes) -> None:
+        extra = self._retention_args()
+        try:
+            self._create(key, data, extra)
+        except _AnswerLost as lost:
+            self._settle(key, data, extra, lost)
+
+    def _retention_args(self) -> dict[str, Any]:
+        retention = self._bucket_retention()
+        if retention is None:
+            return {}
+        return {
+            "ObjectLockMode": retention.mode,
+            "ObjectLockRetainUntilDate": datetime.now(UTC) + timedelta(days=retention.days),
+        }
+
+    def _create(self, key: str, data: bytes, extra: dict[str, Any]) -> None:
+        """One create-only PUT (botocore's retries included).
+
+        Raises EntryExistsError when the key was taken before us, ``_AnswerLost`` when the
+        request may have reached S3 but no answer says whether it landed, StoreError for
+        everything that certainly wrote nothing.
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
         full = self._full(key)
-        extra: dict[str, Any] = {}
-        retention = self._bucket_retention()
-        if retention is not None:
-            extra["ObjectLockMode"] = retention.mode
-            extra["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=retention.days)
         for attempt in range(CONFLICT_TRIES):
+            sent = self._watch_put_attempts()
             try:
                 self.client.put_object(
                     Bucket=self.bucket,
@@ -295,10 +349,17 @@ class S3Store:
                 return
             except ClientError as e:
                 code = str(e.response.get("Error", {}).get("Code"))
+                meta = e.response.get("ResponseMetadata", {})
                 if code in _EXISTS_CODES:
-                    if self._our_retried_write_landed(e, key, data):
-                        return
+                    # If botocore retried (say after a read timeout), the first attempt
+                    # may have created the object and the retry then lost to it.
+                    if meta.get("RetryAttempts", 0):
+                        raise _AnswerLost(f"S3 answered {code} to a retried write", e) from e
                     raise EntryExistsError(f"{self.uri}: {key!r} already exists") from e
+                status = int(meta.get("HTTPStatusCode") or 0)
+                if status >= 500:
+                    # A server error after the request arrived: it may have been applied.
+                    raise _AnswerLost(f"S3 answered {status} {code}", e) from e
                 if code not in _CONFLICT_CODES:
                     self._fail(e, "write", key)
                 if attempt == CONFLICT_TRIES - 1:
@@ -309,18 +370,82 @@ class S3Store:
                     ) from e
                 time.sleep(random.uniform(0.05, 0.2) * 2**attempt)
             except BotoCoreError as e:
+                if sent.maybe_delivered or _may_have_been_delivered(e):
+                    raise _AnswerLost(str(e), e) from e
                 self._fail(e, "write", key)
+            finally:
+                self._put_attempts.watch = None
 
-    def _our_retried_write_landed(self, error: Any, key: str, data: bytes) -> bool:
-        # If botocore retried (say after a read timeout), the first attempt may have
-        # created the object and the retry then lost to it. Only then, identical bytes
-        # mean the write that exists is ours.
-        if not error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0):
-            return False
-        try:
-            return self.get(key) == data
-        except StoreError:
-            return False
+    def _settle(self, key: str, data: bytes, extra: dict[str, Any], lost: _AnswerLost) -> None:
+        """Learn whether an unanswered write landed, by reading the key again.
+
+        Our exact bytes: it did. Other bytes: another writer won (EntryExistsError).
+        No object: it did not (yet), and writing again is safe, since the write is
+        create-only and carries the same bytes. Still unknown after ``SETTLE_TRIES``
+        reads: WriteOutcomeUnknown, which says the object may exist.
+        """
+        last = lost.detail
+        for attempt in range(SETTLE_TRIES):
+            if attempt:
+                time.sleep(SETTLE_PAUSE_SECONDS * 2 ** (attempt - 1))
+            try:
+                stored = self.get(key)
+            except ObjectMissingError:
+                try:
+                    self._create(key, data, extra)
+                    return
+                except EntryExistsError:
+                    continue  # it landed meanwhile, or someone else's did: read it
+                except _AnswerLost as again:
+                    last = again.detail
+                    continue
+                except StoreError as e:
+                    last = e.message
+                    continue
+            except StoreError as e:
+                last = e.message
+                continue
+            if stored == data:
+                return
+            raise EntryExistsError(f"{self.uri}: {key!r} already exists") from lost.cause
+        raise WriteOutcomeUnknown(
+            f"{self.uri}: the answer to writing {key!r} was lost, and {SETTLE_TRIES} reads "
+            f"of the key did not tell whether it landed, so it may have been written "
+            f"(last: {last})",
+            key=key,
+            hint="read the key once S3 answers again: if it holds the bytes written, "
+            "the write landed",
+        ) from lost.cause
+
+    def _watch_put_attempts(self) -> _PutAttempts:
+        """Start recording this thread's next PUT attempts (botocore retries inside a call)."""
+        if not self._put_hook_registered:
+            self.client.meta.events.register(
+                "needs-retry.s3.PutObject",
+                self._note_put_attempt,
+                unique_id=f"stagegate-put-attempts-{id(self)}",
+            )
+            self._put_hook_registered = True
+        watch = _PutAttempts()
+        self._put_attempts.watch = watch
+        return watch
+
+    def _note_put_attempt(
+        self,
+        response: Any = None,
+        caught_exception: BaseException | None = None,
+        **_: Any,
+    ) -> None:
+        # botocore asks "retry?" after every attempt, the last one included.
+        watch: _PutAttempts | None = getattr(self._put_attempts, "watch", None)
+        if watch is None:
+            return
+        if caught_exception is not None and _may_have_been_delivered(caught_exception):
+            watch.maybe_delivered = True
+        elif response is not None:
+            status = int(getattr(response[0], "status_code", 0) or 0)
+            if status >= 500:
+                watch.maybe_delivered = True
 
     def get(self, key: str) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError

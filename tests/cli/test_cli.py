@@ -77,6 +77,15 @@ def test_skipping_a_stage_exits_2_with_one_message_and_writes_nothing(ws: Path) 
     assert not (ws / "ledger" / entry_key("alpha", 2)).exists()
 
 
+def test_in_process_and_local_flow_together_are_refused(ws: Path) -> None:
+    result = run(
+        "--workspace", str(ws), "promote", "alpha", "--to", "poc", "--in-process", "--local-flow"
+    )
+    assert result.returncode == 2
+    assert "--in-process/--local-flow" in result.stderr and "Traceback" not in result.stderr
+    assert not (ws / "ledger" / entry_key("alpha", 2)).exists()
+
+
 def test_unknown_stage_name_is_a_clear_error(ws: Path) -> None:
     result = run("--workspace", str(ws), "promote", "alpha", "--to", "prod", "--in-process")
     assert result.returncode == 2

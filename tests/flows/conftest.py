@@ -7,6 +7,7 @@ so one serves the whole session, and only the tests in this folder pay for it.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,7 @@ DELIVERABLES = {
 
 SETTINGS = """\
 [store]
-uri = "ledger"
+uri = "{store}"
 [signing]
 key = "file:keys/gate.pem"
 actor = "gate-service"
@@ -120,6 +121,7 @@ def build_world(
     tracking_uri: str | None = None,
     approvals: bool = True,
     settings_extra: str = "",
+    store: str = "ledger",
 ) -> GateWorld:
     (root / "usecases").mkdir(parents=True)
     for path, text in DELIVERABLES.values():
@@ -128,7 +130,9 @@ def build_world(
     for name in ("gate", "sponsor", "budget"):
         generate_keypair(root / "keys" / f"{name}.pem")
     mlflow = f'[mlflow]\ntracking_uri = "{tracking_uri}"' if tracking_uri else ""
-    (root / "stagegate.toml").write_text(SETTINGS.format(mlflow=mlflow) + settings_extra)
+    (root / "stagegate.toml").write_text(
+        SETTINGS.format(mlflow=mlflow, store=store) + settings_extra
+    )
     (root / "usecases" / f"{UC}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
 
     session = Session.open(root)
@@ -136,6 +140,23 @@ def build_world(
     if approvals:
         approve_explore_exit(root)
     return GateWorld(root)
+
+
+def model_world(
+    root: Path, tracking_uri: str, alias: str, *, store: str = "ledger"
+) -> tuple[GateWorld, str, str]:
+    """Explore criteria with a metric bar and an alias, met by a registered model version."""
+    from gates.demo.mlflow_runs import log_run
+
+    model = f"triage-{uuid.uuid4().hex[:8]}"
+    _, version = log_run(
+        tracking_uri, root.parent / "mlartifacts", model, {"accuracy": 0.91},
+        T0 + timedelta(days=2), register_as=model,
+    )  # fmt: skip
+    assert version is not None
+    explore = {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.8}], "alias": alias}
+    spec = usecase_spec(explore=explore, model=model, metrics_experiment=model)
+    return build_world(root, spec, tracking_uri=tracking_uri, store=store), model, version
 
 
 def approve_explore_exit(root: Path) -> None:

@@ -12,7 +12,6 @@ import types
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,18 @@ from flows.gate_flow import (
     gate_flow,
     is_transient,
 )
-from gates.engine.actions import promote
-from gates.engine.gate import CHECK_KINDS, GatePlan, plan_gate
+from gates.engine.actions import promote, record_gate
+from gates.engine.gate import CHECK_KINDS, GatePlan, evaluate_gate, plan_gate
 from gates.engine.session import Session
 from gates.errors import EvidenceError, PromotionRefused, StagegateError
 from gates.results import CheckResult, Status
 from gates.stages import Stage
-from tests.flows.conftest import GATE_TIME, T0, UC, GateWorld, build_world, usecase_spec
+from tests.flows.conftest import (
+    GATE_TIME,
+    UC,
+    GateWorld,
+    model_world,
+)
 
 pytestmark = pytest.mark.prefect
 
@@ -227,12 +231,18 @@ def test_library_and_flow_record_the_same_gate(
     outcome = promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME)
     result = world.run_flow()
 
+    assert outcome.evaluation is not None
     assert result["verdict"] == outcome.evaluation.verdict.value == scenario
-    # Both entries sign the same content; only the workspace folder differs.
+    # Both entries sign the same content; only the workspace folder differs, and the
+    # flow's entry names its flow run (the library's, evaluated in-process, has none).
+    flow_entry = world.state().history[-1]
+    assert outcome.entry.predicate.gate is not None and flow_entry.predicate.gate is not None
+    assert outcome.entry.predicate.gate.flow_run is None
+    assert flow_entry.predicate.gate.flow_run is not None
     by_library = json.dumps(outcome.entry.predicate.model_dump(mode="json"), sort_keys=True)
-    by_flow = json.dumps(
-        world.state().history[-1].predicate.model_dump(mode="json"), sort_keys=True
-    )
+    flow_predicate = flow_entry.predicate.model_dump(mode="json")
+    flow_predicate["gate"]["flow_run"] = None
+    by_flow = json.dumps(flow_predicate, sort_keys=True)
     by_library = by_library.replace(str(library_root.resolve()), "<workspace>")
     by_flow = by_flow.replace(str(world.root.resolve()), "<workspace>")
     assert by_flow == by_library
@@ -490,21 +500,6 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     return uri
 
 
-def model_world(root: Path, tracking_uri: str, alias: str) -> tuple[GateWorld, str, str]:
-    """Explore criteria with a metric bar and an alias, met by a registered model version."""
-    from gates.demo.mlflow_runs import log_run
-
-    model = f"triage-{uuid.uuid4().hex[:8]}"
-    _, version = log_run(
-        tracking_uri, root.parent / "mlartifacts", model, {"accuracy": 0.91},
-        T0 + timedelta(days=2), register_as=model,
-    )  # fmt: skip
-    assert version is not None
-    explore = {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.8}], "alias": alias}
-    spec = usecase_spec(explore=explore, model=model, metrics_experiment=model)
-    return build_world(root, spec, tracking_uri=tracking_uri), model, version
-
-
 def test_a_pass_moves_the_model_alias_to_the_gated_version(
     tmp_path: Path, tracking_uri: str
 ) -> None:
@@ -542,6 +537,45 @@ def test_an_alias_that_cannot_move_fails_the_run_but_the_recorded_pass_stands(
     markdown = str(read_artifact(artifact_key(UC, Stage.EXPLORE, Stage.POC)).data)
     assert "**PASS**" in markdown and "**Alias NOT moved**" in markdown
     assert "'latest' alias name (case insensitive) is reserved" in markdown
+
+
+def test_a_recorded_pass_whose_alias_never_moved_is_finished_by_the_flow_not_gated_again(
+    tmp_path: Path, tracking_uri: str
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    world, model, version = model_world(tmp_path / "ws", tracking_uri, alias="poc")
+    session = world.session()
+    state = session.ledger.state(UC)
+    # The passing entry landed, but the run that wrote it never reached its follow-ups.
+    evaluation = evaluate_gate(session.workspace, state, UC, Stage.POC, GATE_TIME)
+    recorded = record_gate(session, state, evaluation)
+    assert recorded.predicate.stage.after == "poc"
+
+    final = world.run_flow(return_state=True)
+    result = final.result()
+
+    assert final.is_completed()
+    assert result["resumed"] is True and result["verdict"] == "pass"
+    assert (result["sequence"], result["entry_key"]) == (recorded.sequence, recorded.key)
+    assert result["alias"] == f"models:/{model}@poc -> {version}"
+    moved = MlflowClient(tracking_uri=tracking_uri).get_model_version_by_alias(model, "poc")
+    assert str(moved.version) == version
+    assert world.state().entries == state.entries + 1  # only the recorded entry
+    # Nothing was evaluated: the run's only task is the follow-up.
+    run_id = final.state_details.flow_run_id
+    names = task_run_names(run_id, expected=1)
+    assert len(names) == 1 and names[0].startswith("finish-promotion"), names
+    markdown = str(read_artifact(artifact_key(UC, Stage.EXPLORE, Stage.POC), run_id).data)
+    assert "already recorded" in markdown and recorded.key in markdown
+
+
+def test_the_gate_entry_records_the_flow_run_that_signed_it(world: GateWorld) -> None:
+    final = world.run_flow(return_state=True)
+
+    gate = world.state().history[-1].predicate.gate
+    assert gate is not None
+    assert gate.flow_run == str(final.state_details.flow_run_id)
 
 
 def test_artifact_keys_use_only_the_characters_prefect_allows() -> None:
