@@ -25,7 +25,7 @@ def test_promoting_again_into_the_stage_a_recorded_pass_entered_writes_nothing(
     sequence = _promoted_to_poc(world)
     # Later entries that do not move the stage (an approval toward Pilot) change nothing.
     approve(
-        world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park",
+        world.session, "alpha", world.sponsor, role="sponsor",
         now=world.at(11),
     )  # fmt: skip
     before = world.session.ledger.state("alpha")
