@@ -2,19 +2,80 @@
 
 Canonical form (see docs/adr/0002-canonical-json.md): UTF-8, keys sorted, no
 insignificant whitespace, no NaN/Infinity. Same value in, same bytes out.
+
+The same rules hold for reading: ``strict_json_loads`` refuses the NaN and Infinity
+literals that Python's ``json`` accepts by default, so a number that could not have
+been signed canonically is never read back as one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
+
+#: Integers past this many decimal digits cannot be written as JSON by Python (its
+#: int/str conversion limit); canonical JSON refuses them with a name instead.
+MAX_INT_DIGITS = 4300
+
+
+class NonCanonicalValue(ValueError):
+    """A value with no canonical JSON form (NaN, an infinity, an enormous integer).
+
+    A bug guard: inputs are refused at the edge (typed models, the config loaders), so
+    reaching this means something let such a value through. Never signed, never as null.
+    """
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except RecursionError as e:
+        raise NonCanonicalValue("refusing to encode a value nested too deeply") from e
+    except ValueError as e:
+        where = _first_non_canonical(value, "$")
+        raise NonCanonicalValue(
+            f"refusing to encode {where or 'a value'} as canonical JSON: {e}"
+        ) from e
+    return text.encode("utf-8")
+
+
+def _first_non_canonical(value: Any, path: str) -> str | None:
+    """JSON path of the first NaN, infinity or enormous integer in ``value`` (error path only)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} ({value!r})"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (
+            f"{path} (an integer of over {MAX_INT_DIGITS} digits)"
+            if abs(value) >= 10**MAX_INT_DIGITS
+            else None
+        )
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _first_non_canonical(item, f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number stagegate accepts")
+
+
+def strict_json_loads(data: bytes | str) -> Any:
+    """``json.loads`` minus NaN/Infinity; ValueError for anything malformed or too deep."""
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except RecursionError as e:
+        raise ValueError("JSON nested too deeply") from e
 
 
 def sha256_hex(data: bytes) -> str:
