@@ -17,7 +17,6 @@ import base64
 import json
 import os
 import secrets
-import tomllib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from gates import __version__
 from gates.canonical import strict_json_loads
+from gates.config_files import read_toml
 from gates.errors import ConfigError, LedgerError, StoreError
 from gates.ledger.chain import Ledger
 from gates.ledger.checkpoint import (
@@ -225,12 +225,7 @@ def trust_from_settings(path: Path) -> TrustStore:
     from gates.workspace.settings import Settings
 
     file = path / SETTINGS_FILE if path.is_dir() else path
-    try:
-        raw = tomllib.loads(file.read_text("utf-8"))
-    except OSError as e:
-        raise ConfigError(str(file), [f"cannot read: {e.strerror or e}"]) from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(str(file), [f"not valid TOML: {e}"]) from e
+    raw = read_toml(file)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as e:

@@ -11,6 +11,7 @@ import binascii
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from gates.errors import LedgerError
 from gates.signing.keys import PublicKey
@@ -116,7 +117,7 @@ def b64decode_strict(text: object) -> bytes | None:
         return None
 
 
-def _utf8_text(value: object) -> bool:
+def _utf8_text(value: object) -> TypeGuard[str]:
     """A str that encodes as UTF-8 (JSON escapes can smuggle in lone surrogates)."""
     if not isinstance(value, str):
         return False

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from gates.config_files import read_toml, read_yaml
 from gates.errors import ConfigError
 from gates.policy.effective import (
     default_policy,
@@ -22,7 +21,6 @@ from gates.policy.model import ExitCriteria
 from gates.stages import Stage
 from gates.workspace.settings import Settings
 from gates.workspace.usecase import UseCaseSpec
-from gates.workspace.yaml_strict import load_yaml
 
 SETTINGS_FILE = "stagegate.toml"
 USECASES_DIR = "usecases"
@@ -103,14 +101,9 @@ def find_workspace(explicit: Path | None = None, cwd: Path | None = None) -> Pat
 
 def load_settings(root: Path) -> Settings:
     path = root / SETTINGS_FILE
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), ["settings file not found"]) from None
-    except OSError as e:
-        raise ConfigError(str(path), [f"cannot read: {e.strerror}"]) from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), [f"not valid TOML: {e}"]) from e
+    if not path.exists():
+        raise ConfigError(str(path), ["settings file not found"])
+    raw = read_toml(path)
     try:
         return Settings.model_validate(raw)
     except ValidationError as e:
@@ -118,12 +111,7 @@ def load_settings(root: Path) -> Settings:
 
 
 def load_usecase(path: Path) -> UseCaseSpec:
-    try:
-        raw = load_yaml(path.read_text("utf-8"))
-    except OSError as e:
-        raise ConfigError(str(path), [f"cannot read: {e.strerror}"]) from e
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), [f"not valid YAML: {e}"]) from e
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(str(path), ["expected a mapping with id, title, owner, department, ..."])
     try:
@@ -162,6 +150,10 @@ def load_workspace(root: Path | None = None) -> Workspace:
 def validate_workspace(workspace: Workspace) -> list[str]:
     """Every problem that loading alone does not catch: criteria, evidence names, keys."""
     problems: list[str] = []
+    try:
+        workspace.policy()
+    except ConfigError as e:  # named once, by its own file, not once per use case and stage
+        return [e.message, *_settings_problems(workspace)]
     for uc_id, spec in sorted(workspace.usecases.items()):
         source = str(workspace.sources.get(uc_id, uc_id))
         for stage in (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION):
@@ -188,6 +180,11 @@ def validate_workspace(workspace: Workspace) -> list[str]:
                     "compare MLflow metrics but no run selector is declared"
                 )
         problems.extend(_recheck_problems(spec, source))
+    return [*problems, *_settings_problems(workspace)]
+
+
+def _settings_problems(workspace: Workspace) -> list[str]:
+    problems: list[str] = []
     for key in workspace.settings.trusted_keys:
         if not Path(workspace.resolve(key.path)).is_file():
             problems.append(

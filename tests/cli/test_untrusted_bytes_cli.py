@@ -81,9 +81,7 @@ def test_audit_log_and_show_name_the_entry_with_non_ascii_base64_and_exit_1(ws: 
     assert "alpha#1: [envelope-malformed]" in log.stdout
     assert "alpha#1: [envelope-malformed]" in show.stdout
     assert [v["rule"] for v in json.loads(log_json.stdout)["violations"]] == ["envelope-malformed"]
-    assert [v["rule"] for v in json.loads(show_json.stdout)["violations"]] == [
-        "envelope-malformed"
-    ]
+    assert [v["rule"] for v in json.loads(show_json.stdout)["violations"]] == ["envelope-malformed"]
 
 
 def test_audit_verify_of_a_bundle_with_non_ascii_base64_exits_1(ws: Path, tmp_path: Path) -> None:
