@@ -27,6 +27,7 @@ from gates.errors import ConfigError, EvidenceError
 from gates.evidence.datasets import LoadedDataset, load_dataset
 from gates.policy.model import DatasetExpectation
 from gates.results import CheckResult, Evidence, Status
+from gates.workspace.loader import SUITES_DIR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from great_expectations.core.expectation_suite import ExpectationSuite
 
 KIND = "expectations"
-
-#: Folder of a workspace (and of the stagegate source tree) holding suites as JSON.
-SUITES_DIR = "expectations"
 
 # A suite name becomes a file name: no separators or leading dots, so a name in a
 # use-case spec can never reach outside the suites folders.
@@ -306,11 +304,16 @@ def check_dataset(ctx: CheckContext, entry: DatasetExpectation) -> CheckResult:
             f"evidence.datasets.{entry.dataset}: not declared in use case {ctx.usecase.id} "
             f"(the exit criteria run suite {entry.suite} on it)"
         )
-    location = ctx.workspace.resolve(declared)
+    try:
+        location = ctx.workspace.evidence_path(declared)
+    except EvidenceError as e:
+        return error(e.message, Evidence(kind="dataset", uri=declared))
     try:
         path, source = find_suite(ctx.workspace.root, entry.suite)
+        if source == "workspace":
+            ctx.workspace.contain(path, f"suite {entry.suite} ({path})")
         suite = read_suite(path, entry.suite, source)
-    except ConfigError as e:
+    except (ConfigError, EvidenceError) as e:
         return error(e.message)
     try:
         dataset = load_once(ctx, location)

@@ -37,8 +37,8 @@ def alert_rules_result(ctx: CheckContext, rule: HealthRule) -> CheckResult:
             "none",
             expected,
         )
-    resolved = ctx.workspace.resolve(location)
     try:
+        resolved = ctx.workspace.evidence_path(location)
         raw = read_bytes(resolved)
         evidence = file_evidence(resolved, kind="alert-rules")
         covered = covered_alerts(raw, resolved)
