@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 #: Integers past this many decimal digits cannot be written as JSON by Python (its
@@ -30,9 +31,11 @@ class NonCanonicalValue(ValueError):
 
 def canonical_json(value: Any) -> bytes:
     try:
-        text = json.dumps(
+        return json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
+        ).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise NonCanonicalValue(f"refusing to encode a lone surrogate: {e}") from e
     except RecursionError as e:
         raise NonCanonicalValue("refusing to encode a value nested too deeply") from e
     except ValueError as e:
@@ -40,7 +43,6 @@ def canonical_json(value: Any) -> bytes:
         raise NonCanonicalValue(
             f"refusing to encode {where or 'a value'} as canonical JSON: {e}"
         ) from e
-    return text.encode("utf-8")
 
 
 def _first_non_canonical(value: Any, path: str) -> str | None:
@@ -70,12 +72,39 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number stagegate accepts")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def strict_json_loads(data: bytes | str) -> Any:
-    """``json.loads`` minus NaN/Infinity; ValueError for anything malformed or too deep."""
+    """``json.loads`` minus NaN/Infinity and lone surrogates; ValueError for anything
+    malformed, too deep, or with no canonical form."""
     try:
-        return json.loads(data, parse_constant=_refuse_constant)
+        value = json.loads(data, parse_constant=_refuse_constant)
     except RecursionError as e:
         raise ValueError("JSON nested too deeply") from e
+    escape = _SURROGATE_ESCAPE_BYTES if isinstance(data, bytes) else _SURROGATE_ESCAPE
+    if escape.search(data):  # type: ignore[arg-type]
+        # A surrogate pair spells one character; a lone one is no character and has no
+        # UTF-8 form, so nothing holding it could be digested or shown.
+        _refuse_lone_surrogates(value)
+    return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ValueError("a string holds a lone surrogate (no Unicode character)") from e
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def sha256_hex(data: bytes) -> str:

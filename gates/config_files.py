@@ -137,6 +137,8 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(source, [f"not valid TOML: {e}"]) from e
     except ValueError as e:  # an integer past the int/str conversion limit
         raise ConfigError(source, [f"{_long_number_where(text)}: {_limit_text(e)}"]) from e
+    except RecursionError as e:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(source, ["not valid TOML: nested too deeply"]) from e
     problems = value_problems(data)
     if problems:
         raise ConfigError(source, problems)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from gates.canonical import digest_of
+from gates.canonical import NonCanonicalValue, digest_of
 from gates.checks.interface import ApprovalSeen
 from gates.ledger.entry import Entry, Violation, parse_entry_key
 from gates.ledger.statement import CriteriaLock
@@ -179,7 +179,7 @@ def apply_entry(
         violate("payload-malformed", f"{p.kind} entry without its {p.kind} record")
 
     if p.lock is not None:
-        if digest_of(p.lock.criteria) != p.lock.digest:
+        if _digest_or_none(p.lock.criteria) != p.lock.digest:
             violate(
                 "criteria-lock",
                 f"locked {p.lock.stage} criteria do not match their digest {p.lock.digest}",
@@ -240,6 +240,14 @@ def _check_approval_thresholds(
                 f"passing gate needs {needed} distinct {role!r} approval key(s) under the locked "
                 f"criteria {lock.digest}; found {found}",
             )
+
+
+def _digest_or_none(criteria: dict[str, object]) -> str | None:
+    """The digest of signed criteria; None when they have no canonical form (never matches)."""
+    try:
+        return digest_of(criteria)
+    except NonCanonicalValue:
+        return None
 
 
 def _name(stage: Stage | None) -> str:

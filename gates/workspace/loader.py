@@ -201,7 +201,8 @@ def validate_workspace(workspace: Workspace) -> list[str]:
     try:
         workspace.policy()
     except ConfigError as e:  # named once, by its own file, not once per use case and stage
-        return [e.message, *_settings_problems(workspace)]
+        where = f"{workspace.root / SETTINGS_FILE}: policy.path"
+        return [f"{where}: {e.message}", *_settings_problems(workspace)]
     for uc_id, spec in sorted(workspace.usecases.items()):
         source = str(workspace.sources.get(uc_id, uc_id))
         for stage in (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION):
