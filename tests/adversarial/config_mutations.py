@@ -132,6 +132,10 @@ TOML_VALUES = [
     "[" * 1200 + "]" * 1200, '"\\ud800"', '"[/bold]"', '"../../../../etc/passwd"',
     "1979-05-27", "07:32:00", "[]", "{}", "1_000", "0.1", "1e3",
 ]  # fmt: skip
+JSON_VALUES = [
+    "NaN", "Infinity", "-Infinity", "1e999", HUGE, "-" + HUGE, '"\\ud800"', '"\\udc00x"',
+    "[" * 3000 + "]" * 3000, "null", "true", "{}", "[]", '""', "-0", "1.0", '"2026-02-30"',
+]  # fmt: skip
 TEXT_JUNK = [
     b"\xff", b"\xfe\xff", b"\x00", b"\x1b", b"\t", b"\r", b"  ", b"\n", b":", b"- ", b"[",
     b"{", b"&a ", b"*a", b"!!", b"? ", b"#", b"'", b'"', b"\\", b"%YAML 1.1\n", b"---\n",
@@ -207,6 +211,27 @@ def _flow(value: Any) -> str:
     return text + " " if text.startswith(("!", "&", "*")) else text
 
 
+def to_json(value: Any) -> str:
+    """JSON text, with raw text and duplicated keys written as they are."""
+    if isinstance(value, Raw):
+        return value.text
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ", ".join(f"{to_json(_json_key(k))}: {to_json(v)}" for k, v in _pairs(value))
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(to_json(v) for v in value) + "]"
+    return json.dumps(value, default=str)
+
+
+def _json_key(key: Any) -> Any:
+    return (
+        key if isinstance(key, Raw) and key.text.startswith('"') else str(getattr(key, "text", key))
+    )
+
+
 def to_toml(settings: dict[str, Any]) -> str:
     """TOML: one table per top-level key, ``[[name]]`` for a list of tables."""
     lines: list[str] = []
@@ -272,7 +297,7 @@ def _parent(doc: Any, path: tuple[Any, ...]) -> Any:
 
 
 def mutate_data(
-    rng: random.Random, document: dict[str, Any], *, toml: bool
+    rng: random.Random, document: dict[str, Any], *, toml: bool, values: list[str] | None = None
 ) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
     """One hostile edit at one place; returns (description, path, edited copy)."""
     doc = _copy(document)
@@ -281,7 +306,7 @@ def mutate_data(
     parent = _parent(doc, path)
     last = path[-1]
     where = ".".join(map(str, path))
-    values = TOML_VALUES if toml else YAML_VALUES
+    values = values or (TOML_VALUES if toml else YAML_VALUES)
     op = rng.randrange(6)
     if op <= 1:
         raw = rng.choice(values)

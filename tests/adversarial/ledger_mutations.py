@@ -104,9 +104,9 @@ def signed_content(key: str, raw: bytes, trust: TrustStore) -> tuple[Any, ...]:
     """
     try:
         envelope = parse_envelope(raw, key)
-    except Exception:  # LedgerError here; anything else is the verifier's to report
+        signed = envelope.verified_keyids(s.public for s in trust.by_keyid.values())
+    except Exception:  # LedgerError; anything else is the verifier's to report, not ours
         return ("unreadable", raw)
-    signed = envelope.verified_keyids(s.public for s in trust.by_keyid.values())
     return (envelope.payload_type, envelope.payload, frozenset(signed))
 
 

@@ -200,8 +200,8 @@ def test_mutated_stored_entries_never_crash_and_never_verify(pristine: Pristine)
             pages.tried += 1
             # The pages hold no pinned checkpoint: their banner must say what the
             # verifier says over the store alone.
-            verified = verify_ledger(pristine.ledger(objects)).intact
             try:
+                verified = verify_ledger(pristine.ledger(objects)).intact
                 shown_intact = build_pages(pristine, objects)
             except Exception as e:  # a StagegateError too: the UI's 503, not the banner
                 pages.crash(case, e)
