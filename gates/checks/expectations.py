@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gates.canonical import sha256_hex
+from gates.canonical import sha256_hex, strict_json_loads
 from gates.checks.interface import CheckContext
 from gates.errors import ConfigError, EvidenceError
 from gates.evidence.datasets import LoadedDataset, load_dataset
@@ -114,8 +114,8 @@ def read_suite(path: Path, name: str, source: str) -> SuiteFile:
     except OSError as e:
         raise ConfigError(str(path), [f"cannot read suite: {e.strerror}"]) from e
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        data = strict_json_loads(raw)
+    except ValueError as e:  # invalid JSON or UTF-8, NaN, integers past the limit, too deep
         raise ConfigError(str(path), [f"not valid JSON: {e}"]) from e
     if not isinstance(data, dict):
         raise ConfigError(
