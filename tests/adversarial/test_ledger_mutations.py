@@ -27,6 +27,10 @@ Definitions (the counts printed at the end of the run):
   ``load_bundle``). Must be 0.
 - **false alarm**: a benign mutation reported as a violation (strict, not wrong; shown).
 
+Every tenth store case also builds the report's pages (index, use case, every entry)
+over the mutated store: their banner must say what ``verify_ledger`` says over the same
+store (the pages hold no pinned checkpoint), and no page may raise.
+
 Re-signing never uses a key with the ``gate`` role: a gate key signing anything is a
 legitimate entry, not an attack this suite can tell apart from one.
 """
@@ -284,7 +288,7 @@ def test_mutated_entries_in_a_real_s3_store_never_crash_and_never_verify(
     tally.assert_clean()
 
 
-def test_the_world_is_what_the_docstring_says(pristine: Pristine) -> None:
+def test_the_mutated_world_has_two_chains_and_two_checkpoints(pristine: Pristine) -> None:
     keys = sorted(pristine.objects)
     assert keys == sorted(
         [
