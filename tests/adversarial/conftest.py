@@ -1,4 +1,4 @@
-"""Adversarial suite: the counts of every family at the end of the run, and its small world."""
+"""Adversarial suite: the counts of every family, printed at the end of the pytest run."""
 
 from __future__ import annotations
 

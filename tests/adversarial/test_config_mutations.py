@@ -24,8 +24,6 @@ Definitions (the counts printed at the end of the run):
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,10 +43,10 @@ from tests.adversarial.config_mutations import (
     to_toml,
     to_yaml,
 )
+from tests.adversarial.seeded import cases, seeded_keys
 from tests.adversarial.tally import Tally
 from tests.ledger.conftest import build_workspace
 
-SEED = 20260105
 SPEC_CASES = 2000
 SETTINGS_CASES = 1000
 GATED = (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION)
@@ -67,6 +65,7 @@ class ConfigWorld:
 def world(tmp_path_factory: pytest.TempPathFactory) -> ConfigWorld:
     root = tmp_path_factory.mktemp("adversarial-config") / "ws"
     build_workspace(root)
+    seeded_keys(root)
     (root / "usecases" / "beta.yaml").unlink()  # one spec, touching every field, is enough
     spec_text = to_yaml(SPEC).encode()
     settings_text = to_toml(SETTINGS).encode()
@@ -82,11 +81,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> ConfigWorld:
 def restore(world: ConfigWorld) -> None:
     world.spec_path.write_bytes(world.spec_text)
     world.settings_path.write_bytes(world.settings_text)
-
-
-def cases(count: int, salt: int) -> Iterator[tuple[int, random.Random]]:
-    for number in range(count):
-        yield number, random.Random(SEED * 1_000_003 + salt * 10_007 + number)
 
 
 def refused_values(value: Any, path: str = "") -> list[str]:

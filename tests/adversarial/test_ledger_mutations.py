@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,10 +75,10 @@ from tests.adversarial.ledger_mutations import (
     mutate_store,
     same_bundle_content,
 )
+from tests.adversarial.seeded import cases, seeded_keys
 from tests.adversarial.tally import Tally
 from tests.ledger.conftest import LedgerWorld, build_workspace
 
-SEED = 20260105
 STORE_CASES = 2500
 BUNDLE_CASES = 1500
 #: Every n-th store case also builds the report's pages over the mutated ledger.
@@ -107,6 +105,7 @@ class Pristine:
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     root = tmp_path_factory.mktemp("adversarial") / "ws"
     build_workspace(root)
+    seeded_keys(root)
     settings = root / "stagegate.toml"
     settings.write_text(settings.read_text() + "[clock]\nsimulated = true\n")
     session = Session.open(root)
@@ -137,11 +136,6 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     report = verify_ledger(pristine.ledger(objects), pinned=[pinned])
     assert report.intact and report.entries == 7, [str(v) for v in report.violations]
     return pristine
-
-
-def cases(count: int, salt: int) -> Iterator[tuple[int, random.Random]]:
-    for number in range(count):
-        yield number, random.Random(SEED * 1_000_003 + salt * 10_007 + number)
 
 
 def verify_store(pristine: Pristine, objects: Objects) -> bool:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +40,11 @@ from tests.adversarial.config_mutations import (
     to_json,
     to_yaml,
 )
+from tests.adversarial.seeded import cases
 from tests.adversarial.tally import Tally
 from tests.adversarial.test_config_mutations import refused_values
 from tests.explore.conftest import CANDIDATES
 
-SEED = 20260105
 CASES = 400
 GATED = (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION)
 
@@ -75,11 +74,6 @@ RULES = {
 }
 
 
-def cases(salt: int) -> Iterator[tuple[int, random.Random]]:
-    for number in range(CASES):
-        yield number, random.Random(SEED * 1_000_003 + salt * 10_007 + number)
-
-
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
@@ -101,7 +95,7 @@ def run(
     """Mutate, write, read; returns refusals whose message does not name the file."""
     unnamed: list[str] = []
     text = write(pristine).encode()
-    for number, rng in cases(salt):
+    for number, rng in cases(CASES, salt):
         if rng.random() < 0.6 and path.suffix != ".csv":
             doc = {"items": pristine} if isinstance(pristine, list) else pristine
             values = JSON_VALUES if path.suffix == ".json" else None
