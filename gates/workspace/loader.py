@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,7 +46,9 @@ class Workspace:
         """A path relative to the workspace becomes absolute; URLs stay as they are."""
         if "://" in location:
             return location
-        path = Path(location).expanduser()
+        path = Path(location)
+        with contextlib.suppress(RuntimeError):  # ``~name`` of no known user stays a name
+            path = path.expanduser()
         return str(path if path.is_absolute() else self.root / path)
 
     @property

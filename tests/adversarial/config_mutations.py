@@ -117,7 +117,7 @@ YAML_VALUES = [
     "!!binary AAAA", "!!set {a}", "!!python/object/apply:os.system [true]", "!!omap [a: 1]",
     "!!timestamp 2026-02-30", "!!int " + HUGE, "!!float nan", "!!str", "*undefined",
     "[" * 80 + "]" * 80, "{a: " * 70 + "1" + "}" * 70, '"\\ud800"', '"\\0"', '"\\x1b[31m"',
-    '"' + "x" * 20_000 + '"', "'[/bold]'", "'../../../../etc/passwd'", "'/etc/hostname'",
+    '"' + "x" * 20_000 + '"', "'[/bold]'", "'../../../../etc/passwd'", "'/etc/hostname'", "'~nosuchuser/x'",
     "&anchor 1", "[&a [1, 1], *a, *a]",
 ]  # fmt: skip
 #: Keys a person could type: complex, boolean, dates, numbers, unknown names.
@@ -129,7 +129,7 @@ TOML_VALUES = [
     "nan", "+nan", "-nan", "inf", "+inf", "-inf", "1e999", "-1e999", HUGE, "0x" + "f" * 40,
     "9223372036854775808", "-9223372036854775809", "2026-02-30", "2026-02-30T00:00:00Z",
     "2026-01-01T25:00:00Z", '[1, "a"]', "{ a = 1 }", '"x"', "true", '""', "-1", "0",
-    "[" * 1200 + "]" * 1200, '"\\ud800"', '"[/bold]"', '"../../../../etc/passwd"',
+    "[" * 1200 + "]" * 1200, '"\\ud800"', '"[/bold]"', '"../../../../etc/passwd"', '"~nosuchuser/x"',
     "1979-05-27", "07:32:00", "[]", "{}", "1_000", "0.1", "1e3",
 ]  # fmt: skip
 JSON_VALUES = [

@@ -78,6 +78,7 @@ from tests.adversarial.ledger_mutations import (
 from tests.adversarial.seeded import cases, seeded_keys
 from tests.adversarial.tally import Tally
 from tests.ledger.conftest import LedgerWorld, build_workspace
+from tests.ledger.test_untrusted_bytes import declare_simulated_clock
 
 STORE_CASES = 2500
 BUNDLE_CASES = 1500
@@ -106,8 +107,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     root = tmp_path_factory.mktemp("adversarial") / "ws"
     build_workspace(root)
     seeded_keys(root)
-    settings = root / "stagegate.toml"
-    settings.write_text(settings.read_text() + "[clock]\nsimulated = true\n")
+    declare_simulated_clock(root)
     session = Session.open(root)
     world = LedgerWorld(
         root=root,

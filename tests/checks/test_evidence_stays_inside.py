@@ -52,7 +52,8 @@ def outside_file(tmp_path_factory: pytest.TempPathFactory, text: str = "secret\n
 
 
 @pytest.mark.parametrize(
-    "location", [f"{DEPTH}etc/passwd", "/etc/hostname", "docs/../../../../../../../etc/passwd"]
+    "location",
+    [f"{DEPTH}etc/passwd", "/etc/hostname", "docs/../../../../../../../etc/passwd", "~/x.md"],
 )
 def test_a_deliverable_outside_the_workspace_is_an_error_naming_the_path(
     make_ctx: MakeCtx, location: str
@@ -178,6 +179,11 @@ def test_alert_rules_outside_the_workspace_are_an_error(make_ctx: MakeCtx, tmp_p
 
     assert result.status is Status.ERROR
     assert "resolves to /etc/passwd" in result.reason
+
+
+def test_a_home_folder_of_no_known_user_is_a_name_not_a_crash(make_ctx: MakeCtx) -> None:
+    (result,) = deliverables.run(deliverable_ctx(make_ctx, "~nosuchuser/notes.md"))
+    assert result.status is Status.FAIL and "not found" in result.reason
 
 
 def test_urls_are_not_paths_and_pass_through(make_ctx: MakeCtx) -> None:

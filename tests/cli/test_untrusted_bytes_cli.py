@@ -20,13 +20,18 @@ from gates.ledger.entry import entry_key
 from gates.signing.signers import load_signer
 from tests.cli.test_audit_cli import run
 from tests.ledger.conftest import T0, build_workspace
-from tests.ledger.test_untrusted_bytes import edit_envelope, with_non_ascii
+from tests.ledger.test_untrusted_bytes import (
+    declare_simulated_clock,
+    edit_envelope,
+    with_non_ascii,
+)
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
     build_workspace(root)
+    declare_simulated_clock(root)
     session = Session.open(root)
     register(session, "alpha", now=T0)
     sponsor = load_signer("file:keys/sponsor.pem", root)

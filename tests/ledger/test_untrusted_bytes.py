@@ -24,6 +24,13 @@ from gates.signing.dsse import parse_envelope, sign_envelope
 from .conftest import LedgerWorld
 
 
+def declare_simulated_clock(root: Path) -> None:
+    """These tests record chosen times: their workspace says its clock is simulated."""
+    settings = root / "stagegate.toml"
+    if "[clock]" not in settings.read_text():
+        settings.write_text(settings.read_text() + "[clock]\nsimulated = true\n")
+
+
 def with_non_ascii(text: str) -> str:
     """Base64 text with one character replaced by a non-ASCII letter."""
     middle = len(text) // 2
@@ -45,6 +52,8 @@ def stored(world: LedgerWorld, usecase: str, seq: int) -> Path:
 
 @pytest.fixture
 def alpha(world: LedgerWorld) -> LedgerWorld:
+    declare_simulated_clock(world.root)
+    world.reopen()
     register(world.session, "alpha", now=world.at(0))
     approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
     return world
