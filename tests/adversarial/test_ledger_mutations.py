@@ -4,7 +4,9 @@ The world: a small real ledger (``tests/ledger/conftest.py``'s workspace and key
 two chains, approvals, a passing gate, a No-Go, and two signed checkpoints, the newest
 covering every entry and held by the auditor (``pinned``), as ``audit verify
 --checkpoint`` does. Each case mutates the stored objects (or the exported bundle) with
-a ``random.Random`` seeded by its number, so any case can be replayed alone.
+a ``random.Random`` seeded by its number, so any case can be replayed alone; keys come
+from the seed and the world is built at a fixed path (gate entries record absolute
+evidence paths), so every run mutates the same bytes and prints the same counts.
 
 Definitions (the counts printed at the end of the run):
 
@@ -40,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import json
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +78,7 @@ from tests.adversarial.ledger_mutations import (
     mutate_store,
     same_bundle_content,
 )
-from tests.adversarial.seeded import cases, seeded_keys
+from tests.adversarial.seeded import SEED, cases, fixed_folder, seeded_keys
 from tests.adversarial.tally import Tally
 from tests.ledger.conftest import LedgerWorld, build_workspace
 from tests.ledger.test_untrusted_bytes import declare_simulated_clock
@@ -103,8 +106,12 @@ class Pristine:
 
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
-    root = tmp_path_factory.mktemp("adversarial") / "ws"
+def pristine() -> Iterator[Pristine]:
+    with fixed_folder(f"stagegate-adversarial-{SEED}") as base:
+        yield build_world(base / "ws")
+
+
+def build_world(root: Path) -> Pristine:
     build_workspace(root)
     seeded_keys(root)
     declare_simulated_clock(root)

@@ -53,8 +53,8 @@ ISSUES = [
     {"id": 2, "title": "latency", "kind": "issue", "severity": "minor", "status": "closed"},
 ]
 #: The shipped policy with the PoC quality bar it asks every use case to set.
-POLICY = {**default_policy(), "poc": {**default_policy()["poc"], "metrics": [
-    {"metric": "accuracy", "op": ">=", "value": 0.85}]}}  # fmt: skip
+QUALITY_BAR = [{"metric": "accuracy", "op": ">=", "value": 0.85}]
+POLICY = {**default_policy(), "poc": {**default_policy()["poc"], "metrics": QUALITY_BAR}}
 RULES = {
     "groups": [
         {
@@ -186,7 +186,15 @@ def read_rules(path: Path) -> list[str]:
         ),
         ("alert-rule files (YAML)", "rules.yaml", RULES, to_yaml, read_rules, (EvidenceError,)),
     ],
-    ids=lambda value: value if isinstance(value, str) else None,
+    ids=[
+        "candidates-yaml",
+        "candidates-csv",
+        "policy",
+        "issues-yaml",
+        "issues-json",
+        "issues-csv",
+        "alert-rules",
+    ],
 )
 def test_hostile_workspace_files_are_refused_naming_the_file_or_read_cleanly(
     tmp_path: Path,
