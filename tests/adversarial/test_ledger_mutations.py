@@ -29,7 +29,7 @@ Definitions (the counts printed at the end of the run):
   ``load_bundle``). Must be 0.
 - **false alarm**: a benign mutation reported as a violation (strict, not wrong; shown).
 
-Every tenth store case also builds the report's pages (index, use case, every entry)
+Every twentieth store case also builds the report's pages (index, use case, every entry)
 over the mutated store: their banner must say what ``verify_ledger`` says over the same
 store (the pages hold no pinned checkpoint), and no page may raise.
 
@@ -86,7 +86,7 @@ from tests.ledger.test_untrusted_bytes import declare_simulated_clock
 STORE_CASES = 2500
 BUNDLE_CASES = 1500
 #: Every n-th store case also builds the report's pages over the mutated ledger.
-VIEWS_EVERY = 10
+VIEWS_EVERY = 20
 S3_CASES = 30
 
 
