@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (smuggled in by JSON escapes) written as ``\\udXXX``.
+
+    Messages quote untrusted input; a lone surrogate would make printing them fail.
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class StagegateError(Exception):
     """Base of every error stagegate raises on purpose.
 
@@ -12,6 +22,7 @@ class StagegateError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = printable(message)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -24,8 +35,9 @@ class ConfigError(StagegateError):
     """A settings file, use-case spec or policy is malformed; names file and field."""
 
     def __init__(self, source: str, problems: list[str], *, hint: str | None = None) -> None:
-        self.source = source
-        self.problems = problems
+        self.source = printable(source)
+        self.problems = [printable(p) for p in problems]
+        problems = self.problems
         body = "; ".join(problems) if len(problems) == 1 else "\n  - " + "\n  - ".join(problems)
         super().__init__(f"{source}: {body}", hint=hint)
 

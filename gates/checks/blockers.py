@@ -26,7 +26,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         reason = "no issue tracker export declared: set evidence.issues (CSV, YAML or JSON)"
         return [CheckResult(CHECK, KIND, Status.FAIL, reason, None, expected)]
     try:
-        issues, evidence = load_issues(ctx.workspace.resolve(location))
+        issues, evidence = load_issues(ctx.workspace.evidence_path(location))
     except EvidenceError as e:
         return [error_result(CHECK, KIND, f"evidence.issues: {e.message}")]
     blockers = [i for i in issues if i.is_open and i.kind == "blocker"]

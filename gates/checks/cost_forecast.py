@@ -195,7 +195,7 @@ def load_daily_spend(ctx: CheckContext) -> DailySpend:
         )
     where = f"daily spend dataset {name!r}"
     try:
-        loaded = load_dataset(ctx.workspace.resolve(location))
+        loaded = load_dataset(ctx.workspace.evidence_path(location))
     except EvidenceError as e:
         raise EvidenceError(f"{where}: {e.message}") from e
     where = f"{where} ({location})"

@@ -14,13 +14,16 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates.canonical import sha256_hex
 from gates.checks.interface import CheckContext, error_result
 from gates.errors import EvidenceError
 from gates.evidence.datasets import read_bytes
 from gates.results import CheckResult, Evidence, Status
+
+if TYPE_CHECKING:
+    from gates.workspace.loader import Workspace
 
 KIND = "deliverables"
 #: Folders with more files than this keep only the manifest digest and counts in details.
@@ -38,12 +41,12 @@ def check_deliverable(ctx: CheckContext, name: str) -> CheckResult:
     if location is None:
         reason = f"deliverable {name} not declared (set evidence.deliverables.{name})"
         return CheckResult(check, KIND, Status.FAIL, reason, None, "declared, non-empty")
-    resolved = ctx.workspace.resolve(location)
     try:
+        resolved = ctx.workspace.evidence_path(location)
         if resolved.startswith("s3://"):
             evidence = _object_evidence(location, resolved)
         else:
-            evidence = _local_evidence(location, Path(resolved))
+            evidence = _local_evidence(location, Path(resolved), ctx.workspace)
     except _NotDelivered as e:
         reason = f"deliverable {name}: {e}"
         return CheckResult(check, KIND, Status.FAIL, reason, None, "present, non-empty")
@@ -79,11 +82,11 @@ def _object_evidence(location: str, url: str) -> Evidence:
     )
 
 
-def _local_evidence(location: str, path: Path) -> Evidence:
+def _local_evidence(location: str, path: Path, workspace: Workspace) -> Evidence:
     if not path.exists():
         raise _NotDelivered(f"{location} not found (looked at {path})")
     if path.is_dir():
-        return _folder_evidence(location, path)
+        return _folder_evidence(location, path, workspace)
     if not path.is_file():
         raise EvidenceError(f"{location}: not a regular file or folder")
     digest, size = _hash_file(location, path)
@@ -106,8 +109,14 @@ def _hash_file(location: str, path: Path) -> tuple[str, int]:
     return "sha256:" + hasher.hexdigest(), size
 
 
-def folder_manifest(location: str, folder: Path) -> tuple[list[tuple[str, str, int]], bytes]:
-    """``(relative path, sha256 hex, bytes)`` per file, sorted, and the manifest bytes."""
+def folder_manifest(
+    location: str, folder: Path, workspace: Workspace
+) -> tuple[list[tuple[str, str, int]], bytes]:
+    """``(relative path, sha256 hex, bytes)`` per file, sorted, and the manifest bytes.
+
+    Every file must stay inside the evidence roots too: a folder inside the workspace may
+    hold a link to a file outside it.
+    """
     entries = []
 
     def unreadable(error: OSError) -> None:
@@ -118,6 +127,7 @@ def folder_manifest(location: str, folder: Path) -> tuple[list[tuple[str, str, i
         for filename in files:
             path = Path(current, filename)
             relative = path.relative_to(folder).as_posix()
+            workspace.contain(path, f"{location}/{relative}")
             if not path.is_file():  # dangling symlink or special file
                 raise EvidenceError(f"{location}: {relative} is not a readable file")
             digest, size = _hash_file(f"{location}/{relative}", path)
@@ -127,8 +137,8 @@ def folder_manifest(location: str, folder: Path) -> tuple[list[tuple[str, str, i
     return entries, manifest.encode("utf-8")
 
 
-def _folder_evidence(location: str, folder: Path) -> Evidence:
-    entries, manifest = folder_manifest(location, folder)
+def _folder_evidence(location: str, folder: Path, workspace: Workspace) -> Evidence:
+    entries, manifest = folder_manifest(location, folder, workspace)
     total = sum(size for _, _, size in entries)
     if total == 0:
         raise _NotDelivered(f"{location} is a folder with no non-empty file")

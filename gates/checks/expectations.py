@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gates.canonical import sha256_hex
+from gates.canonical import sha256_hex, strict_json_loads
 from gates.checks.interface import CheckContext
 from gates.errors import ConfigError, EvidenceError
 from gates.evidence.datasets import LoadedDataset, load_dataset
 from gates.policy.model import DatasetExpectation
 from gates.results import CheckResult, Evidence, Status
+from gates.workspace.loader import SUITES_DIR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from great_expectations.core.expectation_suite import ExpectationSuite
 
 KIND = "expectations"
-
-#: Folder of a workspace (and of the stagegate source tree) holding suites as JSON.
-SUITES_DIR = "expectations"
 
 # A suite name becomes a file name: no separators or leading dots, so a name in a
 # use-case spec can never reach outside the suites folders.
@@ -116,8 +114,8 @@ def read_suite(path: Path, name: str, source: str) -> SuiteFile:
     except OSError as e:
         raise ConfigError(str(path), [f"cannot read suite: {e.strerror}"]) from e
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        data = strict_json_loads(raw)
+    except ValueError as e:  # invalid JSON or UTF-8, NaN, integers past the limit, too deep
         raise ConfigError(str(path), [f"not valid JSON: {e}"]) from e
     if not isinstance(data, dict):
         raise ConfigError(
@@ -306,11 +304,16 @@ def check_dataset(ctx: CheckContext, entry: DatasetExpectation) -> CheckResult:
             f"evidence.datasets.{entry.dataset}: not declared in use case {ctx.usecase.id} "
             f"(the exit criteria run suite {entry.suite} on it)"
         )
-    location = ctx.workspace.resolve(declared)
+    try:
+        location = ctx.workspace.evidence_path(declared)
+    except EvidenceError as e:
+        return error(e.message, Evidence(kind="dataset", uri=declared))
     try:
         path, source = find_suite(ctx.workspace.root, entry.suite)
+        if source == "workspace":
+            ctx.workspace.contain(path, f"suite {entry.suite} ({path})")
         suite = read_suite(path, entry.suite, source)
-    except ConfigError as e:
+    except (ConfigError, EvidenceError) as e:
         return error(e.message)
     try:
         dataset = load_once(ctx, location)

@@ -89,7 +89,7 @@ def named_dataset(ctx: CheckContext, name: str, field: str) -> LoadedDataset:
             f"{field}: names dataset {name!r}, which is not declared under evidence.datasets"
         )
     try:
-        return load_dataset(ctx.workspace.resolve(location))
+        return load_dataset(ctx.workspace.evidence_path(location))
     except EvidenceError as e:
         raise EvidenceError(f"{field} (dataset {name!r}): {e.message}") from e
 
@@ -315,7 +315,7 @@ def critical_issues_result(ctx: CheckContext, criteria: PilotCriteria) -> CheckR
         reason = "no issue tracker export declared: set evidence.issues (CSV, YAML or JSON)"
         return CheckResult(CRITICAL, KIND, Status.FAIL, reason, None, expected)
     try:
-        issues, evidence = load_issues(ctx.workspace.resolve(location))
+        issues, evidence = load_issues(ctx.workspace.evidence_path(location))
     except EvidenceError as e:
         return error_result(CRITICAL, KIND, f"evidence.issues: {e.message}")
     critical = [i for i in issues if i.is_open and i.severity == "critical"]

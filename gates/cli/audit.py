@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from gates.cli.context import parse_when, session_of, state_of
 from gates.cli.render import check_details, console, print_json, stage_text, verdict_text
-from gates.errors import ConfigError, LedgerError, StagegateError
+from gates.errors import ConfigError, LedgerError
 
 if TYPE_CHECKING:
     from gates.ledger.bundle import Bundle
@@ -268,7 +268,7 @@ def _print_report(
 
 def _entry_ref(entry_ref: str) -> tuple[str, int]:
     usecase, sep, seq_text = entry_ref.partition("#")
-    if not sep or not seq_text.isdigit() or not usecase:
+    if not sep or not (seq_text.isascii() and seq_text.isdigit()) or not usecase:
         raise ConfigError(
             "ENTRY", [f"{entry_ref!r}: expected USECASE#SEQUENCE, e.g. support-bot#4"]
         )
@@ -484,7 +484,7 @@ def show(
     from gates.ledger.entry import entry_key, open_entry
 
     usecase, sep, seq_text = entry_ref.partition("#")
-    if not sep or not seq_text.isdigit() or not usecase:
+    if not sep or not (seq_text.isascii() and seq_text.isdigit()) or not usecase:
         raise ConfigError(
             "ENTRY", [f"{entry_ref!r}: expected USECASE#SEQUENCE, e.g. support-bot#4"]
         )
@@ -493,7 +493,13 @@ def show(
     entry, problems = open_entry(key, session.store.get(key), session.trust, usecase, int(seq_text))
     names = {k: s.name for k, s in session.trust.by_keyid.items()}
     if entry is None:
-        raise StagegateError(f"{key}: {problems[0]}")
+        # Stored bytes that do not open are a finding about the entry, not an error of ours.
+        if json_out:
+            print_json({"entry": key, "violations": [v.to_json() for v in problems]})
+        else:
+            for v in problems:
+                console().print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
+        raise typer.Exit(1)
     if json_out:
         print_json({**entry_json(entry, names), "violations": [v.to_json() for v in problems]})
         raise typer.Exit(1 if problems else 0)

@@ -296,7 +296,11 @@ def register_commands(app: typer.Typer) -> None:
         from gates.engine.actions import admit as do_admit
 
         parts = model.split("/")
-        if not model.startswith("models:/") or len(parts) != 3 or not parts[2].isdigit():
+        if (
+            not model.startswith("models:/")
+            or len(parts) != 3
+            or not (parts[2].isascii() and parts[2].isdigit())
+        ):
             raise ConfigError("--model", [f"{model!r}: expected models:/NAME/VERSION"])
         result = do_admit(session_of(ctx), usecase, _stage(stage, "--stage"), parts[1], parts[2])
         if json_out:

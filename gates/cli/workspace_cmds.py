@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from gates.cli.context import state_of
 from gates.cli.render import console, print_json
@@ -165,7 +166,7 @@ def register_commands(app: typer.Typer) -> None:
             )
         elif problems:
             for p in problems:
-                console().print(f"[red]✗[/] {p}", soft_wrap=True)
+                console().print(f"[red]✗[/] {escape(p)}", soft_wrap=True)
         else:
             assert workspace is not None
             console().print(

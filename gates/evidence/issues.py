@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlparse
 
-import yaml
-
-from gates.canonical import sha256_hex
-from gates.errors import EvidenceError
+from gates.canonical import sha256_hex, strict_json_loads
+from gates.config_files import parse_yaml
+from gates.errors import ConfigError, EvidenceError
 from gates.evidence.datasets import read_bytes
 from gates.results import Evidence
 
@@ -100,10 +98,11 @@ def _csv_rows(location: str, text: str) -> list[Mapping[str, Any]]:
 
 def _document_rows(location: str, text: str, suffix: str) -> list[Mapping[str, Any]]:
     try:
-        doc: Any = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        kind = "JSON" if suffix == ".json" else "YAML"
-        raise EvidenceError(f"{location}: not valid {kind} ({e})") from e
+        doc: Any = strict_json_loads(text) if suffix == ".json" else parse_yaml(text, location)
+    except ValueError as e:
+        raise EvidenceError(f"{location}: not valid JSON ({e})") from e
+    except ConfigError as e:
+        raise EvidenceError(e.message) from e
     if doc is None:
         doc = []
     if not isinstance(doc, list):

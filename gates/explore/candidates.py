@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gates.config_files import parse_yaml
 from gates.errors import ConfigError
 from gates.explore.rules import (
     CRITERIA,
@@ -30,7 +30,6 @@ from gates.explore.rules import (
     StakeholderLevel,
 )
 from gates.workspace.usecase import USECASE_ID, Sponsor
-from gates.workspace.yaml_strict import load_yaml
 
 #: Columns of a candidates CSV, in the order a template shows them.
 COLUMNS = ("id", "title", "department", "owner", "sponsors", *CRITERIA, "notes")
@@ -53,7 +52,7 @@ def _sponsor(value: Any) -> Any:
 class Candidate(BaseModel):
     """One use-case candidate: who owns it and how it rates on the selection criteria."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str
     title: str = Field(min_length=1)
@@ -162,10 +161,7 @@ def _validate(
 
 
 def _yaml_entries(source: str, text: str) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
-    try:
-        raw = load_yaml(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(source, [f"not valid YAML: {e}"]) from e
+    raw = parse_yaml(text, source)
     shape = "expected a mapping with candidates: (a list) and optionally weights:"
     if not isinstance(raw, dict):
         raise ConfigError(source, [shape])

@@ -14,8 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, get_args
 
+from gates.config_files import parse_yaml
 from gates.errors import ConfigError
-from gates.workspace.yaml_strict import load_yaml
 
 Criterion = Literal["impact", "complexity", "data", "measurability", "stakeholders"]
 ImpactLevel = Literal["low", "medium", "high", "very_high"]
@@ -128,4 +128,5 @@ def _parse_rules(raw: Any, source: str) -> Rules:
 def default_rules() -> Rules:
     """The shipped rules (``gates/explore/defaults.yaml``)."""
     text = resources.files("gates.explore").joinpath(DEFAULTS_NAME).read_text("utf-8")
-    return _parse_rules(load_yaml(text), f"gates/explore/{DEFAULTS_NAME}")
+    source = f"gates/explore/{DEFAULTS_NAME}"
+    return _parse_rules(parse_yaml(text, source), source)

@@ -14,11 +14,9 @@ the bundle's keys), and ``trust_notes`` says where the bundle's list differs.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import secrets
-import tomllib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from gates import __version__
+from gates.canonical import strict_json_loads
+from gates.config_files import read_toml
 from gates.errors import ConfigError, LedgerError, StoreError
 from gates.ledger.chain import Ledger
 from gates.ledger.checkpoint import (
@@ -43,6 +43,7 @@ from gates.ledger.checkpoint import (
 from gates.ledger.entry import Violation, parse_entry_key
 from gates.ledger.statement import Tool
 from gates.ledger.verify import VerificationReport, verify_ledger
+from gates.signing.dsse import b64decode_strict
 from gates.signing.keys import PublicKey, key_id
 from gates.signing.trust import TrustedSigner, TrustStore
 from gates.store.memory import MemoryStore
@@ -98,10 +99,7 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    return b64decode_strict(text)
 
 
 def export_bundle(
@@ -187,8 +185,8 @@ def load_bundle(path: Path) -> Bundle:
     except OSError as e:
         raise ConfigError(str(path), [f"cannot read the bundle: {e.strerror or e}"]) from e
     try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        doc = strict_json_loads(data)
+    except ValueError as e:  # invalid JSON or UTF-8, NaN, integers past the limit, too deep
         raise ConfigError(str(path), [f"not a stagegate bundle (invalid JSON: {e})"]) from e
     try:
         return Bundle.model_validate(doc)
@@ -229,12 +227,7 @@ def trust_from_settings(path: Path) -> TrustStore:
     from gates.workspace.settings import Settings
 
     file = path / SETTINGS_FILE if path.is_dir() else path
-    try:
-        raw = tomllib.loads(file.read_text("utf-8"))
-    except OSError as e:
-        raise ConfigError(str(file), [f"cannot read: {e.strerror or e}"]) from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(str(file), [f"not valid TOML: {e}"]) from e
+    raw = read_toml(file)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as e:

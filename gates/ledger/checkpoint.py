@@ -17,9 +17,7 @@ at ``checkpoints/<sequence, 12 digits>.dsse.json``, written create-only and sign
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,11 +27,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from gates.canonical import canonical_json
+from gates.canonical import canonical_json, strict_json_loads
 from gates.errors import EntryExistsError, LedgerError
 from gates.ledger.entry import Entry, Violation, entry_key, open_entry, payload_digest
 from gates.ledger.statement import STATEMENT_TYPE, Statement, Subject
-from gates.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, parse_envelope, sign_envelope
+from gates.signing.dsse import (
+    IN_TOTO_PAYLOAD_TYPE,
+    Envelope,
+    b64decode_strict,
+    parse_envelope,
+    sign_envelope,
+)
 from gates.signing.signers import Signer
 from gates.signing.trust import GATE_ROLE, TrustStore
 
@@ -174,7 +178,7 @@ def parse_checkpoint_key(key: str) -> int | None:
     if not key.startswith(CHECKPOINTS_PREFIX) or not key.endswith(CHECKPOINT_SUFFIX):
         return None
     middle = key[len(CHECKPOINTS_PREFIX) : -len(CHECKPOINT_SUFFIX)]
-    return int(middle) if len(middle) == 12 and middle.isdigit() else None
+    return int(middle) if len(middle) == 12 and middle.isascii() and middle.isdigit() else None
 
 
 @dataclass(frozen=True)
@@ -258,7 +262,7 @@ def open_checkpoint(
         claimed = ", ".join(trust.describe(s.keyid) for s in envelope.signatures)
         return fail("checkpoint-signature", f"no valid signature by a trusted key ({claimed})")
     try:
-        statement = CheckpointStatement.model_validate(json.loads(envelope.payload))
+        statement = CheckpointStatement.model_validate(strict_json_loads(envelope.payload))
     except (ValueError, ValidationError) as e:
         return fail(
             "checkpoint-malformed",
@@ -677,7 +681,7 @@ def verify_entry_proof(proof: EntryProof, trust: TrustStore) -> EntryProofResult
         if payload_digest(payload) != expected:
             return problem("proof-link", f"link payload of entry {at} does not hash to {expected}")
         try:
-            statement = Statement.model_validate(json.loads(payload))
+            statement = Statement.model_validate(strict_json_loads(payload))
         except (ValueError, ValidationError) as e:
             return problem(
                 "proof-link", f"link payload of entry {at} is malformed: {_first_error(e)}"
@@ -710,7 +714,4 @@ def verify_entry_proof(proof: EntryProof, trust: TrustStore) -> EntryProofResult
 
 
 def _b64(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    return b64decode_strict(text)

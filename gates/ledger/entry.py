@@ -7,12 +7,12 @@ problem it finds is a ``Violation`` naming the use case, the entry and the rule.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from gates.errors import LedgerError
+from gates.canonical import strict_json_loads
+from gates.errors import LedgerError, printable
 from gates.ledger.statement import PREDICATE_TYPE, EntryPredicate, Statement, usecase_subject
 from gates.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, parse_envelope
 from gates.signing.trust import GATE_ROLE, TrustStore
@@ -30,7 +30,7 @@ def parse_entry_key(key: str) -> tuple[str, int] | None:
     if not key.startswith(CHAINS_PREFIX) or not key.endswith(ENTRY_SUFFIX):
         return None
     parts = key[len(CHAINS_PREFIX) : -len(ENTRY_SUFFIX)].split("/")
-    if len(parts) != 2 or not parts[1].isdigit():
+    if len(parts) != 2 or not (parts[1].isascii() and parts[1].isdigit()):
         return None
     return parts[0], int(parts[1])
 
@@ -41,6 +41,12 @@ class Violation:
     sequence: int | None
     rule: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages quote untrusted bytes (key ids, field names); a lone surrogate smuggled
+        # in through a JSON escape must not break the terminal or the page showing them.
+        object.__setattr__(self, "usecase", printable(self.usecase))
+        object.__setattr__(self, "message", printable(self.message))
 
     def __str__(self) -> str:
         where = f"{self.usecase}#{self.sequence}" if self.sequence is not None else self.usecase
@@ -104,12 +110,15 @@ def open_entry(
         )
         return v(rule, f"no valid signature by a trusted key (signed by {claimed})")
     try:
-        statement = Statement.model_validate(json.loads(envelope.payload))
+        statement = Statement.model_validate(strict_json_loads(envelope.payload))
     except (ValueError, ValidationError) as e:
         return v(
             "payload-malformed",
             f"signed payload is not a {PREDICATE_TYPE} statement: {_first_error(e)}",
         )
+    if statement.predicate.time.utcoffset() is None:
+        # Times are compared along the chain; one without an offset cannot be ordered.
+        return v("payload-malformed", "predicate.time has no UTC offset")
     problems: list[Violation] = []
     pred = statement.predicate
     if statement.subject != [usecase_subject(usecase_id)] or pred.use_case != usecase_id:

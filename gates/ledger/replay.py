@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from gates.canonical import digest_of
+from gates.canonical import NonCanonicalValue, digest_of
 from gates.ledger.entry import Entry, Violation, parse_entry_key
 from gates.ledger.statement import CriteriaLock, TimeBoxExtension
 from gates.signing.trust import TrustStore
@@ -257,7 +257,7 @@ def apply_entry(
             "gate, approved amendment or rollback sets one",
         )
     elif p.lock is not None:
-        if digest_of(p.lock.criteria) != p.lock.digest:
+        if _digest_or_none(p.lock.criteria) != p.lock.digest:
             violate(
                 "criteria-lock",
                 f"locked {p.lock.stage} criteria do not match their digest {p.lock.digest}",
@@ -357,6 +357,14 @@ def _describe_extension(extension: TimeBoxExtension | None) -> str:
     if extension is None:
         return "unchanged"
     return f"{extension.previous_max_days} -> {extension.max_days} days"
+
+
+def _digest_or_none(criteria: dict[str, object]) -> str | None:
+    """The digest of signed criteria; None when they have no canonical form (never matches)."""
+    try:
+        return digest_of(criteria)
+    except NonCanonicalValue:
+        return None
 
 
 def _name(stage: Stage | None) -> str:

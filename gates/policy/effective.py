@@ -7,10 +7,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from gates.canonical import digest_of
+from gates.config_files import parse_yaml, read_yaml
 from gates.errors import ConfigError
 from gates.policy.merge import deep_merge, pydantic_problems
 from gates.policy.model import ExitCriteria
@@ -23,7 +23,7 @@ DEFAULTS_NAME = "defaults.yaml"
 def default_policy() -> dict[str, dict[str, Any]]:
     """The playbook's exit criteria per stage, as raw data (shipped with the package)."""
     text = resources.files("gates.policy").joinpath(DEFAULTS_NAME).read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = parse_yaml(text, f"gates/policy/{DEFAULTS_NAME}")
     if not isinstance(data, dict):
         raise ConfigError(DEFAULTS_NAME, ["expected a mapping of stage -> exit criteria"])
     return data
@@ -31,12 +31,7 @@ def default_policy() -> dict[str, dict[str, Any]]:
 
 def load_policy_file(path: Path) -> dict[str, dict[str, Any]]:
     """A workspace policy file replacing the defaults (same shape as ``defaults.yaml``)."""
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except OSError as e:
-        raise ConfigError(str(path), [f"cannot read policy file: {e.strerror}"]) from e
-    except yaml.YAMLError as e:
-        raise ConfigError(str(path), [f"not valid YAML: {e}"]) from e
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(str(path), ["expected a mapping of stage -> exit criteria"])
     return data

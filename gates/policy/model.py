@@ -21,7 +21,9 @@ from gates.policy.recheck import RecheckPolicy
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities judge nothing, and pydantic would dump them as null into the
+    # digest the ledger locks: they are refused where they come in.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Comparison = Literal[">=", ">", "<=", "<", "=="]

@@ -11,17 +11,17 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gates.canonical import digest_of
+from gates.config_files import parse_yaml
 from gates.errors import ConfigError
 from gates.policy.merge import deep_merge, pydantic_problems
 from gates.stages import Stage
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SponsorRule(_Strict):
@@ -101,7 +101,7 @@ class RecheckPolicy(_Strict):
 @cache
 def default_recheck_policy() -> dict[str, dict[str, Any]]:
     text = resources.files("gates.policy").joinpath("recheck.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = parse_yaml(text, "gates/policy/recheck.yaml")
     if not isinstance(data, dict):
         raise ConfigError("gates/policy/recheck.yaml", ["expected a mapping of stage -> policy"])
     return data

@@ -141,7 +141,7 @@ def _from_dataset(
         )
     validation = check_dataset(ctx, DatasetExpectation(dataset=name, suite=monitoring.suite))
     try:
-        dataset = load_once(ctx, ctx.workspace.resolve(declared))  # the bytes GX validated
+        dataset = load_once(ctx, ctx.workspace.evidence_path(declared))  # the bytes GX validated
     except EvidenceError as e:
         raise EvidenceError(f"{field_name} (dataset {name!r}): {e.message}") from e
     frame = dataset.frame

@@ -8,14 +8,13 @@ quality_drop or cost_80), the format most alerting stacks load or export.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import yaml
-
+from gates.canonical import strict_json_loads
 from gates.checks.deliverables import check_deliverable
 from gates.checks.interface import CheckContext
-from gates.errors import EvidenceError
+from gates.config_files import parse_yaml
+from gates.errors import ConfigError, EvidenceError
 from gates.evidence.datasets import file_evidence, read_bytes
 from gates.policy.recheck import HealthRule
 from gates.results import CheckResult, Status
@@ -38,8 +37,8 @@ def alert_rules_result(ctx: CheckContext, rule: HealthRule) -> CheckResult:
             "none",
             expected,
         )
-    resolved = ctx.workspace.resolve(location)
     try:
+        resolved = ctx.workspace.evidence_path(location)
         raw = read_bytes(resolved)
         evidence = file_evidence(resolved, kind="alert-rules")
         covered = covered_alerts(raw, resolved)
@@ -58,9 +57,11 @@ def covered_alerts(raw: bytes, where: str) -> dict[str, list[str]]:
     """What each ``labels.covers`` value is watched by: covers -> alert names."""
     try:
         data: Any = (
-            json.loads(raw) if where.endswith(".json") else yaml.safe_load(raw.decode("utf-8"))
+            strict_json_loads(raw) if where.endswith(".json") else parse_yaml(raw.decode(), where)
         )
-    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as e:
+    except ConfigError as e:
+        raise EvidenceError(e.message) from e
+    except ValueError as e:  # invalid JSON or UTF-8
         raise EvidenceError(f"{where}: not valid YAML/JSON ({e})") from e
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list):

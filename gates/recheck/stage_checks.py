@@ -127,7 +127,7 @@ def _dataset_times(ctx: CheckContext) -> list[tuple[datetime, str]]:
         declared = ctx.usecase.evidence.datasets.get(entry.dataset)
         if declared is None:
             continue
-        location = ctx.workspace.resolve(declared)
+        location = ctx.workspace.evidence_path(declared)
         dataset = load_once(ctx, location)
         column = next((c for c in ("timestamp", "date") if c in dataset.frame.columns), None)
         if column is not None and len(dataset.frame):

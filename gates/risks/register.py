@@ -182,7 +182,7 @@ def _blockers_open_past_poc(f: _Facts) -> Risk | None:
         return None
     from gates.evidence.issues import load_issues
 
-    issues, _ = load_issues(f.workspace.resolve(location))
+    issues, _ = load_issues(f.workspace.evidence_path(location))
     blockers = [i for i in issues if i.is_open and i.kind == "blocker"]
     if not blockers:
         return None

@@ -11,6 +11,7 @@ import binascii
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from gates.errors import LedgerError
 from gates.signing.keys import PublicKey
@@ -67,26 +68,61 @@ def sign_envelope(
 
 
 def parse_envelope(data: bytes, where: str) -> Envelope:
-    """Parse envelope JSON strictly; LedgerError naming ``where`` if truncated or malformed."""
+    """Parse envelope JSON strictly; LedgerError naming ``where`` if truncated or malformed.
+
+    The bytes are untrusted (read from a store or a bundle): whatever they hold, the
+    answer is an ``Envelope`` or a ``LedgerError``, never another exception.
+    """
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except RecursionError as e:
+        raise LedgerError(f"{where}: not a DSSE envelope (JSON nested too deeply)") from e
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers past the limit
         raise LedgerError(f"{where}: not a DSSE envelope (invalid JSON: {e})") from e
     if not isinstance(doc, dict) or set(doc) != {"payload", "payloadType", "signatures"}:
         raise LedgerError(
             f"{where}: not a DSSE envelope (expected payload, payloadType, signatures)"
         )
     payload_type, payload, signatures = doc["payloadType"], doc["payload"], doc["signatures"]
-    if not isinstance(payload_type, str) or not isinstance(payload, str):
+    if not _utf8_text(payload_type) or not isinstance(payload, str):
         raise LedgerError(f"{where}: DSSE payload and payloadType must be strings")
     if not isinstance(signatures, list) or not signatures:
         raise LedgerError(f"{where}: DSSE envelope has no signatures")
+    sigs: list[Signature] = []
+    for number, item in enumerate(signatures):
+        keyid = item.get("keyid") if isinstance(item, dict) else None
+        sig = b64decode_strict(item.get("sig")) if isinstance(item, dict) else None
+        if not _utf8_text(keyid) or sig is None:
+            raise LedgerError(
+                f"{where}: DSSE signature {number} needs a keyid (text) and a base64 sig"
+            )
+        sigs.append(Signature(keyid=keyid, sig=sig))
+    body = b64decode_strict(payload)
+    if body is None:
+        raise LedgerError(f"{where}: DSSE payload is not base64")
+    return Envelope(payload_type, body, tuple(sigs))
+
+
+def b64decode_strict(text: object) -> bytes | None:
+    """Standard base64 (RFC 4648 §4, padded) of untrusted text; None for anything else.
+
+    ``base64.b64decode`` raises ``ValueError`` (not ``binascii.Error``) for a str with
+    non-ASCII characters, and accepts non-str inputs: both are handled here, once.
+    """
+    if not isinstance(text, str) or not text.isascii():
+        return None
     try:
-        sigs = tuple(
-            Signature(keyid=str(s["keyid"]), sig=base64.b64decode(s["sig"], validate=True))
-            for s in signatures
-        )
-        body = base64.b64decode(payload, validate=True)
-    except (KeyError, TypeError, binascii.Error) as e:
-        raise LedgerError(f"{where}: DSSE envelope has malformed base64 or signature fields") from e
-    return Envelope(payload_type, body, sigs)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _utf8_text(value: object) -> TypeGuard[str]:
+    """A str that encodes as UTF-8 (JSON escapes can smuggle in lone surrogates)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -507,7 +507,7 @@ class FastReader:
             del buffer[: end + 4]
             version, _, rest = lines[0].partition(" ")
             code = rest[:3]
-            if not version.startswith("HTTP/1.") or not code.isdigit():
+            if not version.startswith("HTTP/1.") or not (code.isascii() and code.isdigit()):
                 raise BrokenRead(slot.key, f"not an HTTP/1.x answer: {lines[0][:80]!r}")
             status = int(code)
             headers: dict[str, str] = {}
@@ -518,7 +518,7 @@ class FastReader:
                 # Whatever it is, botocore knows what it means; this connection is done.
                 return Declined(status, rest[4:] or rest), False
             length = headers.get("content-length", "")
-            if "transfer-encoding" in headers or not length.isdigit():
+            if "transfer-encoding" in headers or not (length.isascii() and length.isdigit()):
                 return Declined(status, "answer without a Content-Length"), False
             conn.headers = headers
             conn.length = int(length)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tomllib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from gates.errors import ConfigError
+from gates.config_files import read_toml, read_yaml
+from gates.errors import ConfigError, EvidenceError
 from gates.policy.effective import default_policy, effective_criteria, load_policy_file
 from gates.policy.merge import pydantic_problems
 from gates.policy.model import ExitCriteria
@@ -19,11 +20,14 @@ from gates.policy.recheck import effective_recheck_policy
 from gates.stages import Stage
 from gates.workspace.settings import Settings
 from gates.workspace.usecase import UseCaseSpec
-from gates.workspace.yaml_strict import load_yaml
 
 SETTINGS_FILE = "stagegate.toml"
 USECASES_DIR = "usecases"
+#: Workspace GX suites (JSON), read before the built-in ones of the same name.
+SUITES_DIR = "expectations"
 ENV_WORKSPACE = "STAGEGATE_WORKSPACE"
+#: ``s3://…``, ``runs:/…``, ``models:/…``: locations that are not paths on this machine.
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,45 @@ class Workspace:
         """A path relative to the workspace becomes absolute; URLs stay as they are."""
         if "://" in location:
             return location
-        path = Path(location).expanduser()
+        path = Path(location)
+        with contextlib.suppress(RuntimeError):  # ``~name`` of no known user stays a name
+            path = path.expanduser()
         return str(path if path.is_absolute() else self.root / path)
+
+    @property
+    def evidence_roots(self) -> tuple[Path, ...]:
+        """Folders evidence may be read from: the workspace, then ``[evidence] roots``."""
+        roots = [self.root, *(Path(self.resolve(r)) for r in self.settings.evidence.roots)]
+        return tuple(_real(p, str(p)) for p in roots)
+
+    def evidence_path(self, location: str) -> str:
+        """Where evidence declared as ``location`` is read from, once it is known to stay inside.
+
+        A URL is returned as it is (its reader decides). A path is made absolute against
+        the workspace and must resolve, symlinks followed, inside the workspace or an
+        ``[evidence] roots`` folder: ``../../etc/passwd``, ``/etc/hostname`` or a link
+        to them is an EvidenceError naming the path, never a file read.
+        """
+        if URL.match(location):
+            return location
+        path = Path(self.resolve(location))
+        self.contain(path, location)
+        return str(path)
+
+    def contain(self, path: Path, shown: str) -> Path:
+        """``path`` resolved (symlinks followed) if inside an evidence root; EvidenceError if not."""
+        target = _real(path, shown)
+        roots = self.evidence_roots
+        if any(target.is_relative_to(root) for root in roots):
+            return target
+        where = "" if target == path else f" resolves to {target}, which is"
+        allowed = ", ".join(str(r) for r in roots[1:])
+        raise EvidenceError(
+            f"{shown}:{where} outside the workspace {roots[0]}"
+            + (f" and the evidence roots ({allowed})" if allowed else "")
+            + "; evidence must be read from inside them (list another folder under "
+            "[evidence] roots in stagegate.toml)"
+        )
 
     def usecase(self, usecase_id: str) -> UseCaseSpec:
         try:
@@ -91,6 +132,14 @@ class Workspace:
         return uri
 
 
+def _real(path: Path, shown: str) -> Path:
+    """``path`` made absolute with every symlink followed (missing tails are kept as named)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as e:  # symlink loops, NUL bytes
+        raise EvidenceError(f"{shown}: cannot resolve the path ({e})") from e
+
+
 def find_workspace(explicit: Path | None = None, cwd: Path | None = None) -> Path:
     """--workspace, then $STAGEGATE_WORKSPACE, then the nearest folder with stagegate.toml."""
     if explicit is not None:
@@ -111,14 +160,9 @@ def find_workspace(explicit: Path | None = None, cwd: Path | None = None) -> Pat
 
 def load_settings(root: Path) -> Settings:
     path = root / SETTINGS_FILE
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), ["settings file not found"]) from None
-    except OSError as e:
-        raise ConfigError(str(path), [f"cannot read: {e.strerror}"]) from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), [f"not valid TOML: {e}"]) from e
+    if not path.exists():
+        raise ConfigError(str(path), ["settings file not found"])
+    raw = read_toml(path)
     try:
         return Settings.model_validate(raw)
     except ValidationError as e:
@@ -126,12 +170,7 @@ def load_settings(root: Path) -> Settings:
 
 
 def load_usecase(path: Path) -> UseCaseSpec:
-    try:
-        raw = load_yaml(path.read_text("utf-8"))
-    except OSError as e:
-        raise ConfigError(str(path), [f"cannot read: {e.strerror}"]) from e
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), [f"not valid YAML: {e}"]) from e
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(str(path), ["expected a mapping with id, title, owner, department, ..."])
     try:
@@ -170,6 +209,11 @@ def load_workspace(root: Path | None = None) -> Workspace:
 def validate_workspace(workspace: Workspace) -> list[str]:
     """Every problem that loading alone does not catch: criteria, evidence names, keys."""
     problems: list[str] = []
+    try:
+        workspace.policy()
+    except ConfigError as e:  # named once, by its own file, not once per use case and stage
+        where = f"{workspace.root / SETTINGS_FILE}: policy.path"
+        return [f"{where}: {e.message}", *_settings_problems(workspace)]
     for uc_id, spec in sorted(workspace.usecases.items()):
         source = str(workspace.sources.get(uc_id, uc_id))
         for stage in (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION):
@@ -196,6 +240,46 @@ def validate_workspace(workspace: Workspace) -> list[str]:
                     "compare MLflow metrics but no run selector is declared"
                 )
         problems.extend(_recheck_problems(spec, source))
+        problems.extend(_evidence_problems(workspace, spec, source))
+    return [*problems, *_settings_problems(workspace)]
+
+
+def _evidence_problems(workspace: Workspace, spec: UseCaseSpec, source: str) -> list[str]:
+    """Evidence paths that lead outside the workspace and the evidence roots."""
+    ev = spec.evidence
+    declared = [
+        *(f"datasets.{name}" for name in ev.datasets),
+        *(f"deliverables.{name}" for name in ev.deliverables),
+    ]
+    locations = [*ev.datasets.values(), *ev.deliverables.values()]
+    for name, location in (
+        ("issues", ev.issues),
+        ("monitoring.alert_rules", ev.monitoring.alert_rules if ev.monitoring else None),
+    ):
+        if location is not None:
+            declared.append(name)
+            locations.append(location)
+    problems = []
+    for name, location in zip(declared, locations, strict=True):
+        try:
+            workspace.evidence_path(location)
+        except EvidenceError as e:
+            problems.append(f"{source}: evidence.{name}: {e.message}")
+    return problems
+
+
+def _settings_problems(workspace: Workspace) -> list[str]:
+    settings_file = workspace.root / SETTINGS_FILE
+    problems: list[str] = []
+    for number, root in enumerate(workspace.settings.evidence.roots):
+        if not Path(workspace.resolve(root)).is_dir():
+            problems.append(f"{settings_file}: evidence.roots.{number}: {root!r} is not a folder")
+    suites = workspace.root / SUITES_DIR
+    for suite in sorted(suites.glob("*.json")) if suites.is_dir() else []:
+        try:
+            workspace.contain(suite, str(suite))
+        except EvidenceError as e:
+            problems.append(e.message)
     for key in workspace.settings.trusted_keys:
         if not Path(workspace.resolve(key.path)).is_file():
             problems.append(

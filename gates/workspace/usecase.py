@@ -24,7 +24,7 @@ def stage_keyed(value: dict[str, T]) -> dict[str, T]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Sponsor(_Strict):

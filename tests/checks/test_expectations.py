@@ -349,6 +349,9 @@ UNKNOWN_TYPE = '{"type": "expect_the_unexpected", "kwargs": {}}'
     ("content", "complaint"),
     [
         ("{not json", "not valid JSON"),
+        ("[" * 100_000, "not valid JSON: JSON nested too deeply"),
+        ('{"name": 1' + "0" * 5000 + "}", "not valid JSON"),
+        ('{"name": "poc_test_set", "expectations": [NaN]}', "NaN is not a JSON number"),
         ("[]", "expected a GX ExpectationSuite object"),
         ('{"name": "poc_test_set", "expectations": []}', "non-empty list"),
         (
@@ -367,6 +370,9 @@ UNKNOWN_TYPE = '{"type": "expect_the_unexpected", "kwargs": {}}'
     ],
     ids=[
         "not-json",
+        "deep",
+        "huge-int",
+        "nan",
         "not-object",
         "empty",
         "wrong-name",

@@ -161,6 +161,23 @@ def test_malformed_yaml_shapes_are_refused(tmp_path: Path, text: str, expected: 
     assert expected in problems_of(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("candidates:\n- id: a\n  notes: 2026-02-30\n", "candidates.0.notes: '2026-02-30' is not"),
+        ("candidates: []\n? [impact, data]\n: 1\n", "a sequence used as a key"),
+        ("candidates: []\nweights: {impact: 1" + "0" * 5000 + "}\n", "weights.impact: an integer"),
+        ("candidates: []\nweights: {impact: .nan}\n", "weights.impact: nan is not a finite"),
+    ],
+)
+def test_hostile_yaml_values_are_named_not_a_crash(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert expected in problems_of(path)
+
+
 def test_missing_file_and_unknown_extension_are_clear(tmp_path: Path) -> None:
     assert "candidates file not found" in problems_of(tmp_path / "nope.yaml")
     other = tmp_path / "c.json"

@@ -84,7 +84,8 @@ def break_deliverable(world: GateWorld) -> None:
     path = world.root / "docs" / "priority-matrix.csv"
     path.unlink()
     path.mkdir()
-    (path / "matrix.csv").symlink_to(world.root / "nowhere" / "matrix.csv")
+    # Relative, so a copy of the workspace dangles inside itself, not into the original.
+    (path / "matrix.csv").symlink_to(Path("..") / ".." / "nowhere" / "matrix.csv")
 
 
 def remove_deliverable(world: GateWorld) -> None:

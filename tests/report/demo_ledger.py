@@ -71,3 +71,13 @@ def flip_payload_byte(root: Path, usecase: str, sequence: int) -> None:
     payload[len(payload) // 2] ^= 0x01
     doc["payload"] = base64.b64encode(bytes(payload)).decode("ascii")
     path.write_bytes(json.dumps(doc).encode("utf-8"))
+
+
+def non_ascii_in_base64(root: Path, usecase: str, sequence: int, field: str = "payload") -> None:
+    """Put one non-ASCII character inside a stored entry's base64 ``payload`` or ``sig``."""
+    path = entry_path(root, usecase, sequence)
+    doc = json.loads(path.read_bytes())
+    holder = doc if field == "payload" else doc["signatures"][0]
+    text = holder[field]
+    holder[field] = text[: len(text) // 2] + "é" + text[len(text) // 2 + 1 :]
+    path.write_bytes(json.dumps(doc, ensure_ascii=False).encode("utf-8"))

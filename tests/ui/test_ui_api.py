@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gates.ui.app import SECURITY_HEADERS
-from tests.report.demo_ledger import flip_payload_byte
+from tests.report.demo_ledger import flip_payload_byte, non_ascii_in_base64
 from tests.ui.conftest import live_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,6 +178,24 @@ def test_each_request_reads_the_ledger_as_it_is_now(copy_demo: Callable[[], Path
     assert "Verification failed" in index and 'href="/entries/support-bot/7">#7</a>' in index
     assert "signature-invalid" in page and "Verification failed" in page
     assert entry.status_code == 200 and "This entry fails verification" in entry.text
+
+
+@pytest.mark.parametrize("field", ["payload", "sig"])
+def test_non_ascii_base64_in_a_stored_entry_shows_the_banner_not_a_500(
+    copy_demo: Callable[[], Path], field: str
+) -> None:
+    root = copy_demo()
+    non_ascii_in_base64(root, "support-bot", 4, field)
+    with live_server(root) as url, httpx.Client(base_url=url, timeout=30) as c:
+        pages = {p: c.get(p) for p in ("/", "/usecases/support-bot", "/scale", "/explore")}
+        entry = c.get("/entries/support-bot/4")
+    for path, r in pages.items():
+        assert r.status_code == 200, (path, r.status_code)
+        assert "Verification failed" in r.text, path
+        assert "envelope-malformed" in r.text, path
+    assert 'href="/entries/support-bot/4">#4</a>' in pages["/"].text
+    assert entry.status_code == 200 and "This entry fails verification" in entry.text
+    assert "envelope-malformed" in entry.text
 
 
 def test_the_ui_imports_none_of_prefect_mlflow_or_gx(root: Path) -> None:

@@ -1,0 +1,196 @@
+"""Untrusted bytes in stored entries, bundles and checkpoints become named violations.
+
+Whatever a store or a bundle holds, the verifier answers with violations naming the
+entry and the rule (or a ``LedgerError`` where a verified chain is required), never
+with another exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from gates.engine.actions import approve, register
+from gates.errors import LedgerError
+from gates.ledger.bundle import export_bundle, load_bundle, verify_bundle, write_bundle
+from gates.ledger.checkpoint import checkpoint_key, read_checkpoints, write_checkpoint
+from gates.ledger.entry import entry_key, open_entry, parse_entry_key
+from gates.ledger.verify import verify_ledger
+from gates.signing.dsse import parse_envelope, sign_envelope
+
+from .conftest import LedgerWorld
+
+
+def declare_simulated_clock(root: Path) -> None:
+    """These tests record chosen times: their workspace says its clock is simulated."""
+    settings = root / "stagegate.toml"
+    if "[clock]" not in settings.read_text():
+        settings.write_text(settings.read_text() + "[clock]\nsimulated = true\n")
+
+
+def with_non_ascii(text: str) -> str:
+    """Base64 text with one character replaced by a non-ASCII letter."""
+    middle = len(text) // 2
+    return text[:middle] + "é" + text[middle + 1 :]
+
+
+def edit_envelope(raw: bytes, field: str) -> bytes:
+    doc = json.loads(raw)
+    if field == "payload":
+        doc["payload"] = with_non_ascii(doc["payload"])
+    else:
+        doc["signatures"][0]["sig"] = with_non_ascii(doc["signatures"][0]["sig"])
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def stored(world: LedgerWorld, usecase: str, seq: int) -> Path:
+    return world.root / "ledger" / entry_key(usecase, seq)
+
+
+@pytest.fixture
+def alpha(world: LedgerWorld) -> LedgerWorld:
+    declare_simulated_clock(world.root)
+    world.reopen()
+    register(world.session, "alpha", now=world.at(0))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
+    return world
+
+
+@pytest.mark.parametrize("field", ["payload", "sig"])
+def test_a_non_ascii_character_in_stored_base64_is_a_violation_naming_the_entry(
+    alpha: LedgerWorld, field: str
+) -> None:
+    path = stored(alpha, "alpha", 1)
+    path.write_bytes(edit_envelope(path.read_bytes(), field))
+
+    report = verify_ledger(alpha.session.ledger)
+
+    assert [(v.usecase, v.sequence, v.rule) for v in report.violations] == [
+        ("alpha", 1, "envelope-malformed")
+    ]
+    assert "base64" in report.violations[0].message
+    replayed = alpha.session.ledger.replay("alpha")
+    assert [(v.sequence, v.rule) for v in replayed.violations] == [(1, "envelope-malformed")]
+    with pytest.raises(LedgerError, match=r"alpha#1: \[envelope-malformed\]"):
+        alpha.session.ledger.state("alpha")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000,  # deeper than the JSON parser's recursion limit
+        b'{"payload": 1' + b"0" * 5000 + b"}",  # past Python's int/str conversion limit
+        b'{"payload":"AA==","payloadType":"\\ud800","signatures":[{"keyid":"k","sig":"AA=="}]}',
+        b'{"payload":"AA==","payloadType":"t","signatures":[{"keyid":7,"sig":"AA=="}]}',
+        b'{"payload":"AA==","payloadType":"t","signatures":[{"keyid":"k","sig":7}]}',
+        b'{"payload":"AA==","payloadType":"t","signatures":["AA=="]}',
+        b'{"payload":"AA=","payloadType":"t","signatures":[{"keyid":"k","sig":"AA=="}]}',
+        b"\xff\xfe{}",
+    ],
+    ids=["deep", "huge-int", "surrogate", "keyid-int", "sig-int", "sig-str", "padding", "utf16"],
+)
+def test_malformed_envelopes_are_ledger_errors_naming_where(raw: bytes) -> None:
+    with pytest.raises(LedgerError, match=r"^chains/x/000000000000\.dsse\.json: "):
+        parse_envelope(raw, "chains/x/000000000000.dsse.json")
+
+
+def test_a_signed_payload_with_nan_is_malformed_not_a_crash(alpha: LedgerWorld) -> None:
+    """A trusted key signing ``NaN`` (which Python's json reads) still yields a violation."""
+    raw = stored(alpha, "alpha", 1).read_bytes()
+    payload = parse_envelope(raw, "x").payload.replace(b'"note":""', b'"note":NaN')
+    forged = sign_envelope(payload, alpha.sponsor).to_json_bytes()
+
+    entry, problems = open_entry("k", forged, alpha.session.trust, "alpha", 1)
+
+    assert entry is None
+    assert [(p.rule, "NaN" in p.message) for p in problems] == [("payload-malformed", True)]
+
+
+def test_a_signed_payload_with_a_time_without_offset_is_malformed(alpha: LedgerWorld) -> None:
+    raw = stored(alpha, "alpha", 1).read_bytes()
+    payload = parse_envelope(raw, "x").payload
+    naive = payload.replace(b'T09:00:00Z"', b'T09:00:00"')
+    assert naive != payload
+    forged = sign_envelope(naive, alpha.sponsor).to_json_bytes()
+    stored(alpha, "alpha", 1).write_bytes(forged)
+
+    report = verify_ledger(alpha.session.ledger)
+
+    assert [(v.sequence, v.rule) for v in report.violations] == [(1, "payload-malformed")]
+    assert "offset" in report.violations[0].message
+
+
+def test_a_stored_key_with_unicode_digits_is_a_stray_object(alpha: LedgerWorld) -> None:
+    """``'²'.isdigit()`` is true but ``int('²')`` raises: such a key is no entry key."""
+    assert parse_entry_key("chains/alpha/²²².dsse.json") is None
+    odd = stored(alpha, "alpha", 0).parent / "²².dsse.json"
+    odd.write_bytes(stored(alpha, "alpha", 0).read_bytes())
+
+    report = verify_ledger(alpha.session.ledger)
+
+    assert [v.rule for v in report.violations] == ["stray-object"]
+
+
+@pytest.mark.parametrize("field", ["payload", "sig"])
+def test_a_non_ascii_character_in_a_checkpoint_envelope_is_a_violation(
+    alpha: LedgerWorld, field: str
+) -> None:
+    write_checkpoint(alpha.session.ledger, alpha.session.signer, alpha.at(2))
+    path = alpha.root / "ledger" / checkpoint_key(0)
+    path.write_bytes(edit_envelope(path.read_bytes(), field))
+
+    reads = list(read_checkpoints(alpha.session.ledger))
+    report = verify_ledger(alpha.session.ledger)
+
+    assert [r.sound for r in reads] == [False]
+    assert [(v.usecase, v.sequence, v.rule) for v in report.violations] == [
+        ("@checkpoints", 0, "checkpoint-malformed")
+    ]
+
+
+def _exported(world: LedgerWorld, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    write_checkpoint(world.session.ledger, world.session.signer, world.at(2))
+    bundle, report = export_bundle(world.session.ledger, "alpha", now=world.at(3))
+    assert report.intact
+    path = tmp_path / "alpha.bundle.json"
+    write_bundle(bundle, path)
+    return json.loads(path.read_bytes())  # type: ignore[no-any-return]
+
+
+def _reload(doc: dict, tmp_path: Path):  # type: ignore[no-untyped-def,type-arg]
+    path = tmp_path / "edited.bundle.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    return load_bundle(path)
+
+
+def test_a_non_ascii_character_in_a_bundle_envelope_field_is_a_violation(
+    alpha: LedgerWorld, tmp_path: Path
+) -> None:
+    doc = _exported(alpha, tmp_path)
+    doc["entries"][1]["envelope"] = with_non_ascii(doc["entries"][1]["envelope"])
+
+    report = verify_bundle(_reload(doc, tmp_path), alpha.session.trust)
+
+    assert ("alpha", 1, "envelope-malformed") in {
+        (v.usecase, v.sequence, v.rule) for v in report.violations
+    }
+
+
+@pytest.mark.parametrize("field", ["payload", "sig"])
+def test_a_non_ascii_character_inside_a_bundled_envelope_is_a_violation(
+    alpha: LedgerWorld, tmp_path: Path, field: str
+) -> None:
+    doc = _exported(alpha, tmp_path)
+    inner = base64.b64decode(doc["entries"][0]["envelope"])
+    doc["entries"][0]["envelope"] = base64.b64encode(edit_envelope(inner, field)).decode()
+    cp_inner = base64.b64decode(doc["checkpoint"]["envelope"])
+    doc["checkpoint"]["envelope"] = base64.b64encode(edit_envelope(cp_inner, field)).decode()
+
+    report = verify_bundle(_reload(doc, tmp_path), alpha.session.trust)
+
+    found = {(v.usecase, v.sequence, v.rule) for v in report.violations}
+    assert ("alpha", 0, "envelope-malformed") in found
+    assert ("@checkpoints", 0, "checkpoint-malformed") in found
