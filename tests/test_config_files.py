@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 import pytest
-from gates.recheck.policy import effective_recheck_policy
+from gates.policy.recheck import effective_recheck_policy
 
 from gates.canonical import NonCanonicalValue, canonical_json, digest_of
 from gates.config_files import parse_toml, parse_yaml, read_toml, read_yaml

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gates.recheck.policy import effective_recheck_policy
+from gates.policy.recheck import effective_recheck_policy
 
 from gates.errors import ConfigError
 from gates.policy.effective import criteria_digest

@@ -129,7 +129,7 @@ def build_world(root: Path) -> Pristine:
     assert promote(session, "alpha", Stage.POC, now=world.at(10)).promoted
     decide(session, "beta", "no-go", reason="no measurable outcome", now=world.at(3))
     write_checkpoint(session.ledger, session.signer, world.at(11))
-    approve(session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(12))
+    approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(12))
     pinned = write_checkpoint(session.ledger, session.signer, world.at(13))
     store = session.store
     objects = {key: store.get(key) for key in store.list_keys("")}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from gates.recheck.policy import HealthRule
+from gates.policy.recheck import HealthRule
 
 from gates.checks import blockers, deliverables
 from gates.checks.expectations import check_dataset

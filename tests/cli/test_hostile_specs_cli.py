@@ -84,7 +84,10 @@ def test_status_and_register_refuse_a_hostile_spec_naming_it(ws: Path, case: str
     [
         ("[explore]\nweights = {impact = nan}\n", "explore.weights.impact: nan is not a finite"),
         ("[schedule]\nworkers = 1" + "0" * 5000 + "\n", "(field workers): an integer too large"),
-        ("[clock]\ntolerance_seconds = inf\n", "clock.tolerance_seconds: inf is not a finite"),
+        (
+            '[timestamp]\ntsa_url = ""\n[alerts]\ntimeout_seconds = inf\n',
+            "alerts.timeout_seconds: inf is not a finite",
+        ),
     ],
 )
 def test_hostile_settings_are_named_by_every_command(ws: Path, settings: str, says: str) -> None:

@@ -35,7 +35,7 @@ def ws(tmp_path: Path) -> Path:
     session = Session.open(root)
     register(session, "alpha", now=T0)
     sponsor = load_signer("file:keys/sponsor.pem", root)
-    approve(session, "alpha", sponsor, role="sponsor", approver="Dana Park", now=T0)
+    approve(session, "alpha", sponsor, role="sponsor", now=T0)
     return root
 
 

@@ -55,7 +55,7 @@ def alpha(world: LedgerWorld) -> LedgerWorld:
     declare_simulated_clock(world.root)
     world.reopen()
     register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana", now=world.at(1))
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     return world
 
 
