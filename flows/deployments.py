@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gates.errors import ConfigError, StagegateError
+from gates.stack.prefect_server import prefect_api_healthy
 from gates.workspace.loader import SETTINGS_FILE, Workspace, load_workspace
 
 if TYPE_CHECKING:
@@ -156,10 +157,10 @@ def require_prefect_api() -> str:
     A schedule needs a server that outlives this process, so Prefect's ephemeral API
     (what an unset ``PREFECT_API_URL`` means) is refused rather than started.
     """
-    import httpx
     from prefect.settings import get_current_settings
 
-    url = get_current_settings().api.url
+    api = get_current_settings().api
+    url = api.url
     if not url:
         raise StagegateError(
             "PREFECT_API_URL is not set: serving deployments needs a Prefect server that "
@@ -167,10 +168,12 @@ def require_prefect_api() -> str:
             hint='start one with `stagegate stack up` and `eval "$(stagegate stack env)"`, '
             "or point PREFECT_API_URL at your Prefect server",
         )
-    try:
-        answered = httpx.get(f"{url.rstrip('/')}/health", timeout=10).status_code == 200
-    except httpx.HTTPError:
-        answered = False
+    answered = prefect_api_healthy(
+        url,
+        timeout=10,
+        api_key=api.key.get_secret_value() if api.key else None,
+        auth_string=api.auth_string.get_secret_value() if api.auth_string else None,
+    )
     if not answered:
         raise StagegateError(
             f"the Prefect API at {url} (PREFECT_API_URL) did not answer its health check",

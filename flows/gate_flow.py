@@ -13,7 +13,7 @@ code call it as ``asyncio.run(gate_flow(...))``; flows/README.md has the measure
 
 Importing this module also asks a Prefect server that this process starts itself (the
 ephemeral server, the test harness) to record task runs in batches, unless the task-run
-recorder is configured already: see ``default_recorder_batching``.
+recorder is configured already: see ``gates.stack.prefect_server.default_recorder_batching``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import asyncio
 import importlib
 import os
 import re
-from collections.abc import MutableMapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.context import SyncClientContext
 from prefect.futures import PrefectFuture, wait
-from prefect.settings import Settings, get_current_settings
+from prefect.settings import get_current_settings
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
@@ -51,6 +50,8 @@ from gates.errors import EvidenceError, StagegateError
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
 from gates.results import CheckResult, Status, Verdict
+from gates.stack.prefect_server import RECORDER_BATCHING as RECORDER_BATCHING
+from gates.stack.prefect_server import default_recorder_batching
 from gates.stages import Stage, parse_stage
 
 FLOW_NAME = "stagegate-gate"
@@ -58,46 +59,10 @@ FLOW_NAME = "stagegate-gate"
 IO_RETRIES = 2
 IO_RETRY_DELAY_SECONDS = 1
 
-#: Server settings for the task-run recorder on a SQLite-backed Prefect server (see
-#: ``default_recorder_batching`` and flows/README.md, "Back-to-back runs"). The flush
-#: interval must be a whole number: Prefect 3.9 truncates it with ``int()``, so a
-#: fraction of a second becomes 0 and the recorder's flush loop spins.
-RECORDER_BATCHING = {
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "10",
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
-}
-
-
-def default_recorder_batching(
-    environ: MutableMapping[str, str] = os.environ, settings: Settings | None = None
-) -> dict[str, str]:
-    """Default the task-run recorder to batched writes for servers this process starts.
-
-    Prefect's recorder writes each task-run event in its own transaction. A gate makes
-    ~33 of them, so on SQLite the server keeps writing for a few hundred ms after the flow
-    returns, and the next run's ``POST /flow_runs/`` (a read, then an insert, in one
-    deferred transaction) is refused at once with SQLITE_BUSY: SQLite never waits out
-    ``busy_timeout`` to upgrade a read transaction to a write. The server answers 503 and
-    the client retries after its fixed 2 s back-off. Batches of up to 10 events, flushed
-    at least every second, leave too few writes to collide with, and task runs still reach
-    the API within a second.
-
-    These are server settings: the ephemeral server and the test harness inherit this
-    process's environment, a server started elsewhere (``prefect server start``, Cloud)
-    never sees them. Nothing is changed when either setting is configured already, in the
-    environment, a profile or ``prefect.toml``. Returns what was set.
-    """
-    configured = (settings or get_current_settings()).server.services.task_run_recorder
-    if {"batch_size", "flush_interval"} & configured.model_fields_set:
-        return {}
-    if any(name in environ for name in RECORDER_BATCHING):
-        return {}
-    environ.update(RECORDER_BATCHING)
-    return dict(RECORDER_BATCHING)
-
-
-#: What this module set on import ({} when the recorder was configured already).
-RECORDER_DEFAULTS_APPLIED = default_recorder_batching()
+#: What this module set on import (``RECORDER_BATCHING``, or {} when the recorder was
+#: configured already): the ephemeral server and the test harness start on the first
+#: flow run, after the import, and inherit this process's environment.
+RECORDER_DEFAULTS_APPLIED = default_recorder_batching(os.environ, get_current_settings())
 
 #: Exception classes, matched anywhere in an exception's MRO by qualified name, that mean
 #: "the source did not answer" rather than "the evidence is bad". Names, not imports, so

@@ -12,6 +12,7 @@ so Prefect's own notifications and dashboards see it.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -22,18 +23,23 @@ from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture, wait
+from prefect.settings import get_current_settings
 from prefect.states import Completed, Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-import flows.gate_flow  # noqa: F401  (applies the task-run recorder batching defaults)
 from gates.clock import parse_time
 from gates.engine.session import Session
 from gates.errors import StagegateError
 from gates.recheck.run import RecheckOutcome, recheck_usecase, targets
+from gates.stack.prefect_server import default_recorder_batching
 from gates.workspace.settings import ScheduleSettings
 
 FLOW_NAME = "stagegate-nightly-recheck"
 ARTIFACT_KEY = "stagegate-nightly-recheck"
+
+# A server this process starts (the ephemeral one) records task runs in batches, as for
+# the gate flow.
+default_recorder_batching(os.environ, get_current_settings())
 
 _sessions: dict[str, Session] = {}
 _sessions_lock = threading.Lock()

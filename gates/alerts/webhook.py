@@ -9,15 +9,12 @@ and would look delivered when it was not.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from typing import IO
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from gates import __version__
@@ -25,6 +22,9 @@ from gates.alerts.decision import decide
 from gates.alerts.event import AlertEvent, AlertOutcome, PreviousOutcome
 from gates.alerts.slack import slack_payload
 from gates.workspace.settings import AlertSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 WEBHOOK_ENV = "STAGEGATE_WEBHOOK_URL"
 SETTINGS_FIELD = "alerts.webhook_url"
@@ -103,70 +103,72 @@ class _Attempt:
     detail: str
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None  # the 3xx then surfaces as an HTTPError
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
 def _post(url: str, host: str, body: bytes, timeout: float) -> _Attempt:
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": f"stagegate/{__version__}",
-        },
-    )
+    import httpx  # only when an alert is sent: importing alerts stays light
+
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"stagegate/{__version__}",
+        # Answers are read raw (a snippet of an error, a drained 2xx): no compression.
+        "Accept-Encoding": "identity",
+    }
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            response.read(4096)
-            return _Attempt(True, False, f"sent to {host} (HTTP {response.status})")
-    except urllib.error.HTTPError as e:
-        answer = _snippet(e)
-        return _Attempt(
-            False,
-            e.code >= 500,
-            f"webhook at {host} answered HTTP {e.code} {e.reason}".rstrip()
-            + (f": {answer}" if answer else ""),
-        )
-    except urllib.error.URLError as e:
-        if isinstance(e.reason, TimeoutError):
-            return _Attempt(False, False, f"webhook at {host} timed out after {timeout:g}s")
-        return _Attempt(False, True, f"webhook at {host} unreachable: {_describe(e.reason)}")
-    except TimeoutError:
-        # A timeout while reading: the receiver may have acted on it, so no retry.
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=False) as client,
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            if response.is_success:
+                _read_some(response, 4096)
+                return _Attempt(True, False, f"sent to {host} (HTTP {response.status_code})")
+            # A 3xx is not followed: it surfaces here, as any other answer but a 2xx.
+            answer = _snippet(response)
+            return _Attempt(
+                False,
+                response.status_code >= 500,
+                f"webhook at {host} answered HTTP {response.status_code} "
+                f"{response.reason_phrase}".rstrip()
+                + (f": {answer}" if answer else ""),
+            )
+    except httpx.TimeoutException:
+        # Connecting or reading: the receiver may have acted on it, so no retry.
         return _Attempt(False, False, f"webhook at {host} timed out after {timeout:g}s")
-    except (OSError, http.client.HTTPException) as e:
-        return _Attempt(False, True, f"webhook at {host} connection failed: {_describe(e)}")
-    except ValueError as e:
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as e:
         # Its message may quote the URL, and with it the secret; name the kind only.
         return _Attempt(False, False, f"webhook URL for {host} is not valid ({type(e).__name__})")
+    except httpx.ConnectError as e:
+        return _Attempt(False, True, f"webhook at {host} unreachable: {_describe(e)}")
+    except (httpx.HTTPError, OSError) as e:
+        return _Attempt(False, True, f"webhook at {host} connection failed: {_describe(e)}")
 
 
-def _describe(reason: object) -> str:
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, socket.gaierror):
-        return "host name not found"
-    return str(reason) or type(reason).__name__
+def _describe(error: BaseException) -> str:
+    """What went wrong, in words: the socket error under httpx's when there is one."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__
 
 
-def _snippet(error: urllib.error.HTTPError) -> str:
+def _read_some(response: httpx.Response, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the answer, as they came."""
+    data = b""
+    for chunk in response.iter_raw():
+        data += chunk
+        if len(data) >= limit:
+            break
+    return data[:limit]
+
+
+def _snippet(response: httpx.Response) -> str:
+    import httpx
+
     try:
-        raw = error.read(200)
-    except (OSError, http.client.HTTPException):
+        raw = _read_some(response, 200)
+    except httpx.HTTPError:
         return ""
     text = raw.decode("utf-8", "replace")
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:120]

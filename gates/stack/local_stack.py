@@ -2,12 +2,12 @@
 
 For people who want real servers on a laptop. All three bind 127.0.0.1 and keep their
 data under one folder; ``up`` starts them side by side, waits until each answers (S3
-ListBuckets, MLflow ``/health``, Prefect ``/api/health``), creates the ledger bucket with
-versioning and Object Lock, and records pids, ports and credentials in a state file, so
-that ``status``, ``env`` and ``down`` work from any later command. If a service fails
-to start, the ones this ``up`` started are stopped and nothing is recorded; if an
-earlier stack is partly gone, the services that still answer are kept and the others
-restarted.
+ListBuckets, MLflow ``/health``, Prefect's client health check of ``/api/health``),
+creates the ledger bucket with versioning and Object Lock, and records pids, ports and
+credentials in a state file, so that ``status``, ``env`` and ``down`` work from any
+later command. If a service fails to start, the ones this ``up`` started are stopped and
+nothing is recorded; if an earlier stack is partly gone, the services that still answer
+are kept and the others restarted.
 
 Layout of the data folder::
 
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from gates.errors import StagegateError
 from gates.stack.mlflow_server import MLflowServer
-from gates.stack.prefect_server import PrefectServer
+from gates.stack.prefect_server import PrefectServer, prefect_api_healthy
 from gates.stack.process import (
     LOOPBACK,
     LoopbackServer,
@@ -319,7 +319,9 @@ def _s3_healthy(state: StackState) -> bool:
 def _probe(name: str, record: ServiceRecord, state: StackState) -> bool:
     if name == "s3":
         return _s3_healthy(state)
-    # MLflow answers at <tracking URI>/health, Prefect at <API URL>/health.
+    if name == "prefect":
+        return prefect_api_healthy(record.url, timeout=2.0)
+    # MLflow answers at <tracking URI>/health.
     return http_ok(f"{record.url}/health")
 
 

@@ -18,10 +18,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
+
+import psutil
 
 from gates.errors import StagegateError
 
@@ -36,6 +38,7 @@ __all__ = [
     "port_in_use",
     "process_start_time",
     "stop_groups",
+    "stop_own_group",
     "wait_until_ready",
 ]
 
@@ -44,6 +47,9 @@ LOOPBACK = "127.0.0.1"
 STOP_TIMEOUT_SECONDS = 20.0
 
 StopOutcome = Literal["stopped", "killed", "gone"]
+
+#: The unit of recorded start times (what /proc/PID/stat counts in on Linux).
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class StackError(StagegateError):
@@ -86,35 +92,46 @@ def port_in_use(port: int) -> bool:
 # -- processes --------------------------------------------------------------------------
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name, or None (no /proc, or no pid)."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name is in parentheses and may itself contain spaces or ')'.
-    return raw[raw.rindex(")") + 2 :].split()
-
-
 def process_start_time(pid: int) -> str | None:
-    """When ``pid`` started, in clock ticks since boot (Linux); None where unknown.
+    """When ``pid`` started, in clock ticks since boot; None when it is not running.
 
     Stored next to a pid so that a later command can tell the process it started from
-    an unrelated one that was given the same pid after a reboot or a crash.
+    an unrelated one that was given the same pid after a reboot or a crash. Counted
+    from boot rather than taken as psutil's wall-clock ``create_time()`` alone, which
+    moves when the system clock is stepped: a server must still be recognised (and
+    stopped) after an NTP correction.
     """
-    fields = _proc_stat(pid)
-    return fields[19] if fields and len(fields) > 19 else None
+    try:
+        started = psutil.Process(pid).create_time()
+        booted = psutil.boot_time()
+    except psutil.Error:
+        return None
+    return str(round((started - booted) * _CLOCK_TICKS))
 
 
-def _live_group_members(pgid: int) -> bool:
-    # Zombies count as gone: their parent (init, for a detached server) reaps them.
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        fields = _proc_stat(int(entry.name))
-        if fields and len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
+def _live_groups(pgids: Collection[int]) -> set[int]:
+    """Those of the process groups ``pgids`` that still have a live process.
+
+    Zombies count as gone: their parent (init, for a detached server) reaps them, and
+    one whose parent is slow to do so must not hold up a stop until the timeout.
+    """
+    live: set[int] = set()
+    for process in psutil.process_iter():
+        try:
+            pgid = os.getpgid(process.pid)
+            if pgid in pgids and pgid not in live and process.status() != psutil.STATUS_ZOMBIE:
+                live.add(pgid)
+        except (OSError, psutil.Error):
+            continue  # exited while we looked
+    return live
+
+
+def _leader_is_ours(pgid: int, start_time: str | None) -> bool:
+    # A leader that has exited cannot be checked; members it left behind still count.
+    if start_time is None:
+        return True
+    current = process_start_time(pgid)
+    return current is None or current == start_time
 
 
 def group_alive(pgid: int, start_time: str | None = None) -> bool:
@@ -123,24 +140,29 @@ def group_alive(pgid: int, start_time: str | None = None) -> bool:
     ``start_time`` (from ``process_start_time``) guards against a recycled pid: when the
     leader's start time differs, the group is not the one that was recorded.
     """
-    if start_time is not None:
-        current = process_start_time(pgid)
-        if current is not None and current != start_time:
-            return False
-    if Path("/proc/self/stat").is_file():
-        return _live_group_members(pgid)
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return _leader_is_ours(pgid, start_time) and pgid in _live_groups({pgid})
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    # The whole group at once, so a process spawned since we looked gets it too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def _wait_for_groups(pgids: Mapping[str, int], timeout: float) -> set[str]:
+    """Wait until the named groups have no live process; the names still running.
+
+    Polls the groups rather than ``psutil.wait_procs``, which reaps members that are this
+    process's children and so takes their exit status from the ``Popen`` that owns them.
+    """
+    deadline = time.monotonic() + timeout
+    pending = dict(pgids)
+    while True:
+        live = _live_groups(set(pending.values()))
+        pending = {name: pgid for name, pgid in pending.items() if pgid in live}
+        if not pending or time.monotonic() >= deadline:
+            return set(pending)
+        time.sleep(0.05)
 
 
 def stop_groups(
@@ -150,29 +172,37 @@ def stop_groups(
 
     ``groups`` maps a name to (pgid, start time). Works from any process, not only the
     parent. Returns, per name, ``stopped`` (exited after SIGTERM), ``killed`` (needed
-    SIGKILL) or ``gone`` (nothing of it was running).
+    SIGKILL) or ``gone`` (nothing of it was running, or its leader's start time says
+    the pid now belongs to another process, which is never signalled).
     """
     outcome: dict[str, StopOutcome] = {}
-    pending: dict[str, int] = {}
+    running: dict[str, int] = {}
     for name, (pgid, start_time) in groups.items():
         if group_alive(pgid, start_time):
             _signal_group(pgid, signal.SIGTERM)
-            pending[name] = pgid
+            running[name] = pgid
         else:
             outcome[name] = "gone"
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for name, pgid in list(pending.items()):
-            if not group_alive(pgid):
-                outcome[name] = "stopped"
-                del pending[name]
-        time.sleep(0.05)
-    for name, pgid in pending.items():
-        _signal_group(pgid, signal.SIGKILL)
-        outcome[name] = "killed"
-    kill_deadline = time.monotonic() + 5
-    while any(group_alive(p) for p in pending.values()) and time.monotonic() < kill_deadline:
-        time.sleep(0.05)
+    lingering = _wait_for_groups(running, timeout)
+    for name, pgid in running.items():
+        if name in lingering:
+            _signal_group(pgid, signal.SIGKILL)
+            outcome[name] = "killed"
+        else:
+            outcome[name] = "stopped"
+    _wait_for_groups({name: running[name] for name in lingering}, 5)
+    return outcome
+
+
+def stop_own_group(process: subprocess.Popen[bytes], name: str, timeout: float) -> StopOutcome:
+    """Stop the group led by ``process``, a child of this process, and reap the leader.
+
+    No start time is needed: the pid is that of our own child, which is not recycled
+    before we reap it, and a group keeps its id while any member lives.
+    """
+    outcome = stop_groups({name: (process.pid, None)}, timeout=timeout)[name]
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
     return outcome
 
 
@@ -315,17 +345,9 @@ class LoopbackServer:
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """SIGTERM the process group, SIGKILL it after ``timeout`` seconds; reap it."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait()
-        # The leader is reaped; whatever it spawned into its group must not outlive it.
-        stop_groups({self.display_name: (process.pid, None)}, timeout=5)
+        if process is not None:
+            # Whatever the server spawned into its group goes with it.
+            stop_own_group(process, self.display_name, timeout)
 
 
 def wait_until_ready(servers: Sequence[LoopbackServer], timeout: float) -> None:

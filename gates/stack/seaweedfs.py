@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from gates.errors import StoreError
+from gates.stack.process import stop_own_group
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
@@ -268,23 +268,10 @@ class SeaweedFS:
 
     def _terminate(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            # Signal the whole group: weed mini runs its servers in one process today,
-            # but any helper it spawns must not outlive it.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        else:
-            # The leader is gone; make sure nothing it left in its group lingers.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+        if process is not None:
+            # The whole group: weed mini runs its servers in one process today, but any
+            # helper it spawns must not outlive it.
+            stop_own_group(process, "SeaweedFS", timeout=20)
 
     def _remove_port_sockets(self) -> None:
         # weed names some gRPC unix sockets after their port in the temp folder and leaves

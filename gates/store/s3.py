@@ -14,6 +14,7 @@ plain 200 is asked again through botocore, so errors read the same on both paths
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from gates.store.s3_fast_read import FastReader, Unsupported
 
 __all__ = ["S3Store"]
+
+#: Says why bulk reads leave the fast path, so that a slower ``audit verify`` is explained.
+log = logging.getLogger("gates.store")
 
 RetentionMode = Literal["GOVERNANCE", "COMPLIANCE"]
 
@@ -545,6 +549,12 @@ class S3Store:
                             Exception
                         ) as e:  # a surprise in botocore's answer: be slow, not broken
                             target = Unsupported(f"learning how botocore reads failed: {e!r}")
+                    if self._fast_read and isinstance(target, Unsupported):
+                        log.warning(
+                            "%s: bulk reads go through botocore, which is slower: %s",
+                            self.uri,
+                            target.reason,
+                        )
                     config = client.meta.config
                     self._reader = (
                         target
@@ -567,6 +577,7 @@ class S3Store:
         with self._lock:
             reader, self._reader = self._reader, Unsupported(reason)
         if isinstance(reader, FastReader):
+            log.warning("%s: bulk reads switch to botocore, which is slower: %s", self.uri, reason)
             reader.close()
 
     def _get_many_botocore(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:

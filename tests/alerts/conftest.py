@@ -40,7 +40,7 @@ class Receiver:
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
-    #: Answers in order; the last one repeats.
+    #: Answers in order; the last one repeats. 0: close the connection without one.
     statuses: list[int] = field(default_factory=lambda: [200])
     delay: float = 0.0
     release: threading.Event = field(default_factory=threading.Event)
@@ -66,6 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
                 Received(self.command, self.path, dict(self.headers.items()), body)
             )
         status = receiver.next_status()
+        if status == 0:
+            self.close_connection = True
+            return
         if receiver.delay:
             receiver.release.wait(receiver.delay)
         reply = b"ok" if status < 300 else b"invalid_token"

@@ -114,11 +114,15 @@ def test_client_error_is_failed_without_retry(receiver: Receiver) -> None:
     assert len(receiver.requests) == 1
 
 
-def test_redirect_is_not_followed_and_not_taken_as_delivered(receiver: Receiver) -> None:
-    receiver.answer(302)
+# 307 and 308 keep the method and body: followed, they would deliver the alert elsewhere.
+@pytest.mark.parametrize("status", [302, 307, 308])
+def test_redirect_is_not_followed_and_not_taken_as_delivered(
+    receiver: Receiver, status: int
+) -> None:
+    receiver.answer(status)
     outcome = send_alert(settings(receiver.url), FAILING, None)
     assert outcome.status == "failed"
-    assert "HTTP 302" in outcome.detail
+    assert f"HTTP {status}" in outcome.detail
     assert [r.path for r in receiver.requests] == ["/services/T000/B000/secret-token"]
 
 
@@ -137,6 +141,18 @@ def test_receiver_down_is_failed_after_one_retry(dead_url: str) -> None:
     assert outcome.status == "failed"
     host = dead_url.split("/")[2]
     assert outcome.detail == f"webhook at {host} unreachable: connection refused (after one retry)"
+
+
+def test_receiver_closing_without_an_answer_is_retried_once_then_failed(
+    receiver: Receiver,
+) -> None:
+    receiver.answer(0)
+    outcome = send_alert(settings(receiver.url), FAILING, None, backoff_seconds=0.01)
+    assert outcome.status == "failed"
+    host = receiver.url.split("/")[2]
+    assert outcome.detail.startswith(f"webhook at {host} connection failed: ")
+    assert outcome.detail.endswith("(after one retry)")
+    assert len(receiver.requests) == 2
 
 
 @pytest.mark.parametrize(

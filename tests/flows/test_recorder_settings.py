@@ -1,16 +1,15 @@
-"""The task-run recorder settings flows.gate_flow gives servers it starts (README: back to back)."""
+"""The task-run recorder settings given to Prefect servers stagegate starts (README: back to back)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL, Settings
 
-from flows.gate_flow import (
-    RECORDER_BATCHING,
-    RECORDER_DEFAULTS_APPLIED,
-    default_recorder_batching,
-)
+from flows.gate_flow import RECORDER_DEFAULTS_APPLIED
+from gates.stack.prefect_server import RECORDER_BATCHING, PrefectServer, default_recorder_batching
 
 pytestmark = pytest.mark.prefect
 
@@ -51,6 +50,26 @@ def test_a_recorder_setting_made_elsewhere_is_left_alone(
     environ = {name: "3"}
     assert default_recorder_batching(environ, unconfigured) == {}
     assert environ == {name: "3"}
+
+
+def test_without_settings_only_the_environment_counts() -> None:
+    environ = {"PREFECT_HOME": "/srv/prefect"}
+    assert default_recorder_batching(environ) == RECORDER_BATCHING
+    assert environ == {"PREFECT_HOME": "/srv/prefect", **RECORDER_BATCHING}
+    environ = {FLUSH_INTERVAL: "5"}
+    assert default_recorder_batching(environ) == {}
+    assert environ == {FLUSH_INTERVAL: "5"}
+
+
+def test_a_local_stack_server_batches_unless_its_environment_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    server = PrefectServer(tmp_path / "prefect", port=4200)
+    env = server.environment({"PATH": "/usr/bin", "PREFECT_API_URL": "http://elsewhere/api"})
+    assert {name: env[name] for name in RECORDER_BATCHING} == RECORDER_BATCHING
+    assert "PREFECT_API_URL" not in env
+    assert server.environment({BATCH_SIZE: "3"})[BATCH_SIZE] == "3"
+    assert FLUSH_INTERVAL not in server.environment({BATCH_SIZE: "3"})
 
 
 def test_the_server_this_process_started_records_task_runs_in_batches() -> None:

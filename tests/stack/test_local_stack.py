@@ -235,13 +235,6 @@ def test_the_prefect_api_answers_with_batched_task_run_recording(stack: RunningS
     assert Path(settings["home"]) == stack.dir / "prefect"
 
 
-def test_the_recorder_batching_matches_the_gate_flows() -> None:
-    from flows.gate_flow import RECORDER_BATCHING as FLOW_BATCHING
-    from gates.stack.prefect_server import RECORDER_BATCHING
-
-    assert RECORDER_BATCHING == FLOW_BATCHING
-
-
 def test_up_when_up_says_so_and_starts_nothing(stack: RunningStack) -> None:
     result = stagegate("stack", "up", "--dir", str(stack.dir))
     assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import http.server
+import logging
 import os
 import random
 import socket
@@ -601,6 +602,44 @@ def test_get_many_hands_a_refused_read_to_botocore_and_then_stays_with_it(
     ]
     assert store._fast_reader() is None
     assert server.requests.count("/bucket/x") == 2  # refused fast, then read by botocore
+
+
+def test_a_refused_fast_read_says_in_a_warning_why_bulk_reads_slow_down(
+    fake_s3: Callable[[str], _FakeS3], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_s3("botocore-only")
+    store = S3Store("bucket")
+    with caplog.at_level(logging.WARNING, logger="gates.store"):
+        assert [key for key, _ in store.get_many(["x", "y"])] == ["x", "y"]
+    [record] = [r for r in caplog.records if r.name == "gates.store"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        "s3://bucket: bulk reads switch to botocore, which is slower: "
+        "S3 answered 403 where botocore did not"
+    )
+
+
+def test_a_store_that_cannot_read_fast_says_why_once(
+    s3_bucket: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    store = S3Store(s3_bucket)
+    with caplog.at_level(logging.WARNING, logger="gates.store"):
+        assert store._fast_reader() is None
+        assert store._fast_reader() is None
+    assert [r.getMessage() for r in caplog.records if r.name == "gates.store"] == [
+        f"s3://{s3_bucket}: bulk reads go through botocore, which is slower: a proxy is configured"
+    ]
+
+
+def test_a_store_told_not_to_read_fast_logs_nothing(
+    s3_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="gates.store"):
+        assert S3Store(s3_bucket, fast_read=False)._fast_reader() is None
+    assert [r for r in caplog.records if r.name == "gates.store"] == []
 
 
 # -- where the fast path sends, and how it signs: checked against botocore offline ----------

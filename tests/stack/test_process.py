@@ -1,0 +1,147 @@
+"""Process-group supervision with real child processes: stop, escalate, never a stranger."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import psutil
+import pytest
+
+from gates.stack.process import group_alive, process_start_time, stop_groups, stop_own_group
+
+#: Launch a group (``sh -c SCRIPT``) in its own session and return its leader.
+Launch = Callable[[str], subprocess.Popen[bytes]]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def group_pids(pgid: int) -> list[int]:
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getpgid(process.pid) == pgid and running(process.pid):
+                found.append(process.pid)
+    return found
+
+
+@pytest.fixture
+def launch() -> Iterator[Launch]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(script: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+        started.append(process)
+        return process
+
+    yield start
+    # Whatever a failing test left behind must not outlive it.
+    for process in started:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+
+
+def wait_for_members(pgid: int, count: int) -> None:
+    """Wait until the group has ``count`` live processes (its children are spawned)."""
+    deadline = time.monotonic() + 10
+    while len(group_pids(pgid)) < count:
+        assert time.monotonic() < deadline, f"group {pgid} never had {count} processes"
+        time.sleep(0.02)
+
+
+def test_a_group_that_exits_on_sigterm_is_stopped_with_every_member(launch: Launch) -> None:
+    leader = launch("sleep 60 & sleep 60 & wait")
+    wait_for_members(leader.pid, 3)
+    members = group_pids(leader.pid)
+    started = process_start_time(leader.pid)
+    assert started is not None and group_alive(leader.pid, started)
+
+    assert stop_groups({"sleepers": (leader.pid, started)}, timeout=30) == {"sleepers": "stopped"}
+    assert not group_alive(leader.pid)
+    assert [pid for pid in members if running(pid)] == []
+    # Stopping it again finds nothing to stop.
+    assert stop_groups({"sleepers": (leader.pid, started)}, timeout=1) == {"sleepers": "gone"}
+
+
+def test_a_group_ignoring_sigterm_is_killed_after_the_timeout(launch: Launch) -> None:
+    # An ignored signal stays ignored in the children sh starts.
+    leader = launch("trap '' TERM; sleep 60 & sleep 60 & wait")
+    wait_for_members(leader.pid, 3)
+    members = group_pids(leader.pid)
+
+    outcome = stop_groups({"stubborn": (leader.pid, process_start_time(leader.pid))}, timeout=0.5)
+    assert outcome == {"stubborn": "killed"}
+    assert [pid for pid in members if running(pid)] == []
+    leader.wait(timeout=5)
+    assert leader.returncode == -signal.SIGKILL
+
+
+def test_a_start_time_that_does_not_match_is_gone_and_never_signalled(launch: Launch) -> None:
+    leader = launch("sleep 60")
+    started = process_start_time(leader.pid)
+    assert started is not None
+    # What a state file holds when the recorded server is gone and its pid was given to
+    # another process: the same pid, another start time.
+    recycled = str(int(started) + 1)
+    assert not group_alive(leader.pid, recycled)
+    assert stop_groups({"old": (leader.pid, recycled)}, timeout=1) == {"old": "gone"}
+    assert leader.poll() is None and running(leader.pid)
+
+
+def test_a_group_started_by_another_process_is_stopped_by_pid_and_start_time() -> None:
+    """``stack up`` and ``stack down`` are different processes: the second knows the pid
+    and start time the first recorded, and the group is not its child."""
+    starter = (
+        "import json, subprocess\n"
+        "from gates.stack.process import process_start_time\n"
+        "p = subprocess.Popen(\n"
+        "    ['sleep', '60'], start_new_session=True,\n"
+        "    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,\n"
+        ")\n"
+        "print(json.dumps([p.pid, process_start_time(p.pid)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    pid, started = json.loads(out.stdout)
+    try:
+        assert started is not None and process_start_time(pid) == started
+        assert group_alive(pid, started)
+        assert stop_groups({"server": (pid, started)}, timeout=30) == {"server": "stopped"}
+        assert not running(pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def test_members_left_by_a_leader_that_exited_are_still_stopped(launch: Launch) -> None:
+    leader = launch("sleep 60 & echo started")
+    started = process_start_time(leader.pid)
+    leader.wait(timeout=10)
+    wait_for_members(leader.pid, 1)
+    [orphan] = group_pids(leader.pid)
+    # The leader's start time cannot be checked any more; its group is still ours.
+    assert group_alive(leader.pid, started)
+    assert stop_groups({"orphan": (leader.pid, started)}, timeout=30) == {"orphan": "stopped"}
+    assert not running(orphan)
+
+
+def test_stopping_an_own_group_reaps_its_leader(launch: Launch) -> None:
+    leader = launch("trap '' TERM; sleep 60 & wait")
+    wait_for_members(leader.pid, 2)  # the trap is set
+    assert stop_own_group(leader, "own", timeout=0.5) == "killed"
+    assert leader.returncode == -signal.SIGKILL
+    assert not group_alive(leader.pid)
