@@ -17,7 +17,7 @@ from gates.canonical import digest_of
 from gates.clock import ClockError
 from gates.engine.actions import amend, approve, promote, register
 from gates.engine.session import Session
-from gates.errors import LedgerError
+from gates.errors import LedgerError, PromotionRefused
 from gates.ledger.verify import verify_ledger
 from gates.results import Status, Verdict
 from gates.stages import Stage
@@ -333,3 +333,19 @@ def test_an_amendment_hiding_its_extension_is_a_violation(world: LedgerWorld) ->
         },
     )
     assert ("alpha", seq, "amendment-extension") in found(world)
+
+
+def test_a_revoked_key_can_neither_approve_nor_pass_verification(world: LedgerWorld) -> None:
+    register(world.session, "alpha", now=world.at(0))
+    early = approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+    settings = world.root / "stagegate.toml"
+    settings.write_text(
+        settings.read_text().replace(
+            'path = "keys/sponsor.pub"\nroles = ["sponsor"]',
+            'path = "keys/sponsor.pub"\nroles = ["sponsor"]\nrevoked = true',
+        )
+    )
+    session = world.reopen()
+    with pytest.raises(PromotionRefused, match="revoked"):
+        approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(2))
+    assert ("alpha", early.sequence, "signer-revoked") in found(world)
