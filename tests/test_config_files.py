@@ -10,13 +10,13 @@ import math
 from pathlib import Path
 
 import pytest
-from gates.policy.recheck import effective_recheck_policy
 
 from gates.canonical import NonCanonicalValue, canonical_json, digest_of
 from gates.config_files import parse_toml, parse_yaml, read_toml, read_yaml
 from gates.errors import ConfigError, EvidenceError
 from gates.evidence.issues import load_issues
 from gates.policy.effective import effective_criteria, load_policy_file
+from gates.policy.recheck import effective_recheck_policy
 from gates.recheck.operations import covered_alerts
 from gates.stages import Stage
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from gates.policy.recheck import HealthRule
 
 from gates.checks import blockers, deliverables
 from gates.checks.expectations import check_dataset
 from gates.checks.interface import CheckContext
 from gates.policy.model import DatasetExpectation
+from gates.policy.recheck import HealthRule
 from gates.recheck.operations import alert_rules_result
 from gates.results import Status
 from gates.stages import Stage
