@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo demo-local test lint bench clean system-packages
+.PHONY: demo demo-local test lint bench bench-smoke clean system-packages
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -56,8 +56,13 @@ lint: $(VENV)/.synced
 	$(BIN)/ruff format --check gates flows infra tests bench
 	$(BIN)/mypy
 
+## bench: every benchmark at full size, printing figures and ratios (bench/README.md)
 bench: $(VENV)/.synced system-packages
 	$(BIN)/python -m bench
+
+## bench-smoke: every benchmark at a tiny size, to show it still runs (CI); fails if one fails
+bench-smoke: $(VENV)/.synced system-packages
+	$(BIN)/python -m bench --smoke
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -7,21 +7,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-RUNS = 7
+
+@dataclass(frozen=True)
+class Size:
+    runs: int  # timed runs of each command; the median is reported
 
 
-def timed(cmd: list[str]) -> float:
+FULL = Size(runs=7)
+SMOKE = Size(runs=1)
+
+
+def timed(cmd: list[str], runs: int) -> float:
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, check=False, capture_output=True)
+        done = subprocess.run(cmd, check=False, capture_output=True, text=True)
         samples.append(time.perf_counter() - start)
+        # A command that fails measures its error path, not its start-up.
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()}")
     return statistics.median(samples)
 
 
-def main() -> None:
+def main(size: Size = FULL) -> None:
     from gates.engine.actions import register
     from gates.engine.session import Session
     from tests.ledger.conftest import T0, build_workspace
@@ -33,11 +44,11 @@ def main() -> None:
         register(session, "alpha", now=T0)
         register(session, "beta", now=T0)
         stagegate = [sys.executable, "-m", "gates.cli"]
-        baseline = timed([sys.executable, "-c", "pass"])
-        status = timed([*stagegate, "--workspace", str(root), "status"])
-        helptext = timed([*stagegate, "audit", "verify", "--help"])
-        verify = timed([*stagegate, "--workspace", str(root), "audit", "verify"])
-    print(f"python -c pass              {baseline * 1000:7.0f} ms (median of {RUNS})")
+        baseline = timed([sys.executable, "-c", "pass"], size.runs)
+        status = timed([*stagegate, "--workspace", str(root), "status"], size.runs)
+        helptext = timed([*stagegate, "audit", "verify", "--help"], size.runs)
+        verify = timed([*stagegate, "--workspace", str(root), "audit", "verify"], size.runs)
+    print(f"python -c pass              {baseline * 1000:7.0f} ms (median of {size.runs})")
     for name, value in (
         ("stagegate status", status),
         ("stagegate audit verify --help", helptext),

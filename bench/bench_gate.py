@@ -37,10 +37,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROUNDS = 7
-PAUSE_S = 2.0
+#: The `prefect server start` rows: with Prefect's defaults, and with flows/README.md's.
+PREFECT_DEFAULTS, RECORDER_BATCHED = "Prefect defaults", "recorder batched (README)"
 #: A cold `prefect server start` took 12-16 s here (database migrations, services).
 SERVER_STARTUP_TIMEOUT_S = 45
+
+
+@dataclass(frozen=True)
+class Size:
+    rounds: int  # timed runs of each row; the median is reported
+    pause_s: float  # the pause before each run of the paused row
+    servers: tuple[str, ...]  # the `prefect server start` rows to run
+    #: Whether a server that does not answer in time fails the bench; otherwise its row
+    #: says "skipped" (a machine too busy to start it is no fault of the code).
+    server_must_start: bool
+
+
+FULL = Size(
+    rounds=7, pause_s=2.0, servers=(PREFECT_DEFAULTS, RECORDER_BATCHED), server_must_start=False
+)
+SMOKE = Size(rounds=1, pause_s=0.5, servers=(RECORDER_BATCHED,), server_must_start=True)
 
 
 def setup(root: Path):  # type: ignore[no-untyped-def]
@@ -139,10 +155,10 @@ def counting_503_retries() -> Iterator[_RetryCounter]:
         client_logger.propagate = propagate
 
 
-def timed(label: str, fn: Callable[[], object], *, pause: float = 0.0) -> Row:
+def timed(label: str, fn: Callable[[], object], rounds: int, *, pause: float = 0.0) -> Row:
     row = Row(label)
     with counting_503_retries() as retries:
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             if pause:
                 time.sleep(pause)
             start = time.perf_counter()
@@ -221,7 +237,7 @@ def local_prefect_server(home: Path, settings: dict[str, str]) -> Iterator[str |
             pass
 
 
-def main() -> None:
+def main(size: Size = FULL) -> None:
     from flows.gate_flow import RECORDER_BATCHING, RECORDER_DEFAULTS_APPLIED, gate_flow
     from gates.engine.actions import promote
     from gates.stages import Stage
@@ -245,21 +261,24 @@ def main() -> None:
         with prefect_test_harness():
             for fn in (library, through_prefect):  # warm both paths (imports, GX, MLflow)
                 assert fn() == "blocked"
-            rows.append(timed("library call (evaluate + sign + write)", library))
+            rows.append(timed("library call (evaluate + sign + write)", library, size.rounds))
             harness = "test harness, recorder as flows.gate_flow defaults it"
             if not RECORDER_DEFAULTS_APPLIED:
                 harness = "test harness, recorder as configured here"
-            rows.append(timed(f"flow, back to back: {harness}", through_prefect))
-            rows.append(
-                timed(f"flow, {PAUSE_S:.0f} s pause: {harness}", through_prefect, pause=PAUSE_S)
-            )
+            rows.append(timed(f"flow, back to back: {harness}", through_prefect, size.rounds))
+            paused = f"flow, {size.pause_s:g} s pause: {harness}"
+            rows.append(timed(paused, through_prefect, size.rounds, pause=size.pause_s))
 
-        for name, settings in (
-            ("Prefect defaults", {}),
-            ("recorder batched (README)", RECORDER_BATCHING),
-        ):
+        server_settings = {PREFECT_DEFAULTS: {}, RECORDER_BATCHED: RECORDER_BATCHING}
+        for name in size.servers:
             label = f"flow, back to back: `prefect server start`, {name}"
-            with local_prefect_server(Path(tmp) / f"server-{len(rows)}", settings) as api:
+            home = Path(tmp) / f"server-{len(rows)}"
+            with local_prefect_server(home, server_settings[name]) as api:
+                if api is None and size.server_must_start:
+                    log = (home / "server.log").read_text()[-2000:]
+                    raise RuntimeError(
+                        f"{label}: not up in {SERVER_STARTUP_TIMEOUT_S} s; its log ends:\n{log}"
+                    )
                 if api is None:
                     rows.append(
                         Row(label, skipped=f"server not up in {SERVER_STARTUP_TIMEOUT_S} s")
@@ -267,7 +286,7 @@ def main() -> None:
                     continue
                 with temporary_settings({PREFECT_API_URL: api}):
                     assert through_prefect() == "blocked"  # registers the flow on this server
-                    rows.append(timed(label, through_prefect))
+                    rows.append(timed(label, through_prefect, size.rounds))
                     drain_prefect_workers()
 
     lib_s = rows[0].median

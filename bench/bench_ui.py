@@ -12,11 +12,20 @@ import statistics
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-PER_CHAIN = 1000
-RUNS = 15
 USECASE = "uc-00000"
+
+
+@dataclass(frozen=True)
+class Size:
+    per_chain: int  # entries in the use case's chain
+    runs: int  # requests to each page; the median is reported
+
+
+FULL = Size(per_chain=1000, runs=15)
+SMOKE = Size(per_chain=20, runs=2)
 
 
 def free_port() -> int:
@@ -25,11 +34,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def measure(client, url: str) -> tuple[float, float, float, int]:  # type: ignore[no-untyped-def]
+def measure(client, url: str, runs: int) -> tuple[float, float, float, int]:  # type: ignore[no-untyped-def]
     """Median time to first byte, full load and server time (ms), and the body size."""
     ttfb, full, server = [], [], []
     size = 0
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         with client.stream("GET", url) as response:
             first = None
@@ -59,7 +68,7 @@ def verify_floor(session) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(samples)
 
 
-def main() -> None:
+def main(size: Size = FULL) -> None:
     import httpx
     import uvicorn
 
@@ -71,8 +80,8 @@ def main() -> None:
         root = Path(tmp) / "ws"
         session = workspace(root)
         start = time.perf_counter()
-        generate(session, usecases=1, per_chain=PER_CHAIN)
-        print(f"generated {PER_CHAIN} signed entries in {time.perf_counter() - start:.1f} s")
+        generate(session, usecases=1, per_chain=size.per_chain)
+        print(f"generated {size.per_chain} signed entries in {time.perf_counter() - start:.1f} s")
         port = free_port()
         app = create_app(lambda: Session.open(root))
         server = uvicorn.Server(
@@ -85,19 +94,22 @@ def main() -> None:
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                 client.get(f"/usecases/{USECASE}")  # warm up templates and imports
+                middle = size.per_chain // 2  # an entry in the middle of the chain
                 rows = [
                     ("GET /healthz (baseline)", "/healthz"),
                     (f"GET /usecases/{USECASE}", f"/usecases/{USECASE}"),
-                    (f"GET /entries/{USECASE}/500", f"/entries/{USECASE}/500"),
+                    (f"GET /entries/{USECASE}/{middle}", f"/entries/{USECASE}/{middle}"),
                     ("GET / (index)", "/"),
                 ]
-                results = {name: measure(client, url) for name, url in rows}
+                results = {name: measure(client, url, size.runs) for name, url in rows}
         finally:
             server.should_exit = True
             thread.join(timeout=10)
         floor = verify_floor(Session.open(root))
     base_ttfb = results[rows[0][0]][0]
-    print(f"median of {RUNS} requests each, chain of {PER_CHAIN} entries, server on loopback")
+    print(
+        f"median of {size.runs} requests each, chain of {size.per_chain} entries, server on loopback"
+    )
     for name, (ttfb, full, server_ms, size) in results.items():
         print(
             f"{name:32s} TTFB {ttfb:7.1f} ms  full {full:7.1f} ms  server {server_ms:7.1f} ms  "

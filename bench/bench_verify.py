@@ -10,9 +10,18 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-USECASES, PER_CHAIN = 100, 100
+
+@dataclass(frozen=True)
+class Size:
+    usecases: int
+    per_chain: int  # entries in each use case's chain
+
+
+FULL = Size(usecases=100, per_chain=100)
+SMOKE = Size(usecases=3, per_chain=4)
 
 
 def floor_rate(session, keys: list[str]) -> float:  # type: ignore[no-untyped-def]
@@ -41,7 +50,7 @@ def verify_rate(ledger) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     return report.entries / elapsed, report.entries
 
 
-def main() -> None:
+def main(size: Size = FULL) -> None:
     from bench.ledger_gen import copy_store, generate, ledger_over, workspace
     from gates.stack.seaweedfs import SeaweedFS
     from gates.store.s3 import S3Store
@@ -49,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         session = workspace(Path(tmp) / "ws")
         start = time.perf_counter()
-        total = generate(session, USECASES, PER_CHAIN)
+        total = generate(session, size.usecases, size.per_chain)
         print(f"generated {total} signed entries in {time.perf_counter() - start:.1f} s")
         keys = session.store.list_keys("chains/")
         floor = floor_rate(session, keys)

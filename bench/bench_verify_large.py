@@ -17,11 +17,20 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-SIZES = ((100, 100), (1_000, 100))  # (use cases, entries per chain)
+
+@dataclass(frozen=True)
+class Size:
+    #: The smaller ledger, then the larger one: (use cases, entries per chain).
+    ledgers: tuple[tuple[int, int], tuple[int, int]]
+
+
+FULL = Size(ledgers=((100, 100), (1_000, 100)))
+SMOKE = Size(ledgers=((2, 4), (4, 4)))
 CHUNK = 50  # use cases per generator task
 UPLOAD_THREADS = 16
 
@@ -117,7 +126,7 @@ def verify_in_child(
     return json.loads(child.stdout), elapsed, int(peaks[-1].split()[1]) / 1024
 
 
-def main() -> None:
+def main(size: Size = FULL) -> None:
     from bench.ledger_gen import workspace
     from gates.ledger.checkpoint import write_checkpoint
     from gates.stack.seaweedfs import SeaweedFS
@@ -128,7 +137,7 @@ def main() -> None:
         s3_env = s3.env()
         os.environ.update(s3_env)
         bucket = s3.create_bucket("bench-verify-large")
-        for usecases, per_chain in SIZES:
+        for usecases, per_chain in size.ledgers:
             ws = Path(tmp) / f"ws-{usecases}"
             session = workspace(ws)
             start = time.perf_counter()
@@ -163,6 +172,10 @@ def main() -> None:
                     f"{report['checkpoints']['verified']} checkpoint(s)",
                     flush=True,
                 )
+                # A generated ledger that fails verification no longer matches the rules:
+                # its rate would be that of a different job.
+                if not report["intact"]:
+                    raise RuntimeError(f"generated ledger not intact: {report['violations'][:3]}")
                 runs.append((rate, peak))
             results.append((report["entries"], max(r for r, _ in runs), max(p for _, p in runs)))
     (small_n, small_rate, small_rss), (large_n, large_rate, large_rss) = results
