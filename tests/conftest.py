@@ -10,6 +10,7 @@ import pytest
 
 from gates.stack.seaweedfs import SeaweedFS
 from gates.store.local import LocalStore
+from tests.tsa_authority import LoopbackTsa
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +53,10 @@ def s3_lock_bucket(seaweedfs: SeaweedFS) -> str:
 def local_store(tmp_path: Path) -> LocalStore:
     """A LocalStore on an empty folder."""
     return LocalStore(tmp_path / "store")
+
+
+@pytest.fixture(scope="session")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackTsa]:
+    """A real RFC 3161 timestamp authority (OpenSSL) on 127.0.0.1 for the whole session."""
+    with LoopbackTsa(tmp_path_factory.mktemp("tsa")) as authority:
+        yield authority

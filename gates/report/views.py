@@ -84,6 +84,8 @@ class Banner:
     note: str = ""
     #: What verification wants the auditor to know that is not a violation.
     notes: tuple[str, ...] = ()
+    #: The ledger holds entries written on a simulated clock: its timings are not evidence.
+    simulated_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -423,6 +425,7 @@ def _banner(
         checked_at=now,
         note=note,
         notes=tuple(str(n) for n in getattr(report, "notes", ())),
+        simulated_clock=report.simulated_clock,
     )
 
 

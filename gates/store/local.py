@@ -4,6 +4,11 @@ Each key is a file under the root folder. ``put_new`` writes to a hidden tempora
 in the target folder, fsyncs it and then hard-links it to the final name: ``link(2)``
 fails if the name exists, so of two writers exactly one wins, and because the final name
 only ever points at a complete file a reader never sees half an object.
+
+The store's clock is each file's modification time. That is weaker evidence than an S3
+server's ``LastModified``: anyone with write access to the folder can set it
+(``touch -d``), so an auditor comparing entry times with it learns only about writers
+who did not also tamper with the folder.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import errno
 import os
 import secrets
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gates.errors import EntryExistsError, ObjectMissingError, StoreError
+from gates.store.interface import ObjectInfo
 
 __all__ = ["TEMP_MARKER", "LocalStore", "validate_key"]
 
@@ -69,6 +76,10 @@ def _validate_prefix(prefix: str) -> str:
 
 class LocalStore:
     """An ``ObjectStore`` on a folder; safe for many threads and processes at once."""
+
+    modified_by = (
+        "file modification times (weak: anyone with write access to the folder can set them)"
+    )
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().absolute()
@@ -162,6 +173,18 @@ class LocalStore:
         except OSError as e:
             raise StoreError(f"{self.uri}: cannot list {prefix!r}: {e}") from e
         return sorted(keys)
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        listed: list[ObjectInfo] = []
+        for key in self.list_keys(prefix):
+            try:
+                modified_ns = os.stat(self._path(key)).st_mtime_ns
+            except FileNotFoundError:
+                continue  # removed since it was listed: not there to verify either
+            except OSError as e:
+                raise StoreError(f"{self.uri}: cannot read the time of {key!r}: {e}") from e
+            listed.append(ObjectInfo(key, datetime.fromtimestamp(modified_ns / 1e9, UTC)))
+        return listed
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         # Local reads are fast and the page cache does the read-ahead; threads buy nothing.
