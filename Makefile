@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo demo-local test lint bench clean
+.PHONY: demo demo-local test test-tools lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,8 +31,12 @@ demo-local: $(VENV)/.synced
 	$(BIN)/stagegate demo --workspace $(DEMO_DIR)
 
 ## test: the whole suite against real SeaweedFS, SQLite MLflow, Great Expectations and Prefect
-test: $(VENV)/.synced
+test: $(VENV)/.synced test-tools
 	$(BIN)/pytest
+
+# Debian packages the tests run for real (OpenSSL's TSA); installed only where missing.
+test-tools:
+	@command -v openssl > /dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check gates flows infra tests bench

@@ -252,7 +252,7 @@ class Ledger:
             raise LedgerError(
                 f"{key}: refusing to write an entry that does not verify: {problems[0]}"
             )
-        self._timestamp(state.usecase, state.next_sequence, raw, time, what=f"{key}")
+        self._timestamp(state.usecase, state.next_sequence, raw, time, what=key)
         try:
             self.store.put_new(key, raw)
         except EntryExistsError:

@@ -138,7 +138,7 @@ class TimeEvidence:
             notes.append(f"entry times were compared with the store's clock: {self.store_clock}")
         if self.tokens_unchecked:
             notes.append(
-                f"{self.tokens_unchecked} timestamp token(s) in the store were not checked: "
+                f"{self.tokens_unchecked} timestamp token(s) were not checked: "
                 "no [timestamp] tsa_certificate is configured"
             )
         return notes

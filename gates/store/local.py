@@ -152,14 +152,29 @@ class LocalStore:
         return self._path(key).is_file()
 
     def list_keys(self, prefix: str) -> list[str]:
+        return sorted(key for key, _ in self._walk(prefix))
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        listed: list[ObjectInfo] = []
+        for key, path in self._walk(prefix):
+            try:
+                modified_ns = os.stat(path).st_mtime_ns
+            except FileNotFoundError:
+                continue  # removed since it was listed: not there to verify either
+            except OSError as e:
+                raise StoreError(f"{self.uri}: cannot read the time of {key!r}: {e}") from e
+            listed.append(ObjectInfo(key, datetime.fromtimestamp(modified_ns / 1e9, UTC)))
+        return sorted(listed)
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """(key, file path) of every object under ``prefix``, in no particular order."""
         _validate_prefix(prefix)
         # Walk only the deepest folder the prefix names, then filter by the full prefix,
         # so that 'ledger/uc/0000' lists 'ledger/uc/000000000001.json' like S3 would.
         folder_part, _, _ = prefix.rpartition("/")
         start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
         if not start.is_dir():
-            return []
-        keys: list[str] = []
+            return
         try:
             for dirpath, dirnames, filenames in os.walk(start, onerror=_raise):
                 dirnames[:] = [d for d in dirnames if not d.startswith(TEMP_MARKER)]
@@ -169,22 +184,9 @@ class LocalStore:
                         continue
                     key = name if rel == "." else f"{rel}/{name}"
                     if key.startswith(prefix):
-                        keys.append(key)
+                        yield key, os.path.join(dirpath, name)
         except OSError as e:
             raise StoreError(f"{self.uri}: cannot list {prefix!r}: {e}") from e
-        return sorted(keys)
-
-    def list_objects(self, prefix: str) -> list[ObjectInfo]:
-        listed: list[ObjectInfo] = []
-        for key in self.list_keys(prefix):
-            try:
-                modified_ns = os.stat(self._path(key)).st_mtime_ns
-            except FileNotFoundError:
-                continue  # removed since it was listed: not there to verify either
-            except OSError as e:
-                raise StoreError(f"{self.uri}: cannot read the time of {key!r}: {e}") from e
-            listed.append(ObjectInfo(key, datetime.fromtimestamp(modified_ns / 1e9, UTC)))
-        return listed
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         # Local reads are fast and the page cache does the read-ahead; threads buy nothing.
