@@ -234,9 +234,7 @@ def test_tokens_without_a_configured_tsa_chain_are_reported_unchecked(
     stamped.reopen()
     report = verify_ledger(stamped.session.ledger)
     assert report.intact
-    assert any(
-        n.startswith("2 timestamp token(s) were not checked") for n in report.notes
-    )
+    assert any(n.startswith("2 timestamp token(s) were not checked") for n in report.notes)
 
 
 def test_a_verifying_only_tsa_setting_flags_entries_written_without_tokens(
