@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo demo-local test lint bench bench-smoke clean system-packages
+.PHONY: demo demo-local test test-tools lint bench bench-smoke clean system-packages
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,8 +48,12 @@ system-packages:
 	fi
 
 ## test: the whole suite against real SeaweedFS, SQLite MLflow, Great Expectations and Prefect
-test: $(VENV)/.synced system-packages
+test: $(VENV)/.synced system-packages test-tools
 	$(BIN)/pytest
+
+# Debian packages the tests run for real (OpenSSL's TSA); installed only where missing.
+test-tools:
+	@command -v openssl > /dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
 
 lint: $(VENV)/.synced
 	$(BIN)/ruff check gates flows infra tests bench

@@ -78,5 +78,17 @@ def parse_time(value: str, *, field_name: str = "time") -> datetime:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def span(delta: timedelta) -> str:
+    """A duration as people read it: seconds, minutes, hours or days."""
+    seconds = abs(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:,.0f} days"
+
+
 def _seconds(delta: timedelta) -> str:
     return f"{delta.total_seconds():g} s"

@@ -11,6 +11,7 @@ import pytest
 from gates.stack.seaweedfs import SeaweedFS
 from gates.store.local import LocalStore
 from tests.lossy_proxy import LossyProxy
+from tests.tsa_authority import LoopbackTsa
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +62,10 @@ def lossy_s3(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     with LossyProxy(seaweedfs.endpoint_url) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         yield proxy
+
+
+@pytest.fixture(scope="session")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackTsa]:
+    """A real RFC 3161 timestamp authority (OpenSSL) on 127.0.0.1 for the whole session."""
+    with LoopbackTsa(tmp_path_factory.mktemp("tsa")) as authority:
+        yield authority

@@ -93,7 +93,9 @@ def verify(
     keys = _trust_file(trust) if trust is not None else session.trust
     pinned = [_pinned(path, keys) for path in pins or []]
     report = verify_ledger(
-        Ledger(session.store, keys, session.clock), [usecase] if usecase else None, pinned=pinned
+        Ledger(session.store, keys, session.clock, session.timestamping),
+        [usecase] if usecase else None,
+        pinned=pinned,
     )
     _print_report(report, json_out, {})
 
@@ -106,19 +108,23 @@ def _trust_file(path: Path) -> TrustStore:
 
 def _auditor_trust(
     ctx: typer.Context, trust: Path | None, trust_bundle_keys: bool, bundle: Bundle | None
-) -> tuple[TrustStore, str]:
-    """Which keys an offline verification trusts: never a bundle's own, unless told so."""
+) -> tuple[TrustStore, str, Path | None]:
+    """Which keys an offline verification trusts: never a bundle's own, unless told so.
+
+    Also the settings file they came from, whose clock and TSA settings apply too (None
+    for the bundle's own keys).
+    """
     from gates.ledger.bundle import bundle_trust
     from gates.workspace.loader import SETTINGS_FILE, find_workspace
 
     if trust is not None and trust_bundle_keys:
         raise ConfigError("--trust", ["give --trust or --trust-bundle-keys, not both"])
     if trust is not None:
-        return _trust_file(trust), f"keys from {trust}"
+        return _trust_file(trust), f"keys from {trust}", trust
     if trust_bundle_keys:
         if bundle is None:
             raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
-        return bundle_trust(bundle), "the bundle's own keys (--trust-bundle-keys)"
+        return bundle_trust(bundle), "the bundle's own keys (--trust-bundle-keys)", None
     try:
         root = find_workspace(state_of(ctx).workspace)
     except ConfigError:
@@ -129,7 +135,7 @@ def _auditor_trust(
             "workspace, or --trust-bundle-keys to check internal consistency only",
         ) from None
     settings = root / SETTINGS_FILE
-    return _trust_file(settings), f"keys from {settings}"
+    return _trust_file(settings), f"keys from {settings}", settings
 
 
 def _pinned(path: Path, trust: TrustStore) -> Checkpoint:
@@ -156,15 +162,28 @@ def _verify_bundle(
 ) -> NoReturn:
     from dataclasses import replace
 
-    from gates.ledger.bundle import load_bundle, trust_notes, verify_bundle
+    from gates.clock import Clock
+    from gates.ledger.bundle import load_bundle, time_from_settings, trust_notes, verify_bundle
 
     loaded = load_bundle(path)
     if usecase is not None and usecase != loaded.use_case:
         raise ConfigError(
             str(path), [f"the bundle holds use case {loaded.use_case!r}, not {usecase!r}"]
         )
-    keys, source = _auditor_trust(ctx, trust, trust_bundle_keys, loaded)
-    report = verify_bundle(loaded, keys, pinned=[_pinned(p, keys) for p in pins])
+    keys, source, settings = _auditor_trust(ctx, trust, trust_bundle_keys, loaded)
+    # The auditor's settings say whether simulated time is acceptable and which TSA to
+    # check tokens against. The bundle's own keys check consistency only: its entries'
+    # declared simulated time is then taken as declared (and reported as such).
+    clock, timestamping = (
+        time_from_settings(settings) if settings is not None else (Clock(simulated=True), None)
+    )
+    report = verify_bundle(
+        loaded,
+        keys,
+        pinned=[_pinned(p, keys) for p in pins],
+        clock=clock,
+        timestamping=timestamping,
+    )
     notes = [*trust_notes(loaded, keys), *report.notes]
     if trust_bundle_keys:
         notes.insert(0, "trusting the keys the bundle itself lists: this shows the bundle is "
@@ -204,7 +223,7 @@ def _verify_proof(
         ) from e
     if usecase is not None and usecase != proof.use_case:
         raise ConfigError(str(path), [f"the proof is about {proof.use_case!r}, not {usecase!r}"])
-    keys, source = _auditor_trust(ctx, trust, trust_bundle_keys, None)
+    keys, source, _ = _auditor_trust(ctx, trust, trust_bundle_keys, None)
     result = verify_entry_proof(proof, keys)
     where = f"{proof.use_case}#{proof.sequence}"
     checkpoint = result.checkpoint
@@ -259,8 +278,12 @@ def _print_report(
             else ""
         )
         lead = f"{escape(title)}: " if title else ""
+        simulated = (
+            f" [bold yellow]({escape(report.simulated_note)})[/]" if report.simulated_clock else ""
+        )
         out.print(
-            f"{lead}{len(report.chains)} chain(s), {report.entries} entries{checkpoints}: {verdict}",
+            f"{lead}{len(report.chains)} chain(s), {report.entries} entries{checkpoints}: "
+            f"{verdict}{simulated}",
             soft_wrap=True,
         )
     raise typer.Exit(0 if report.intact else 1)

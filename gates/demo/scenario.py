@@ -261,7 +261,11 @@ def run_demo(
         if report.intact
         else f"[bold red]{len(report.violations)} violations[/]"
     )
-    out.print(f"  audit verify: {report.entries} entries in {len(report.chains)} chains, {verdict}")
+    simulated = f" ({report.simulated_note})" if report.simulated_clock else ""
+    out.print(
+        f"  audit verify: {report.entries} entries in {len(report.chains)} chains, {verdict}"
+        f"{simulated}"
+    )
     out.print()
     out.print(
         f"Next: [bold]stagegate --workspace {root} status[/]  ·  [bold]audit log support-bot[/]  ·  "

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gates.clock import Clock
 from gates.ledger.chain import Ledger
@@ -14,6 +15,9 @@ from gates.signing.trust import TrustStore
 from gates.store.factory import open_store
 from gates.store.interface import ObjectStore
 from gates.workspace.loader import SETTINGS_FILE, Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from gates.tsa.authority import Timestamping
 
 
 @dataclass
@@ -43,8 +47,20 @@ class Session:
         return Clock(settings.simulated, timedelta(seconds=settings.tolerance_seconds))
 
     @cached_property
+    def timestamping(self) -> Timestamping | None:
+        """The workspace's timestamp authority (``[timestamp]``), or None if it has none."""
+        settings = self.workspace.settings.timestamp
+        if not settings.tsa_certificate:
+            return None
+        from gates.tsa.authority import Timestamping
+        from gates.tsa.chain import TsaChain
+
+        chain = TsaChain.load(Path(self.workspace.resolve(settings.tsa_certificate)))
+        return Timestamping(chain, settings.tsa_url)
+
+    @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.store, self.trust, self.clock)
+        return Ledger(self.store, self.trust, self.clock, self.timestamping)
 
     @cached_property
     def signer(self) -> Signer:

@@ -18,9 +18,10 @@ import json
 import os
 import secrets
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -28,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from gates import __version__
 from gates.canonical import strict_json_loads
+from gates.clock import Clock
 from gates.config_files import read_toml
 from gates.errors import ConfigError, LedgerError, StoreError
 from gates.ledger.chain import Ledger
@@ -42,11 +44,16 @@ from gates.ledger.checkpoint import (
 )
 from gates.ledger.entry import Violation, parse_entry_key
 from gates.ledger.statement import Tool
-from gates.ledger.verify import VerificationReport, verify_ledger
+from gates.ledger.timestamps import parse_token_key
+from gates.ledger.verify import NO_CHECKPOINT_NOTE, VerificationReport, verify_ledger
 from gates.signing.dsse import b64decode_strict
 from gates.signing.keys import PublicKey, key_id
 from gates.signing.trust import TrustedSigner, TrustStore
 from gates.store.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from gates.tsa.authority import Timestamping
+    from gates.workspace.settings import Settings
 
 BUNDLE_TYPE: Literal["https://stagegate.dev/audit-bundle/v1"] = (
     "https://stagegate.dev/audit-bundle/v1"
@@ -61,6 +68,12 @@ class BundleEntry(_Wire):
     key: str
     #: Base64 of the stored DSSE envelope, byte for byte.
     envelope: str
+
+
+class BundleToken(_Wire):
+    key: str
+    #: Base64 of the stored RFC 3161 timestamp reply (``.tsr``), byte for byte.
+    token: str
 
 
 class BundleKey(_Wire):
@@ -88,6 +101,8 @@ class Bundle(_Wire):
     created: AwareDatetime
     tool: Tool
     entries: list[BundleEntry]
+    #: The entries' timestamp tokens, where the ledger has them.
+    timestamps: list[BundleToken] = Field(default_factory=list)
     keys: list[BundleKey]
     checkpoint: BundleCheckpoint | None
     #: ``VerificationReport.to_json()`` as the exporter saw it (informative only).
@@ -110,14 +125,23 @@ def export_bundle(
     The report covers exactly the bytes placed in the bundle (checked against every
     checkpoint in the store), so an auditor re-verifying the bundle sees the same.
     """
-    keyed = ledger.entry_keys(usecase)
+    listed = ledger.index(usecase, received=True)
+    keyed = listed.chains.get(usecase, [])
     if not keyed:
         raise LedgerError(f"no ledger entries for use case {usecase!r} in {ledger.store.uri}")
     copy = MemoryStore(f"export:{usecase}")
     entries: list[BundleEntry] = []
+    exported = datetime.now(UTC)
     for key, raw in ledger.store.get_many(key for _, key in keyed):
-        copy.put_new(key, raw)
+        # The copy keeps the store's clock, so the report judges entry times as
+        # `audit verify` does; the bundle itself cannot carry it.
+        copy.put_copy(key, raw, listed.received.get(key, exported))
         entries.append(BundleEntry(key=key, envelope=_b64(raw)))
+    token_keys = [k for _, keys in sorted(listed.tokens.get(usecase, {}).items()) for k in keys]
+    timestamps: list[BundleToken] = []
+    for key, raw in ledger.store.get_many(token_keys):
+        copy.put_copy(key, raw, exported)
+        timestamps.append(BundleToken(key=key, token=_b64(raw)))
     covering: list[Checkpoint] = []
 
     def noting_cover(reads: Iterable[CheckpointRead]) -> Iterator[CheckpointRead]:
@@ -127,7 +151,7 @@ def export_bundle(
             yield read
 
     report = verify_ledger(
-        Ledger(copy, ledger.trust, ledger.clock),
+        Ledger(copy, ledger.trust, ledger.clock, ledger.timestamping),
         [usecase],
         checkpoints=noting_cover(read_checkpoints(ledger)),
     )
@@ -158,6 +182,7 @@ def export_bundle(
         created=(now or datetime.now(UTC)).astimezone(UTC),
         tool=Tool(version=__version__),
         entries=entries,
+        timestamps=timestamps,
         keys=keys,
         checkpoint=checkpoint,
         report=report.to_json(),
@@ -222,6 +247,33 @@ def trust_from_settings(path: Path) -> TrustStore:
 
     Only the trust section matters: an auditor's file may hold nothing else.
     """
+    settings, file = _auditor_settings(path)
+    if not settings.trusted_keys:
+        raise ConfigError(str(file), ["trusted_keys: none listed, so nothing could verify"])
+    return TrustStore.load(list(settings.trusted_keys), file.parent, source=str(file))
+
+
+def time_from_settings(path: Path) -> tuple[Clock, Timestamping | None]:
+    """The ``[clock]`` and ``[timestamp] tsa_certificate`` of an auditor's settings file:
+    whether simulated time is accepted, the tolerance, and the TSA chain tokens must
+    verify against (None: tokens are not checked)."""
+    from datetime import timedelta
+
+    from gates.tsa.authority import Timestamping
+    from gates.tsa.chain import TsaChain
+
+    settings, file = _auditor_settings(path)
+    clock = Clock(settings.clock.simulated, timedelta(seconds=settings.clock.tolerance_seconds))
+    chain = settings.timestamp.tsa_certificate
+    if not chain:
+        return clock, None
+    location = Path(chain).expanduser()
+    return clock, Timestamping(
+        TsaChain.load(location if location.is_absolute() else file.parent / location)
+    )
+
+
+def _auditor_settings(path: Path) -> tuple[Settings, Path]:
     from gates.policy.merge import pydantic_problems
     from gates.workspace.loader import SETTINGS_FILE
     from gates.workspace.settings import Settings
@@ -229,12 +281,9 @@ def trust_from_settings(path: Path) -> TrustStore:
     file = path / SETTINGS_FILE if path.is_dir() else path
     raw = read_toml(file)
     try:
-        settings = Settings.model_validate(raw)
+        return Settings.model_validate(raw), file
     except ValidationError as e:
         raise ConfigError(str(file), pydantic_problems(e)) from e
-    if not settings.trusted_keys:
-        raise ConfigError(str(file), ["trusted_keys: none listed, so nothing could verify"])
-    return TrustStore.load(list(settings.trusted_keys), file.parent, source=str(file))
 
 
 def trust_notes(bundle: Bundle, trust: TrustStore) -> list[str]:
@@ -257,9 +306,19 @@ def trust_notes(bundle: Bundle, trust: TrustStore) -> list[str]:
 
 
 def verify_bundle(
-    bundle: Bundle, trust: TrustStore, *, pinned: Iterable[Checkpoint] = ()
+    bundle: Bundle,
+    trust: TrustStore,
+    *,
+    pinned: Iterable[Checkpoint] = (),
+    clock: Clock | None = None,
+    timestamping: Timestamping | None = None,
 ) -> VerificationReport:
-    """Verify a bundle with no store access: its chain, its checkpoint and inclusion proof."""
+    """Verify a bundle with no store access: its chain, its checkpoint and inclusion proof,
+    and its timestamp tokens against ``timestamping``'s chain.
+
+    ``clock``: the auditor's clock settings (by default the system clock, under which
+    entries written on a simulated clock are violations).
+    """
     uc = bundle.use_case
     store = MemoryStore(f"bundle:{uc}")
     problems: list[Violation] = []
@@ -287,8 +346,13 @@ def verify_bundle(
             store.put_new(item.key, raw)
         except StoreError as e:
             problems.append(Violation(uc, parsed[1], "bundle-foreign-entry", e.message))
+    problems.extend(_bundle_tokens(bundle, store))
     checkpoints = list(pinned)
-    notes: list[str] = []
+    notes: list[str] = [
+        "a bundle carries no store clock: entry times were not compared with when the store "
+        "received them"
+        + ("; the timestamp tokens were checked instead" if timestamping is not None else "")
+    ]
     if bundle.checkpoint is None:
         notes.append(
             "the bundle carries no checkpoint: deletion of the chain's newest entries before "
@@ -296,7 +360,13 @@ def verify_bundle(
         )
     else:
         problems.extend(_bundle_checkpoint(bundle.checkpoint, uc, trust, checkpoints))
-    report = verify_ledger(Ledger(store, trust), [uc], checkpoints=(), pinned=checkpoints)
+    report = verify_ledger(
+        Ledger(store, trust, clock, timestamping),
+        [uc],
+        checkpoints=(),
+        pinned=checkpoints,
+        store_clock=False,
+    )
     exported = bundle.report
     said = exported.get("violations") if isinstance(exported, dict) else None
     if isinstance(said, list):
@@ -304,13 +374,38 @@ def verify_bundle(
             f"the report made at export ({bundle.created.isoformat()}) found "
             f"{len(said)} violation(s)"
         )
-    return VerificationReport(
-        report.chains,
-        (*problems, *report.violations),
-        report.checkpoints,
-        report.latest_checkpoint,
-        tuple(notes),
-    )
+    # The bundle says for itself whether it carries a checkpoint.
+    kept = (n for n in report.notes if n != NO_CHECKPOINT_NOTE)
+    return replace(report, violations=(*problems, *report.violations), notes=(*kept, *notes))
+
+
+def _bundle_tokens(bundle: Bundle, store: MemoryStore) -> list[Violation]:
+    """Place the bundle's timestamp tokens at their keys; violations for foreign or bad ones."""
+    uc = bundle.use_case
+    problems: list[Violation] = []
+    for position, item in enumerate(bundle.timestamps):
+        parsed = parse_token_key(item.key)
+        if parsed is None or parsed[0] != uc:
+            problems.append(
+                Violation(
+                    uc,
+                    None,
+                    "bundle-foreign-entry",
+                    f"bundle timestamp {position} has key {item.key!r}, not a token key of {uc}",
+                )
+            )
+            continue
+        raw = _unb64(item.token)
+        if raw is None:
+            problems.append(
+                Violation(uc, parsed[1], "timestamp-invalid", f"{item.key}: token is not base64")
+            )
+            continue
+        try:
+            store.put_new(item.key, raw)
+        except StoreError as e:
+            problems.append(Violation(uc, parsed[1], "bundle-foreign-entry", e.message))
+    return problems
 
 
 def _bundle_checkpoint(

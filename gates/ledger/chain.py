@@ -7,10 +7,11 @@ sequence number, so two concurrent writers can never fork or overwrite the chain
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gates import __version__
 from gates.canonical import canonical_json
@@ -32,11 +33,15 @@ from gates.ledger.statement import (
     Statement,
     usecase_subject,
 )
+from gates.ledger.timestamps import parse_token_key, token_key
 from gates.signing.dsse import sign_envelope
 from gates.signing.signers import Signer
 from gates.signing.trust import TrustStore
 from gates.stages import Stage
 from gates.store.interface import ObjectStore
+
+if TYPE_CHECKING:
+    from gates.tsa.authority import Timestamping
 
 
 @dataclass(frozen=True)
@@ -53,30 +58,60 @@ class ChainReplay:
 class LedgerIndex:
     chains: dict[str, list[tuple[int, str]]]
     stray: tuple[str, ...] = ()
+    #: Timestamp token keys per chain and sequence number (``timestamps.token_key``).
+    tokens: dict[str, dict[int, list[str]]] = field(default_factory=dict)
+    #: When the store received each entry, by its own clock (listed only when asked for).
+    received: dict[str, datetime] = field(default_factory=dict)
 
 
 class Ledger:
     """The ledger of every use case in one store, read and verified with ``trust``."""
 
-    def __init__(self, store: ObjectStore, trust: TrustStore, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        trust: TrustStore,
+        clock: Clock | None = None,
+        timestamping: Timestamping | None = None,
+    ) -> None:
         self.store = store
         self.trust = trust
         #: The writer's clock: what ``append`` stamps entries with (and whether a chosen
         #: time may be recorded at all); verification judges simulated entries by it.
         self.clock = clock or Clock()
+        #: The RFC 3161 timestamp authority: writers get a token for every entry when it
+        #: has a URL; verification checks tokens against its chain.
+        self.timestamping = timestamping
 
-    def index(self, usecase_id: str | None = None) -> LedgerIndex:
-        """One listing of the store: entry keys per chain, and objects that are no entry."""
+    def index(self, usecase_id: str | None = None, *, received: bool = False) -> LedgerIndex:
+        """One listing of the store: entry keys per chain, their timestamp tokens, and
+        objects that are neither. ``received``: also when the store got each entry."""
         prefix = f"{CHAINS_PREFIX}{usecase_id}/" if usecase_id else CHAINS_PREFIX
         chains: dict[str, list[tuple[int, str]]] = {}
+        tokens: dict[str, dict[int, list[str]]] = {}
         stray: list[str] = []
-        for key in self.store.list_keys(prefix):
+        times: dict[str, datetime] = {}
+        listed: Iterable[tuple[str, datetime | None]] = (
+            self.store.list_objects(prefix)
+            if received
+            else ((key, None) for key in self.store.list_keys(prefix))
+        )
+        for key, modified in listed:
             parsed = parse_entry_key(key)
-            if parsed is None:
+            if parsed is not None:
+                if usecase_id is None or parsed[0] == usecase_id:
+                    chains.setdefault(parsed[0], []).append((parsed[1], key))
+                    if modified is not None:
+                        times[key] = modified
+                continue
+            token = parse_token_key(key)
+            if token is None:
                 stray.append(key)
-            elif usecase_id is None or parsed[0] == usecase_id:
-                chains.setdefault(parsed[0], []).append((parsed[1], key))
-        return LedgerIndex({uc: sorted(keys) for uc, keys in sorted(chains.items())}, tuple(stray))
+            elif usecase_id is None or token[0] == usecase_id:
+                tokens.setdefault(token[0], {}).setdefault(token[1], []).append(key)
+        return LedgerIndex(
+            {uc: sorted(keys) for uc, keys in sorted(chains.items())}, tuple(stray), tokens, times
+        )
 
     def usecases(self) -> list[str]:
         return list(self.index().chains)
@@ -217,6 +252,7 @@ class Ledger:
             raise LedgerError(
                 f"{key}: refusing to write an entry that does not verify: {problems[0]}"
             )
+        self._timestamp(state.usecase, state.next_sequence, raw, time, what=key)
         try:
             self.store.put_new(key, raw)
         except EntryExistsError:
@@ -233,3 +269,19 @@ class Ledger:
                 f"answers: entry #{state.next_sequence} is there or not",
             ) from e
         return entry
+
+    def _timestamp(
+        self, usecase: str, sequence: int, raw: bytes, time: datetime, what: str
+    ) -> None:
+        """Store the TSA's token for ``raw`` before the entry itself (when a TSA is set).
+
+        Token first: an entry is never stored without its token, and a token whose entry
+        lost a race names bytes that were never stored, which proves nothing.
+        """
+        if self.timestamping is None or not self.timestamping.url:
+            return
+        tolerance = None if self.clock.simulated else self.clock.tolerance
+        token = self.timestamping.stamp(raw, entry_time=time, tolerance=tolerance, what=what)
+        # If these exact bytes were timestamped before, that token is as good.
+        with contextlib.suppress(EntryExistsError):
+            self.store.put_new(token_key(usecase, sequence, raw), token)

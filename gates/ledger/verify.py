@@ -1,11 +1,13 @@
 """Auditor verification of the whole ledger: signatures, links, gaps, binding, legality,
-and that today's chains extend every signed checkpoint.
+entry times against the store's clock and timestamp tokens, and that today's chains
+extend every signed checkpoint.
 
 Streams the ledger (bounded memory): checkpoints first, keeping only the distinct
 (chain, size) → head claims they make; then every chain's entries in one concurrent
-fetch, comparing each entry that a checkpoint recorded as a head as it passes by. Every
-violation is collected instead of stopping at the first, so one report tells the
-auditor everything that is wrong.
+fetch (each followed by its timestamp tokens when a TSA is configured), comparing each
+entry that a checkpoint recorded as a head as it passes by. Every violation is collected
+instead of stopping at the first, so one report tells the auditor everything that is
+wrong.
 """
 
 from __future__ import annotations
@@ -24,8 +26,15 @@ from gates.ledger.checkpoint import (
     HeadClaim,
     read_checkpoints,
 )
-from gates.ledger.entry import CHAINS_PREFIX, Violation, open_entry
+from gates.ledger.entry import CHAINS_PREFIX, Entry, Violation, open_entry
 from gates.ledger.replay import ChainState, apply_entry
+from gates.ledger.time_evidence import SIMULATED_NOTE, TimeEvidence
+from gates.ledger.timestamps import token_key
+
+NO_CHECKPOINT_NOTE = (
+    "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
+    "write one with `stagegate audit checkpoint`"
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,10 @@ class VerificationReport:
     latest_checkpoint: CheckpointSummary | None = None
     #: Things the auditor should know that are not violations (e.g. no checkpoint yet).
     notes: tuple[str, ...] = ()
+    #: The ledger holds entries written on a simulated clock: its timings are not evidence.
+    simulated_clock: bool = False
+    #: What entry times were checked against (``TimeEvidence.to_json``).
+    time_evidence: dict[str, object] = field(default_factory=dict)
 
     @property
     def intact(self) -> bool:
@@ -98,7 +111,14 @@ class VerificationReport:
                 "latest": self.latest_checkpoint.to_json() if self.latest_checkpoint else None,
             },
             "notes": list(self.notes),
+            "simulatedClock": self.simulated_clock,
+            "timeEvidence": self.time_evidence,
         }
+
+    @property
+    def simulated_note(self) -> str:
+        """The line every view shows when the ledger ran on a simulated clock."""
+        return SIMULATED_NOTE if self.simulated_clock else ""
 
 
 def verify_ledger(
@@ -107,6 +127,7 @@ def verify_ledger(
     *,
     checkpoints: Iterable[CheckpointRead] | None = None,
     pinned: Sequence[Checkpoint] = (),
+    store_clock: bool = True,
 ) -> VerificationReport:
     """Verify every chain (or the named ones) against every checkpoint.
 
@@ -114,9 +135,16 @@ def verify_ledger(
     (``read_checkpoints``). ``pinned``: checkpoints the auditor holds independently
     (from a bundle, or kept from an earlier audit); their heads count like the store's,
     and when checkpoints are read from the store each pinned one must still be there,
-    byte for byte, so deleting the newest checkpoints is caught too.
+    byte for byte, so deleting the newest checkpoints is caught too. ``store_clock``:
+    compare entry times with when the store received them (not for a bundle's copy).
+    The verifier's clock settings and TSA chain are the ledger's (``clock``,
+    ``timestamping``).
     """
-    index = ledger.index(usecases[0] if usecases and len(usecases) == 1 else None)
+    index = ledger.index(
+        usecases[0] if usecases and len(usecases) == 1 else None, received=store_clock
+    )
+    tsa = ledger.timestamping.chain if ledger.timestamping is not None else None
+    times = TimeEvidence(ledger.clock, ledger.store.modified_by if store_clock else None, tsa)
     violations: list[Violation] = []
     if usecases is None:
         violations.extend(
@@ -125,7 +153,15 @@ def verify_ledger(
             for key in index.stray
         )  # fmt: skip
     else:
-        index = LedgerIndex({uc: index.chains.get(uc, []) for uc in usecases})
+        index = LedgerIndex(
+            {uc: index.chains.get(uc, []) for uc in usecases},
+            tokens={uc: index.tokens[uc] for uc in usecases if uc in index.tokens},
+            received=index.received,
+        )
+    if tsa is None:
+        times.tokens_unchecked = sum(
+            len(keys) for per_seq in index.tokens.values() for keys in per_seq.values()
+        )
 
     history = CheckpointHistory(usecases=set(usecases) if usecases is not None else None)
     from_store = checkpoints is None
@@ -144,7 +180,7 @@ def verify_ledger(
             history.latest = checkpoint
 
     chains: list[ChainSummary] = []
-    for state, problems in _replay_chains(ledger, index, history):
+    for state, problems in _replay_chains(ledger, index, history, times):
         chains.append(ChainSummary(state.usecase, state.next_sequence,
                                    state.stage.value if state.stage else None, state.head_digest))  # fmt: skip
         violations.extend(problems)
@@ -167,14 +203,19 @@ def verify_ledger(
                     f"(head {claim.head}); it is gone from the store",
                 )
             )
-    notes: list[str] = []
+    notes: list[str] = times.notes()
     if history.count == 0 and chains:
-        notes.append(
-            "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
-            "write one with `stagegate audit checkpoint`"
-        )
+        notes.append(NO_CHECKPOINT_NOTE)
     latest = CheckpointSummary.of(history.latest) if history.latest else None
-    return VerificationReport(tuple(chains), tuple(violations), history.count, latest, tuple(notes))
+    return VerificationReport(
+        tuple(chains),
+        tuple(violations),
+        history.count,
+        latest,
+        tuple(notes),
+        simulated_clock=times.simulated,
+        time_evidence=times.to_json(),
+    )
 
 
 def _pinned_in_store(checkpoint: Checkpoint, stored: dict[int, str]) -> list[Violation]:
@@ -203,24 +244,41 @@ def _pinned_in_store(checkpoint: Checkpoint, stored: dict[int, str]) -> list[Vio
 
 
 def _replay_chains(
-    ledger: Ledger, index: LedgerIndex, history: CheckpointHistory
+    ledger: Ledger, index: LedgerIndex, history: CheckpointHistory, times: TimeEvidence
 ) -> Iterator[tuple[ChainState, list[Violation]]]:
-    """Fold every chain of ``index`` from one streamed, concurrent fetch across chains."""
+    """Fold every chain of ``index`` from one streamed, concurrent fetch across chains.
+
+    With a TSA chain to check against, each entry's timestamp tokens follow it in the
+    stream, so a token is judged while its entry's bytes are at hand.
+    """
     # get_many yields in input order, so positions are walked in step with it instead of
     # being looked up in a map of every key.
-    ordered = (key for keyed in index.chains.values() for _, key in keyed)
-    positions = ((uc, seq, key) for uc, keyed in index.chains.items() for seq, key in keyed)
+    with_tokens = times.tsa is not None
+
+    def positions() -> Iterator[tuple[str, int, str, bool]]:
+        for uc, keyed in index.chains.items():
+            tokens = index.tokens.get(uc, {}) if with_tokens else {}
+            for seq, key in keyed:
+                yield uc, seq, key, False
+                for token in tokens.get(seq, ()):
+                    yield uc, seq, token, True
+
+    walk = positions()
+    ordered = (position[2] for position in positions())
     current: _ChainCheck | None = None
-    for (key, raw), (uc, seq, expected) in zip(
-        ledger.store.get_many(ordered), positions, strict=True
+    for (key, raw), (uc, seq, expected, is_token) in zip(
+        ledger.store.get_many(ordered), walk, strict=True
     ):
         if key != expected:
             raise LedgerError(f"{ledger.store.uri}: asked for {expected}, the store answered {key}")
         if current is None or current.state.usecase != uc:
             if current is not None:
                 yield current.finish()
-            current = _ChainCheck(ChainState(usecase=uc), history.claims.get(uc, {}), ledger)
-        current.fold(key, raw, seq)
+            current = _ChainCheck(ChainState(usecase=uc), history.claims.get(uc, {}), ledger, times)
+        if is_token:
+            current.token(key, raw, seq)
+        else:
+            current.fold(key, raw, seq, index.received.get(key))
     if current is not None:
         yield current.finish()
 
@@ -232,13 +290,20 @@ class _ChainCheck:
     state: ChainState
     claims: dict[int, HeadClaim]
     ledger: Ledger
+    times: TimeEvidence
     violations: list[Violation] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
+    #: The entry whose tokens may follow in the stream: (sequence, entry, its exact
+    #: bytes, whether its own token has been seen). Only kept while tokens are checked.
+    awaiting: tuple[int, Entry | None, bytes, bool] | None = None
 
-    def fold(self, key: str, raw: bytes, seq: int) -> None:
+    def fold(self, key: str, raw: bytes, seq: int, received: datetime | None = None) -> None:
+        self._close_tokens()
         uc = self.state.usecase
         entry, problems = open_entry(key, raw, self.ledger.trust, uc, seq)
         self.violations.extend(problems)
+        if self.times.tsa is not None:
+            self.awaiting = (seq, entry, raw, False)
         claim = self.claims.get(seq + 1)
         if claim is not None:
             self.seen.add(seq + 1)
@@ -257,12 +322,35 @@ class _ChainCheck:
             # later entries are judged against the right position.
             self.state = replace(self.state, next_sequence=seq + 1)
             return
+        self.violations.extend(self.times.judge(uc, seq, entry, received))
         self.state, more = apply_entry(
             self.state, entry, self.ledger.trust, keep_history=False, position=seq
         )
         self.violations.extend(more)
 
+    def token(self, key: str, raw: bytes, seq: int) -> None:
+        """A token stored for entry ``seq``: judged if it names that entry's bytes.
+
+        Tokens named for other bytes are what a writer that lost the race for this
+        sequence number left behind: they timestamp nothing that was stored.
+        """
+        if self.awaiting is None or self.awaiting[0] != seq:
+            return
+        _, entry, envelope, _ = self.awaiting
+        if key != token_key(self.state.usecase, seq, envelope):
+            return
+        self.awaiting = (seq, entry, envelope, True)
+        self.violations.extend(self.times.token(self.state.usecase, seq, entry, envelope, key, raw))
+
+    def _close_tokens(self) -> None:
+        if self.awaiting is not None and not self.awaiting[3]:
+            self.violations.append(
+                self.times.missing(self.state.usecase, self.awaiting[0], self.awaiting[2])
+            )
+        self.awaiting = None
+
     def finish(self) -> tuple[ChainState, list[Violation]]:
+        self._close_tokens()
         uc, size = self.state.usecase, self.state.next_sequence
         longer = [(s, c) for s, c in self.claims.items() if s > size]
         if longer:

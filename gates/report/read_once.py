@@ -20,7 +20,7 @@ from gates.errors import StoreError
 from gates.ledger.chain import Ledger
 from gates.signing.keys import PublicKey
 from gates.signing.trust import TrustStore
-from gates.store.interface import ObjectStore
+from gates.store.interface import ObjectInfo, ObjectStore
 
 #: Bytes a page keeps from the store; past this it fetches again (memory stays bounded).
 BYTES_BUDGET = 64 * 1024 * 1024
@@ -34,8 +34,10 @@ class ReadOnceStore:
     def __init__(self, inner: ObjectStore, budget: int = BYTES_BUDGET) -> None:
         self.inner = inner
         self.uri = inner.uri
+        self.modified_by = inner.modified_by
         self._blobs: dict[str, bytes] = {}
         self._listings: dict[str, list[str]] = {}
+        self._timed_listings: dict[str, list[ObjectInfo]] = {}
         self._room = budget
         self.fetched = 0  # objects fetched from the inner store
 
@@ -59,9 +61,16 @@ class ReadOnceStore:
         return key in self._blobs or self.inner.exists(key)
 
     def list_keys(self, prefix: str) -> list[str]:
+        if prefix in self._timed_listings:
+            return [listed.key for listed in self._timed_listings[prefix]]
         if prefix not in self._listings:
             self._listings[prefix] = self.inner.list_keys(prefix)
         return list(self._listings[prefix])
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        if prefix not in self._timed_listings:
+            self._timed_listings[prefix] = self.inner.list_objects(prefix)
+        return list(self._timed_listings[prefix])
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         wanted = list(keys)

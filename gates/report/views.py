@@ -22,6 +22,7 @@ from gates.ledger.describe import recheck_verdict, stage_label, summarize
 from gates.ledger.entry import Entry, Violation, open_entry
 from gates.ledger.replay import ChainState
 from gates.ledger.statement import CheckRecord, EntryPredicate
+from gates.ledger.time_evidence import SIMULATED_NOTE
 from gates.ledger.verify import VerificationReport, verify_ledger
 from gates.report.read_once import page_ledger
 from gates.risks import Risk
@@ -84,6 +85,8 @@ class Banner:
     note: str = ""
     #: What verification wants the auditor to know that is not a violation.
     notes: tuple[str, ...] = ()
+    #: The ledger holds entries written on a simulated clock: its timings are not evidence.
+    simulated_clock: bool = False
 
 
 @dataclass(frozen=True)
@@ -422,7 +425,9 @@ def _banner(
         violations=violations,
         checked_at=now,
         note=note,
-        notes=tuple(str(n) for n in getattr(report, "notes", ())),
+        # The simulated-time note has a line of its own above the verdict.
+        notes=tuple(str(n) for n in report.notes if not n.startswith(SIMULATED_NOTE)),
+        simulated_clock=report.simulated_clock,
     )
 
 

@@ -8,13 +8,25 @@ writers of the same key exactly one succeeds, and a reader never sees half an ob
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from datetime import datetime
+from typing import NamedTuple, Protocol, runtime_checkable
+
+
+class ObjectInfo(NamedTuple):
+    """A listed object: its key and when the store received it, by the store's own clock."""
+
+    key: str
+    #: S3: the server's ``LastModified``; a folder: the file's modification time; memory:
+    #: the time of the put. Aware, in UTC.
+    modified: datetime
 
 
 @runtime_checkable
 class ObjectStore(Protocol):
     #: Where the store lives, for messages (``s3://bucket/prefix`` or a folder path).
     uri: str
+    #: Whose clock ``list_objects`` reports, and how far it can be trusted, for auditors.
+    modified_by: str
 
     def put_new(self, key: str, data: bytes) -> None:
         """Create ``key`` with ``data``; raise EntryExistsError if it already exists."""
@@ -27,6 +39,9 @@ class ObjectStore(Protocol):
 
     def list_keys(self, prefix: str) -> list[str]:
         """All keys under ``prefix``, sorted."""
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        """All objects under ``prefix`` with the time the store received each, sorted by key."""
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Fetch keys (concurrently where the backend benefits), yielded in input order."""

@@ -6,6 +6,11 @@ fails if the name exists, so of two writers exactly one wins, and because the fi
 only ever points at a complete file a reader never sees half an object. A link whose
 outcome is unclear is settled by reading the name back; a link that could not be made
 durable is reported as a ``WriteOutcomeUnknown``.
+
+The store's clock is each file's modification time. That is weaker evidence than an S3
+server's ``LastModified``: anyone with write access to the folder can set it
+(``touch -d``), so an auditor comparing entry times with it learns only about writers
+who did not also tamper with the folder.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import errno
 import os
 import secrets
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gates.errors import EntryExistsError, ObjectMissingError, StoreError, WriteOutcomeUnknown
+from gates.store.interface import ObjectInfo
 
 __all__ = ["TEMP_MARKER", "LocalStore", "validate_key"]
 
@@ -71,6 +78,10 @@ def _validate_prefix(prefix: str) -> str:
 
 class LocalStore:
     """An ``ObjectStore`` on a folder; safe for many threads and processes at once."""
+
+    modified_by = (
+        "file modification times (weak: anyone with write access to the folder can set them)"
+    )
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).expanduser().absolute()
@@ -164,14 +175,29 @@ class LocalStore:
         return self._path(key).is_file()
 
     def list_keys(self, prefix: str) -> list[str]:
+        return sorted(key for key, _ in self._walk(prefix))
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        listed: list[ObjectInfo] = []
+        for key, path in self._walk(prefix):
+            try:
+                modified_ns = os.stat(path).st_mtime_ns
+            except FileNotFoundError:
+                continue  # removed since it was listed: not there to verify either
+            except OSError as e:
+                raise StoreError(f"{self.uri}: cannot read the time of {key!r}: {e}") from e
+            listed.append(ObjectInfo(key, datetime.fromtimestamp(modified_ns / 1e9, UTC)))
+        return sorted(listed)
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """(key, file path) of every object under ``prefix``, in no particular order."""
         _validate_prefix(prefix)
         # Walk only the deepest folder the prefix names, then filter by the full prefix,
         # so that 'ledger/uc/0000' lists 'ledger/uc/000000000001.json' like S3 would.
         folder_part, _, _ = prefix.rpartition("/")
         start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
         if not start.is_dir():
-            return []
-        keys: list[str] = []
+            return
         try:
             for dirpath, dirnames, filenames in os.walk(start, onerror=_raise):
                 dirnames[:] = [d for d in dirnames if not d.startswith(TEMP_MARKER)]
@@ -181,10 +207,9 @@ class LocalStore:
                         continue
                     key = name if rel == "." else f"{rel}/{name}"
                     if key.startswith(prefix):
-                        keys.append(key)
+                        yield key, os.path.join(dirpath, name)
         except OSError as e:
             raise StoreError(f"{self.uri}: cannot list {prefix!r}: {e}") from e
-        return sorted(keys)
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         # Local reads are fast and the page cache does the read-ahead; threads buy nothing.

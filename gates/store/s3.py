@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 
 from gates.errors import EntryExistsError, ObjectMissingError, StoreError, WriteOutcomeUnknown
+from gates.store.interface import ObjectInfo
 from gates.store.local import validate_key
 
 if TYPE_CHECKING:
@@ -167,6 +168,8 @@ class S3Store:
 
     ``fast_read=False`` makes ``get_many`` go through botocore like every other call.
     """
+
+    modified_by = "the S3 server's LastModified"
 
     def __init__(
         self,
@@ -479,23 +482,30 @@ class S3Store:
         return True
 
     def list_keys(self, prefix: str) -> list[str]:
+        return [listed.key for listed in self.list_objects(prefix)]
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        # LastModified comes with every ListObjectsV2 item: the store's clock costs nothing.
         from botocore.exceptions import BotoCoreError, ClientError
 
         if prefix:
             validate_key(prefix.rstrip("/"))
         base = f"{self.prefix}/" if self.prefix else ""
-        keys: list[str] = []
+        listed: list[ObjectInfo] = []
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base + prefix
             )
             for page in pages:
-                keys.extend(item["Key"][len(base) :] for item in page.get("Contents", []))
+                listed.extend(
+                    ObjectInfo(item["Key"][len(base) :], item["LastModified"].astimezone(UTC))
+                    for item in page.get("Contents", [])
+                )
         except ClientError as e:
             self._fail(e, f"list {prefix!r}")
         except BotoCoreError as e:
             self._fail(e, f"list {prefix!r}")
-        return sorted(keys)
+        return sorted(listed)
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         reader = self._fast_reader()

@@ -286,6 +286,17 @@ def _settings_problems(workspace: Workspace) -> list[str]:
                 f"{workspace.root / SETTINGS_FILE}: trusted_keys.{key.name}.path: "
                 f"{key.path!r} not found"
             )
+    chain = workspace.settings.timestamp.tsa_certificate
+    if chain:
+        from gates.tsa.chain import TsaChain
+
+        try:
+            TsaChain.load(Path(workspace.resolve(chain)))
+        except ConfigError as e:
+            problems.extend(
+                f"{workspace.root / SETTINGS_FILE}: timestamp.tsa_certificate: {e.source}: {p}"
+                for p in e.problems
+            )
     return problems
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -103,10 +103,23 @@ class ClockSettings(_Strict):
 class TimestampSettings(_Strict):
     """Optional RFC 3161 timestamps from a timestamp authority, kept beside each entry."""
 
+    #: Where writers ask for a token over every entry (``http(s)://``); a TSA that cannot
+    #: be reached refuses the write.
     tsa_url: str = ""
     #: PEM file with the TSA's certificate chain (relative to the workspace); verification
-    #: of the stored tokens is offline against it.
+    #: of the stored tokens is offline against it. Set alone, it only verifies.
     tsa_certificate: str = ""
+
+    @model_validator(mode="after")
+    def _url_needs_chain(self) -> TimestampSettings:
+        if self.tsa_url and not self.tsa_url.startswith(("http://", "https://")):
+            raise ValueError(f"tsa_url {self.tsa_url!r} is not an http(s):// URL")
+        if self.tsa_url and not self.tsa_certificate:
+            raise ValueError(
+                "tsa_url needs tsa_certificate: tokens are checked against the TSA's chain "
+                "before an entry is written"
+            )
+        return self
 
 
 class EvidenceSettings(_Strict):

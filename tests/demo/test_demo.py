@@ -114,6 +114,16 @@ def test_the_demo_folder_verifies_after_being_moved(demo: tuple[Path, str], tmp_
     assert report.intact and report.entries == 19
 
 
+def test_the_demo_ledger_verifies_and_says_it_ran_on_a_simulated_clock(
+    demo: tuple[Path, str],
+) -> None:
+    root, text = demo
+    report = verify_ledger(Session.open(root).ledger)
+    assert report.intact and report.simulated_clock
+    assert report.notes[0].startswith("simulated time: timings are not evidence (19 entries")
+    assert "intact (simulated time: timings are not evidence)" in " ".join(text.split())
+
+
 def test_demo_refuses_a_folder_with_content(tmp_path: Path) -> None:
     from gates.errors import ConfigError
 

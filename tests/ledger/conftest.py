@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from gates.engine.session import Session
+from gates.ledger.time_evidence import SIMULATED_NOTE
+from gates.ledger.verify import VerificationReport
 from gates.signing.keys import generate_keypair
 from gates.signing.signers import Signer, load_signer
 
@@ -66,6 +68,11 @@ class LedgerWorld:
             role="budget_owner",
             now=self.at(day),
         )
+
+
+def other_notes(report: VerificationReport) -> list[str]:
+    """A report's notes but the simulated-time one every test workspace's ledger gets."""
+    return [note for note in report.notes if not note.startswith(SIMULATED_NOTE)]
 
 
 def build_workspace(root: Path) -> None:

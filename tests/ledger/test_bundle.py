@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from gates.clock import Clock
 from gates.engine.actions import approve, register
 from gates.errors import ConfigError, EntryExistsError, ObjectMissingError, StoreError
 from gates.ledger.bundle import (
@@ -32,6 +34,8 @@ from gates.store.memory import MemoryStore
 
 from .conftest import LedgerWorld
 from .test_tamper import forge
+
+SIMULATED = Clock(simulated=True)
 
 
 def history(world: LedgerWorld, *, checkpoint: bool = True) -> None:
@@ -58,7 +62,9 @@ def exported(world: LedgerWorld, tmp_path: Path) -> Path:
 
 
 def rules(bundle: Bundle, trust: TrustStore) -> set[tuple[str, int | None, str]]:
-    return {(v.usecase, v.sequence, v.rule) for v in verify_bundle(bundle, trust).violations}
+    # The test workspace declares a simulated clock; an auditor of it does too.
+    found = verify_bundle(bundle, trust, clock=SIMULATED).violations
+    return {(v.usecase, v.sequence, v.rule) for v in found}
 
 
 def edit(path: Path, change: object) -> Bundle:
@@ -93,7 +99,7 @@ def test_bundle_verifies_offline_after_the_store_is_gone(
     trust = world.session.trust
     for key in world.session.store.list_keys(""):
         (world.root / "ledger" / key).unlink()
-    report = verify_bundle(load_bundle(path), trust)
+    report = verify_bundle(load_bundle(path), trust, clock=world.session.clock)
     assert report.intact, [str(v) for v in report.violations]
     assert report.entries == 3 and report.checkpoints == 1
     assert report.latest_checkpoint is not None and report.latest_checkpoint.sequence == 0
@@ -109,7 +115,7 @@ def test_bundle_from_seaweedfs_verifies_offline(world: LedgerWorld, s3_bucket: s
     bundle, report = export_bundle(world.session.ledger, "alpha")
     assert report.intact and bundle.checkpoint is not None
     again = Bundle.model_validate_json(bundle.model_dump_json(by_alias=True))
-    assert verify_bundle(again, world.session.trust).intact
+    assert verify_bundle(again, world.session.trust, clock=world.session.clock).intact
 
 
 def test_bundle_without_a_checkpoint_says_truncation_cannot_be_ruled_out(
@@ -117,7 +123,7 @@ def test_bundle_without_a_checkpoint_says_truncation_cannot_be_ruled_out(
 ) -> None:
     history(world, checkpoint=False)
     bundle = load_bundle(exported(world, tmp_path))
-    report = verify_bundle(bundle, world.session.trust)
+    report = verify_bundle(bundle, world.session.trust, clock=world.session.clock)
     assert report.intact and bundle.checkpoint is None
     assert any("carries no checkpoint" in note for note in report.notes)
 
@@ -208,7 +214,7 @@ def test_a_bundle_cannot_vouch_for_a_key_it_added_itself(
     assert any("'gate-2'" in note and "not among the trusted keys" in note
                for note in trust_notes(forged, world.session.trust))  # fmt: skip
     # Only if the auditor explicitly trusts the bundle's keys does it pass.
-    assert verify_bundle(forged, bundle_trust(forged)).intact
+    assert verify_bundle(forged, bundle_trust(forged), clock=SIMULATED).intact
 
 
 def test_a_bundle_key_whose_id_does_not_match_its_pem_is_refused(
@@ -252,6 +258,19 @@ def test_trust_comes_from_a_settings_file_or_its_folder(world: LedgerWorld) -> N
 
 def test_memory_store_satisfies_the_store_protocol() -> None:
     assert isinstance(MemoryStore(), ObjectStore)
+
+
+def test_memory_store_lists_when_each_object_was_put_and_copies_keep_their_time() -> None:
+    store = MemoryStore()
+    before = datetime.now(UTC)
+    store.put_new("a/x1", b"one")
+    received = datetime(2026, 1, 30, 12, 0, tzinfo=UTC)
+    store.put_copy("a/x2", b"two", received)
+    first, second = store.list_objects("a/")
+    assert first.key == "a/x1" and before <= first.modified <= datetime.now(UTC)
+    assert second == ("a/x2", received)
+    with pytest.raises(EntryExistsError):
+        store.put_copy("a/x1", b"intruder", received)
 
 
 def test_memory_store_roundtrips_lists_by_prefix_and_refuses_overwrites() -> None:

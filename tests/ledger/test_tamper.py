@@ -168,6 +168,7 @@ def forge(
             "previous": state.head_digest,
             "kind": kind,
             "time": world.at(days).isoformat().replace("+00:00", "Z"),
+            "clock": ledger.clock.kind,
             "actor": "mallory",
             "tool": {"name": "stagegate", "version": __version__},
             "stage": {"before": state.stage.value if state.stage else None, "after": after.value},

@@ -180,3 +180,34 @@ def test_rewriting_a_report_removes_pages_of_entries_that_are_gone(
     assert not (out / "entries" / "invoice-ocr" / "6.html").exists()
     assert (out / "entries" / "invoice-ocr" / "5.html").is_file()
     assert (out / "notes" / "auditor.txt").read_text() == "mine"
+
+
+SIMULATED_LINE = "Simulated time: timings are not evidence."
+
+
+def test_every_page_of_a_simulated_ledger_says_timings_are_not_evidence(
+    site: tuple[Path, SiteSummary],
+) -> None:
+    out, _ = site
+    for page in (
+        out / "index.html",
+        out / "usecases" / "support-bot.html",
+        out / "entries" / "support-bot" / "0.html",
+    ):
+        assert SIMULATED_LINE in page.read_text("utf-8"), page
+
+
+def test_a_system_clock_ledger_has_no_simulated_time_line(tmp_path: Path) -> None:
+    from gates.engine.actions import register
+    from tests.ledger.conftest import build_workspace
+
+    root = tmp_path / "ws"
+    build_workspace(root)
+    settings = root / "stagegate.toml"
+    settings.write_text(settings.read_text().replace("simulated = true", "simulated = false"))
+    session = Session.open(root)
+    register(session, "alpha")
+    summary = write_site(session, tmp_path / "site", datetime.now(UTC))
+    assert summary.intact
+    index = (tmp_path / "site" / "index.html").read_text("utf-8")
+    assert "Verified: the ledger is intact" in index and SIMULATED_LINE not in index

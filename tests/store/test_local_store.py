@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ from gates.store.local import TEMP_MARKER, LocalStore, validate_key
 
 def test_local_store_satisfies_the_store_protocol(local_store: LocalStore) -> None:
     assert isinstance(local_store, ObjectStore)
+
+
+def test_listed_objects_carry_each_files_modification_time(local_store: LocalStore) -> None:
+    before = datetime.now(UTC)
+    local_store.put_new("ledger/uc/000000000001.json", b"one")
+    local_store.put_new("ledger/uc/000000000002.json", b"two")
+    (first, second) = local_store.list_objects("ledger/uc/")
+    assert [first.key, second.key] == local_store.list_keys("ledger/uc/")
+    assert before - timedelta(seconds=2) <= first.modified <= datetime.now(UTC)
+    # The folder's clock is whatever the files say: anyone who can write them can set it.
+    set_back = datetime(2026, 1, 30, 12, 0, tzinfo=UTC)
+    os.utime(local_store.root / "ledger" / "uc" / "000000000002.json", (set_back.timestamp(),) * 2)
+    assert local_store.list_objects("ledger/uc/")[1].modified == set_back
+    assert local_store.list_objects("missing/") == []
 
 
 def test_put_then_get_list_and_exists_roundtrip(local_store: LocalStore) -> None:

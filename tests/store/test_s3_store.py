@@ -44,6 +44,27 @@ def test_s3_store_satisfies_the_store_protocol(s3_bucket: str) -> None:
     assert isinstance(S3Store(s3_bucket), ObjectStore)
 
 
+def test_listed_objects_carry_the_servers_last_modified(
+    s3_bucket: str, seaweedfs: SeaweedFS
+) -> None:
+    store = S3Store(s3_bucket, "stagegate")
+    before = datetime.now(UTC)
+    store.put_new("chains/uc/000000000001.dsse.json", b"one")
+    store.put_new("chains/uc/000000000002.dsse.json", b"two")
+    listed = store.list_objects("chains/uc/")
+    assert [o.key for o in listed] == store.list_keys("chains/uc/")
+    head = seaweedfs.client().head_object(
+        Bucket=s3_bucket, Key="stagegate/chains/uc/000000000002.dsse.json"
+    )
+    assert listed[1].modified == head["LastModified"]
+    assert listed[1].modified.tzinfo is not None
+    assert (
+        before - timedelta(seconds=2)
+        <= listed[0].modified
+        <= datetime.now(UTC) + timedelta(seconds=2)
+    )
+
+
 def test_put_then_get_list_and_exists_roundtrip_under_a_prefix(
     s3_bucket: str, seaweedfs: SeaweedFS
 ) -> None:

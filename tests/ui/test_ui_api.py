@@ -46,6 +46,15 @@ def test_index_lists_the_demo_use_cases_with_stage_and_health(client: httpx.Clie
     assert "Verified: the ledger is intact" in r.text
 
 
+@pytest.mark.parametrize("path", ["/", "/usecases/support-bot", "/entries/support-bot/0"])
+def test_pages_of_a_simulated_ledger_say_timings_are_not_evidence(
+    client: httpx.Client, path: str
+) -> None:
+    r = client.get(path)
+    assert r.status_code == 200
+    assert "Simulated time: timings are not evidence." in r.text
+
+
 def test_usecase_page_shows_the_timeline_with_blocked_and_passed_gates(
     client: httpx.Client,
 ) -> None:
