@@ -102,7 +102,8 @@ class Pristine:
         store = MemoryStore("memory:adversarial")
         for key, data in objects.items():
             store.put_new(key, data)
-        return Ledger(store, self.trust)
+        # The world records chosen times on its declared simulated clock.
+        return Ledger(store, self.trust, self.world.session.clock)
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +279,7 @@ def test_mutated_entries_in_a_real_s3_store_never_crash_and_never_verify(
             store.put_new(key, data)
         changed = ledger_content(objects, pristine.trust) != original
         try:
-            ledger = Ledger(store, pristine.trust)
+            ledger = Ledger(store, pristine.trust, pristine.world.session.clock)
             intact = verify_ledger(ledger, pinned=[pristine.pinned]).intact
             for usecase in ledger.usecases():
                 ledger.replay(usecase)

@@ -126,7 +126,7 @@ def test_honest_system_clock_entries_verify_intact_against_the_store_clock(
 ) -> None:
     world = system_world
     register(world.session, "alpha")
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park")
+    approve(world.session, "alpha", world.sponsor, role="sponsor")
     report = verify_ledger(world.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
     assert not report.simulated_clock

@@ -52,7 +52,7 @@ def rules(report: VerificationReport) -> set[tuple[str, int | None, str]]:
 
 def history(world: LedgerWorld) -> None:
     register(world.session, "alpha")
-    approve(world.session, "alpha", world.sponsor, role="sponsor", approver="Dana Park")
+    approve(world.session, "alpha", world.sponsor, role="sponsor")
 
 
 def stored_token(world: LedgerWorld, usecase: str, seq: int) -> Path:
