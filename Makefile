@@ -59,6 +59,7 @@ lint: $(VENV)/.synced
 	$(BIN)/ruff check gates flows infra tests bench
 	$(BIN)/ruff format --check gates flows infra tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: every benchmark at full size, printing figures and ratios (bench/README.md)
 bench: $(VENV)/.synced system-packages

@@ -34,7 +34,7 @@ def timed(cmd: list[str], runs: int) -> float:
 
 def main(size: Size = FULL) -> None:
     from gates.engine.actions import register
-    from gates.engine.session import Session
+    from gates.workspace.session import Session
     from tests.ledger.conftest import T0, build_workspace
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -65,11 +65,11 @@ def setup(root: Path):  # type: ignore[no-untyped-def]
     from gates.demo.mlflow_runs import log_run
     from gates.demo.scenario import SELECTIONS
     from gates.engine.actions import approve, promote
-    from gates.engine.session import Session
     from gates.explore.matrix import priority_matrix_svg
     from gates.explore.selection import select, workspace_ranking
     from gates.signing.signers import load_signer
     from gates.stages import Stage
+    from gates.workspace.session import Session
 
     start = datetime.now(UTC) - timedelta(days=30)
     demo_ws.build(root, start)

@@ -101,11 +101,11 @@ def generate(root: Path, size: Size) -> list[str]:
     """Write the workspace and a valid ledger (entries appended directly, in parallel)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from gates.engine.session import Session
     from gates.ledger.replay import ChainState, apply_entry
     from gates.policy.effective import criteria_digest
     from gates.signing.keys import generate_keypair
     from gates.stages import Stage
+    from gates.workspace.session import Session
 
     for folder in ("usecases", "data", "docs", "alerts"):
         (root / folder).mkdir(parents=True, exist_ok=True)
@@ -190,7 +190,7 @@ def peak_rss_mb() -> float:
 
 def run_mode(mode: str, root: str) -> dict[str, object]:
     """One mode in this process: wall time of the night, verdict counts, peak RSS."""
-    from gates.engine.session import Session
+    from gates.workspace.session import Session
 
     if mode == "bare":
         from gates.recheck.run import recheck_usecase, targets

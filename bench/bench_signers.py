@@ -56,10 +56,10 @@ def softhsm_token_uri(folder: Path) -> str:
 def main(size: Size = FULL) -> None:
     from bench.bench_gate import setup
     from gates.engine.actions import promote
-    from gates.engine.session import Session
     from gates.signing.dsse import pae, parse_envelope
     from gates.signing.signers import load_signer
     from gates.stages import Stage
+    from gates.workspace.session import Session
     from gates.workspace.settings import SigningSettings, TrustedKey
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -73,8 +73,8 @@ def main(size: Size = FULL) -> None:
     import uvicorn
 
     from bench.ledger_gen import generate, workspace
-    from gates.engine.session import Session
     from gates.ui.app import create_app
+    from gates.workspace.session import Session
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"

@@ -38,11 +38,11 @@ UPLOAD_THREADS = 16
 def _generate_slice(root: str, start: int, stop: int, per_chain: int) -> int:
     """Write chains ``uc-<start>`` … ``uc-<stop-1>`` like ``ledger_gen.generate`` does."""
     from bench.ledger_gen import T0
-    from gates.engine.session import Session
     from gates.ledger.replay import ChainState, apply_entry
     from gates.policy import criteria_digest, effective_criteria
     from gates.signing.signers import load_signer
     from gates.stages import Stage
+    from gates.workspace.session import Session
 
     session = Session.open(Path(root))
     ledger, gate = session.ledger, session.signer
@@ -128,7 +128,7 @@ def verify_in_child(
 
 def main(size: Size = FULL) -> None:
     from bench.ledger_gen import workspace
-    from gates.ledger.checkpoint import write_checkpoint
+    from gates.engine.checkpoints import write_checkpoint
     from gates.stack.seaweedfs import SeaweedFS
     from gates.store.s3 import S3Store
 

@@ -6,13 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gates.engine.session import Session
 from gates.ledger.chain import Ledger
 from gates.ledger.replay import ChainState, apply_entry
 from gates.policy import criteria_digest, effective_criteria
 from gates.signing.signers import load_signer
 from gates.stages import Stage
 from gates.store.interface import ObjectStore
+from gates.workspace.session import Session
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

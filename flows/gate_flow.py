@@ -45,7 +45,6 @@ from gates.engine.actions import (
 )
 from gates.engine.gate import GateEvaluation, GatePlan, conclude, plan_gate
 from gates.engine.notify import notify_gate
-from gates.engine.session import Session
 from gates.errors import EvidenceError, StagegateError
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
@@ -53,6 +52,7 @@ from gates.results import CheckResult, Status, Verdict
 from gates.stack.prefect_server import RECORDER_BATCHING as RECORDER_BATCHING
 from gates.stack.prefect_server import default_recorder_batching
 from gates.stages import Stage, parse_stage
+from gates.workspace.session import Session
 
 FLOW_NAME = "stagegate-gate"
 #: Transient failures only (see ``is_transient``); a failed check is never re-rolled.

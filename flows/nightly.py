@@ -28,10 +28,10 @@ from prefect.states import Completed, Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from gates.clock import parse_time
-from gates.engine.session import Session
 from gates.errors import StagegateError
 from gates.recheck.run import RecheckOutcome, recheck_usecase, targets
 from gates.stack.prefect_server import default_recorder_batching
+from gates.workspace.session import Session
 from gates.workspace.settings import ScheduleSettings
 
 FLOW_NAME = "stagegate-nightly-recheck"

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from gates.engine.actions import promote
-from gates.engine.session import Session
 from gates.ledger.entry import Entry
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 if TYPE_CHECKING:
     from flows.submit import SubmittedRun

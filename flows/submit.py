@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from flows.deployments import PROMOTE
 from flows.promotion import PromotionReport
 from gates.engine.actions import alias_text, recorded_alias, recorded_promotion
-from gates.engine.session import Session
 from gates.errors import StagegateError
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient

@@ -15,11 +15,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from gates._version import __version__
 
 #: Public name → module that defines it.
 _EXPORTS = {
-    "Session": "gates.engine.session",
+    "Session": "gates.workspace.session",
     "promote": "gates.engine.actions",
     "register": "gates.engine.actions",
     "approve": "gates.engine.actions",
@@ -68,9 +68,9 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from gates.engine.actions import admit, amend, approve, decide, promote, register
     from gates.engine.gate import evaluate_gate
-    from gates.engine.session import Session
     from gates.errors import StagegateError
     from gates.ledger.verify import verify_ledger
     from gates.recheck.run import recheck_all, recheck_usecase
     from gates.results import CheckResult, Status, Verdict
     from gates.stages import Stage
+    from gates.workspace.session import Session

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import promote
-from gates.engine.session import Session
 from gates.stack.seaweedfs import SeaweedFS
 from gates.stages import Stage
+from gates.workspace.session import Session
 from tests.flows.conftest import GATE_TIME, UC, GateWorld, model_world
 from tests.lossy_proxy import LossyProxy, is_entry_put
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from gates import __version__
+from gates._version import __version__
 from gates.alerts.decision import decide
 from gates.alerts.event import AlertEvent, AlertOutcome, PreviousOutcome
 from gates.alerts.slack import slack_payload

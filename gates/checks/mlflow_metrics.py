@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from gates.checks.interface import CheckContext, error_result
 from gates.errors import EvidenceError
-from gates.evidence.mlflow_source import json_number, resolve_for_check
+from gates.evidence.mlflow_source import json_number, resolve_run_once
 from gates.policy.model import MetricThreshold
 from gates.results import CheckResult, Status
 
@@ -45,7 +45,12 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         )
         return [error_result(name, KIND, reason) for name in names]
     try:
-        resolved = resolve_for_check(ctx, selector)
+        resolved = resolve_run_once(
+            ctx.memo,
+            selector,
+            ctx.workspace.tracking_uri,
+            model_name=ctx.usecase.model.name if ctx.usecase.model else None,
+        )
     except EvidenceError as e:
         reason = f"evidence.metrics.{ctx.stage.value}: {e.message}"
         return [error_result(name, KIND, reason) for name in names]

@@ -18,6 +18,7 @@ from gates.results import CheckResult, Evidence, Status
 from gates.scale.metrics import LedgerMetrics, ledger_metrics
 from gates.scale.quarters import Quarter
 from gates.scale.review import GoalReview, ScaleReview
+from gates.workspace.session import Session
 
 KIND = "scale-readiness"
 
@@ -28,8 +29,6 @@ def run(ctx: CheckContext) -> list[CheckResult]:
         return []
     quarter = Quarter.of(ctx.now).previous()  # the last complete quarter
     try:
-        from gates.engine.session import Session
-
         ledger = Session(ctx.workspace).ledger
         metrics = ledger_metrics(ledger, ctx.workspace, quarter, ctx.now)
     except StagegateError as e:

@@ -73,7 +73,7 @@ def main() -> None:
     except StagegateError as e:
         from rich.markup import escape
 
-        from gates.cli.render import err_console
+        from gates.terminal import err_console
 
         err_console().print(
             f"[bold red]error:[/] {escape(e.diagnostics())}", highlight=False, soft_wrap=True

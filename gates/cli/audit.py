@@ -16,8 +16,8 @@ import typer
 from rich.markup import escape
 
 from gates.cli.context import parse_when, session_of, state_of
-from gates.cli.render import check_details, console, print_json, stage_text, verdict_text
 from gates.errors import ConfigError, LedgerError
+from gates.terminal import check_details, console, print_json, stage_text, verdict_text
 
 if TYPE_CHECKING:
     from gates.ledger.bundle import Bundle
@@ -101,7 +101,7 @@ def verify(
 
 
 def _trust_file(path: Path) -> TrustStore:
-    from gates.ledger.bundle import trust_from_settings
+    from gates.workspace.auditor import trust_from_settings
 
     return trust_from_settings(path)
 
@@ -163,7 +163,8 @@ def _verify_bundle(
     from dataclasses import replace
 
     from gates.clock import Clock
-    from gates.ledger.bundle import load_bundle, time_from_settings, trust_notes, verify_bundle
+    from gates.ledger.bundle import load_bundle, trust_notes, verify_bundle
+    from gates.workspace.auditor import time_from_settings
 
     loaded = load_bundle(path)
     if usecase is not None and usecase != loaded.use_case:
@@ -210,7 +211,7 @@ def _verify_proof(
 ) -> NoReturn:
     from pydantic import ValidationError
 
-    from gates.ledger.checkpoint import EntryProof, verify_entry_proof
+    from gates.ledger.proof import EntryProof, verify_entry_proof
 
     try:
         proof = EntryProof.model_validate_json(path.read_bytes())
@@ -311,7 +312,7 @@ def checkpoint(
     Run nightly: later verifications then catch deleted newest entries and rolled-back
     chains. Exit 0 written, 2 refused (e.g. the ledger fails verification; nothing written).
     """
-    from gates.ledger.checkpoint import write_checkpoint
+    from gates.engine.checkpoints import write_checkpoint
 
     session = session_of(ctx)
     written = write_checkpoint(session.ledger, session.signer, parse_when(at))
@@ -340,7 +341,8 @@ def prove(
 ) -> None:
     """Prove one entry is covered by the newest checkpoint: hash links to the checkpointed
     head, and the Merkle path of that head to the signed root."""
-    from gates.ledger.checkpoint import prove_entry, read_checkpoints
+    from gates.ledger.checkpoint import read_checkpoints
+    from gates.ledger.proof import prove_entry
 
     usecase, sequence = _entry_ref(entry_ref)
     session = session_of(ctx)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:  # the session (and its ledger, pydantic models, keys) loads on first use
-    from gates.engine.session import Session
+    from gates.workspace.session import Session
 
 
 #: Defaults for a terminal tool: our own tables tell the story, so Prefect's per-task INFO
@@ -35,7 +35,7 @@ class CliState:
 
     def session(self) -> Session:
         if self._session is None:
-            from gates.engine.session import Session
+            from gates.workspace.session import Session
 
             self._session = Session.open(self.workspace)
         return self._session

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gates.cli.context import parse_when, session_of, state_of
-from gates.cli.render import console, err_console, print_json, stage_text
+from gates.terminal import console, err_console, print_json, stage_text
 
 if TYPE_CHECKING:
     from gates.explore.scoring import Ranking

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from gates.cli.context import parse_when, session_of
-from gates.cli.render import (
+from gates.errors import ConfigError
+from gates.terminal import (
     console,
     err_console,
     print_json,
@@ -17,7 +18,6 @@ from gates.cli.render import (
     show_resumed,
     stage_text,
 )
-from gates.errors import ConfigError
 
 if TYPE_CHECKING:
     from flows.submit import SubmittedRun

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from gates.cli.context import parse_when, session_of
-from gates.cli.render import console, print_json, stage_text, verdict_text
+from gates.terminal import console, print_json, stage_text, verdict_text
 
 
 def register_commands(app: typer.Typer) -> None:

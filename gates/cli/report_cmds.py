@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from gates.cli.context import session_of
-from gates.cli.render import console, err_console, print_json
+from gates.terminal import console, err_console, print_json
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -68,8 +68,8 @@ def ui(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8765,
 ) -> None:
     """Serve the audit report live and read-only (GET only) until interrupted."""
-    from gates.engine.session import Session
     from gates.ui.app import serve
+    from gates.workspace.session import Session
 
     root = session_of(ctx).workspace.root  # fail now, with one clear message, if no workspace
     if host not in LOOPBACK:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gates.cli.context import parse_when, session_of
-from gates.cli.render import console, err_console, print_json, stage_text
+from gates.terminal import console, err_console, print_json, stage_text
 
 if TYPE_CHECKING:
-    from gates.engine.session import Session
     from gates.roadmap.tracking import DecisionTrack, RoadmapTrack
+    from gates.workspace.session import Session
 
 
 def slip_text(days: int | None) -> str:

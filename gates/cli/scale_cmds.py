@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gates.cli.context import parse_when, session_of
-from gates.cli.render import console, print_json
+from gates.terminal import console, print_json
 
 if TYPE_CHECKING:
     from gates.scale.review import ScaleReview
@@ -59,7 +59,7 @@ def review(
     result = ScaleReview(metrics.quarters, organisation_goal(session.workspace))
     page = None
     if out is not None:
-        from gates.scale.page import write_review_page
+        from gates.report.scale_page import write_review_page
 
         page = write_review_page(result, out, as_of)
     if json_out:

@@ -33,7 +33,7 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Serve stagegate-promote and stagegate-nightly (cron and time zone from the schedule settings) until Ctrl-C."""
         from flows.deployments import NIGHTLY, PROMOTE, require_prefect_api, serve_deployments
-        from gates.cli.render import console
+        from gates.terminal import console
         from gates.workspace.loader import load_workspace
 
         if _CHOSEN_PREFECT_LOGGING_LEVEL is None:

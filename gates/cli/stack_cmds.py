@@ -50,7 +50,7 @@ def _stack_dir(ctx: typer.Context, given: Path | None) -> Path:
 
 
 def _print_status(status: StackStatus) -> None:
-    from gates.cli.render import console
+    from gates.terminal import console
 
     out = console()
     if not status.services:
@@ -90,8 +90,8 @@ def up(
     json_out: JsonOpt = False,
 ) -> None:
     """Start the stack in the background and wait until every service answers."""
-    from gates.cli.render import console, print_json
     from gates.stack.local_stack import stack_status, stack_up
+    from gates.terminal import console, print_json
 
     stack_dir = _stack_dir(ctx, dir)
     result = stack_up(
@@ -132,8 +132,8 @@ def up(
 @stack_app.command()
 def down(ctx: typer.Context, dir: DirOpt = None, json_out: JsonOpt = False) -> None:
     """Stop every service of the stack (SIGTERM, then SIGKILL after a timeout)."""
-    from gates.cli.render import console, print_json
     from gates.stack.local_stack import stack_down
+    from gates.terminal import console, print_json
 
     stack_dir = _stack_dir(ctx, dir)
     outcome = stack_down(stack_dir)
@@ -157,8 +157,8 @@ def down(ctx: typer.Context, dir: DirOpt = None, json_out: JsonOpt = False) -> N
 @stack_app.command()
 def status(ctx: typer.Context, dir: DirOpt = None, json_out: JsonOpt = False) -> None:
     """Each service: pid alive, port, health check answered. Exit 1 unless all are up."""
-    from gates.cli.render import print_json
     from gates.stack.local_stack import stack_status
+    from gates.terminal import print_json
 
     result = stack_status(_stack_dir(ctx, dir))
     if json_out:

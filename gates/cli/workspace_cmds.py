@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from gates.cli.context import state_of
-from gates.cli.render import console, print_json
+from gates.terminal import console, print_json
 
 keys_app = typer.Typer(help="Ed25519 signing keys.", no_args_is_help=True)
 

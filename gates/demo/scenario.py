@@ -16,17 +16,17 @@ from rich.console import Console
 from rich.rule import Rule
 
 from flows.promotion import promote_entry
-from gates.cli.render import console as default_console
-from gates.cli.render import show_gate, stage_text
 from gates.demo import workspace as demo_ws
 from gates.demo.mlflow_runs import log_run
 from gates.engine.actions import approve, decide
-from gates.engine.session import Session
 from gates.explore.matrix import priority_matrix_svg
 from gates.explore.selection import select, workspace_ranking
 from gates.recheck.run import RecheckOutcome, recheck_all, recheck_from_json
 from gates.signing.signers import load_signer
 from gates.stages import Stage
+from gates.terminal import console as default_console
+from gates.terminal import show_gate, stage_text
+from gates.workspace.session import Session
 
 #: The two use cases Explore selects, and why (recorded in their signed registrations).
 SELECTIONS = {

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from gates.canonical import digest_of
 from gates.engine.gate import GateEvaluation, evaluate_gate
 from gates.engine.notify import notify_gate
-from gates.engine.session import Session
 from gates.errors import PromotionRefused, WriteOutcomeUnknown
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
@@ -22,6 +21,7 @@ from gates.policy.effective import criteria_digest
 from gates.results import Verdict
 from gates.signing.signers import Signer
 from gates.stages import ROADMAP, ROLLBACKS, Stage, next_stage
+from gates.workspace.session import Session
 
 if TYPE_CHECKING:
     from gates.alerts import AlertOutcome

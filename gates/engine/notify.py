@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gates.engine.gate import GateEvaluation
-from gates.engine.session import Session
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
 from gates.results import Verdict
+from gates.workspace.session import Session
 
 if TYPE_CHECKING:
     from gates.alerts import AlertOutcome

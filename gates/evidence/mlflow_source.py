@@ -11,7 +11,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +26,6 @@ from gates.workspace.usecase import RunSelector
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
-
-    from gates.checks.interface import CheckContext
 
 #: HTTP settings applied while stagegate talks to an MLflow server, unless the user set
 #: them. MLflow's defaults (7 retries with exponential backoff, 120 s timeout) turn an
@@ -345,17 +343,21 @@ def _require_usable(run: Run, where: str) -> None:
         )
 
 
-def resolve_for_check(ctx: CheckContext, selector: RunSelector) -> ResolvedRun:
-    """``resolve_run`` memoised in ``ctx.memo``: the checks of one gate query MLflow once.
+def resolve_run_once(
+    memo: MutableMapping[str, object],
+    selector: RunSelector,
+    tracking_uri: str,
+    *,
+    model_name: str | None = None,
+) -> ResolvedRun:
+    """``resolve_run`` memoised in ``memo`` (one gate's): its checks query MLflow once.
 
     A failure is memoised too, so an unreachable server is asked once per gate.
     """
-    tracking_uri = ctx.workspace.tracking_uri
-    model_name = ctx.usecase.model.name if ctx.usecase.model else None
     key = "mlflow-run:" + digest_of(
         {"uri": tracking_uri, "selector": selector.model_dump(mode="json"), "model": model_name}
     )
-    cached = ctx.memo.get(key)
+    cached = memo.get(key)
     if isinstance(cached, ResolvedRun):
         return cached
     if isinstance(cached, EvidenceError):
@@ -363,7 +365,7 @@ def resolve_for_check(ctx: CheckContext, selector: RunSelector) -> ResolvedRun:
     try:
         resolved = resolve_run(selector, tracking_uri, model_name=model_name)
     except EvidenceError as e:
-        ctx.memo[key] = e
+        memo[key] = e
         raise
-    ctx.memo[key] = resolved
+    memo[key] = resolved
     return resolved

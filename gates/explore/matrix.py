@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from gates.charts.svg import FONT, WIDTH, clip
+from gates.charts.svg import esc as _e
+from gates.charts.svg import num as _n
+from gates.charts.svg import text as _text
 from gates.explore.rules import LEVELS
 from gates.explore.scoring import QUADRANTS, Ranking, ScoredCandidate
-from gates.report.svg import FONT, WIDTH
-from gates.report.svg import esc as _e
-from gates.report.svg import num as _n
 
 PLOT_X, PLOT_W = 92, 640
 TOP, PLOT_H = 44, 340
@@ -29,27 +30,6 @@ QUADRANT_COLOURS = {
     "deprioritise": ("#f3f4f6", "#4b5563"),
 }
 IMPACT_LEVELS = LEVELS["impact"]
-
-
-def _text(
-    x: float,
-    y: float,
-    text: str,
-    *,
-    size: int = 12,
-    weight: str = "normal",
-    anchor: str = "start",
-    fill: str = "#111827",
-    extra: str = "",
-) -> str:
-    return (
-        f"<text x='{_n(x)}' y='{_n(y)}' font-size='{size}' font-weight='{weight}' "
-        f"text-anchor='{anchor}' fill='{fill}'{extra}>{_e(text)}</text>"
-    )
-
-
-def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
 def _y(feasibility: float) -> float:
@@ -206,7 +186,7 @@ def _marker(s: ScoredCandidate, x: float, y: float, side: str, selected: bool) -
         "right": (x + gap, y + 4, "start"),
     }[side]
     weight = "700" if selected else "normal"
-    body.append(_text(lx, ly, _clip(s.id, 22), size=11, anchor=anchor, weight=weight))
+    body.append(_text(lx, ly, clip(s.id, 22), size=11, anchor=anchor, weight=weight))
     body.append("</g>")
     return body
 
@@ -243,7 +223,7 @@ def priority_matrix_svg(
             _text(
                 8,
                 legend_y + i * ROW_H,
-                _clip(_summary(s, s.id in selected), 118),
+                clip(_summary(s, s.id in selected), 118),
                 size=12,
                 weight="700" if s.id in selected else "normal",
             )

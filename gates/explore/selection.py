@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
-from gates.engine.session import Session
 from gates.errors import ConfigError, PromotionRefused
 from gates.explore.scoring import Ranking, ScoredCandidate, score_file
 from gates.ledger.entry import Entry
 from gates.ledger.statement import SelectionRecord
 from gates.workspace.loader import SETTINGS_FILE, USECASES_DIR, load_workspace
+from gates.workspace.session import Session
 
 #: The playbook selects 1–2 use cases out of Explore.
 MAX_SELECTED = 2

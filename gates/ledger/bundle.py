@@ -25,25 +25,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, Field, ValidationError
 
-from gates import __version__
+from gates._version import __version__
 from gates.canonical import strict_json_loads
 from gates.clock import Clock
-from gates.config_files import read_toml
 from gates.errors import ConfigError, LedgerError, StoreError
 from gates.ledger.chain import Ledger
 from gates.ledger.checkpoint import (
     Checkpoint,
     CheckpointRead,
-    inclusion_proof,
     open_checkpoint,
     parse_checkpoint_key,
     read_checkpoints,
-    verify_inclusion,
 )
 from gates.ledger.entry import Violation, parse_entry_key
-from gates.ledger.statement import Tool
+from gates.ledger.proof import inclusion_proof, verify_inclusion
+from gates.ledger.statement import Tool, WireModel
 from gates.ledger.timestamps import parse_token_key
 from gates.ledger.verify import NO_CHECKPOINT_NOTE, VerificationReport, verify_ledger
 from gates.signing.dsse import b64decode_strict
@@ -53,30 +51,25 @@ from gates.store.memory import MemoryStore
 
 if TYPE_CHECKING:
     from gates.tsa.authority import Timestamping
-    from gates.workspace.settings import Settings
 
 BUNDLE_TYPE: Literal["https://stagegate.dev/audit-bundle/v1"] = (
     "https://stagegate.dev/audit-bundle/v1"
 )
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class BundleEntry(_Wire):
+class BundleEntry(WireModel):
     key: str
     #: Base64 of the stored DSSE envelope, byte for byte.
     envelope: str
 
 
-class BundleToken(_Wire):
+class BundleToken(WireModel):
     key: str
     #: Base64 of the stored RFC 3161 timestamp reply (``.tsr``), byte for byte.
     token: str
 
 
-class BundleKey(_Wire):
+class BundleKey(WireModel):
     name: str = Field(min_length=1)
     keyid: str = Field(pattern=r"^[0-9a-f]{64}$")
     roles: list[str] = Field(min_length=1)
@@ -84,7 +77,7 @@ class BundleKey(_Wire):
     pem: str
 
 
-class BundleCheckpoint(_Wire):
+class BundleCheckpoint(WireModel):
     key: str
     #: Base64 of the stored checkpoint envelope, byte for byte.
     envelope: str
@@ -93,7 +86,7 @@ class BundleCheckpoint(_Wire):
     inclusion: list[str]
 
 
-class Bundle(_Wire):
+class Bundle(WireModel):
     type_: Literal["https://stagegate.dev/audit-bundle/v1"] = Field(
         default=BUNDLE_TYPE, alias="_type"
     )
@@ -240,50 +233,6 @@ def bundle_trust(bundle: Bundle) -> TrustStore:
             k.name, frozenset(k.roles), k.revoked, PublicKey(k.keyid, key)
         )
     return TrustStore(signers)
-
-
-def trust_from_settings(path: Path) -> TrustStore:
-    """The ``[[trusted_keys]]`` of a settings file (or of a folder's ``stagegate.toml``).
-
-    Only the trust section matters: an auditor's file may hold nothing else.
-    """
-    settings, file = _auditor_settings(path)
-    if not settings.trusted_keys:
-        raise ConfigError(str(file), ["trusted_keys: none listed, so nothing could verify"])
-    return TrustStore.load(list(settings.trusted_keys), file.parent, source=str(file))
-
-
-def time_from_settings(path: Path) -> tuple[Clock, Timestamping | None]:
-    """The ``[clock]`` and ``[timestamp] tsa_certificate`` of an auditor's settings file:
-    whether simulated time is accepted, the tolerance, and the TSA chain tokens must
-    verify against (None: tokens are not checked)."""
-    from datetime import timedelta
-
-    from gates.tsa.authority import Timestamping
-    from gates.tsa.chain import TsaChain
-
-    settings, file = _auditor_settings(path)
-    clock = Clock(settings.clock.simulated, timedelta(seconds=settings.clock.tolerance_seconds))
-    chain = settings.timestamp.tsa_certificate
-    if not chain:
-        return clock, None
-    location = Path(chain).expanduser()
-    return clock, Timestamping(
-        TsaChain.load(location if location.is_absolute() else file.parent / location)
-    )
-
-
-def _auditor_settings(path: Path) -> tuple[Settings, Path]:
-    from gates.policy.merge import pydantic_problems
-    from gates.workspace.loader import SETTINGS_FILE
-    from gates.workspace.settings import Settings
-
-    file = path / SETTINGS_FILE if path.is_dir() else path
-    raw = read_toml(file)
-    try:
-        return Settings.model_validate(raw), file
-    except ValidationError as e:
-        raise ConfigError(str(file), pydantic_problems(e)) from e
 
 
 def trust_notes(bundle: Bundle, trust: TrustStore) -> list[str]:

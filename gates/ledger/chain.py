@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from gates import __version__
+from gates._version import __version__
 from gates.canonical import canonical_json
 from gates.clock import Clock
 from gates.errors import EntryExistsError, LedgerError, WriteOutcomeUnknown

@@ -3,11 +3,12 @@
 A chain alone cannot tell that its newest entries were deleted, or that it was rolled
 back and grown again: what is left still links and verifies. A checkpoint is a signed
 statement of every chain's size and head digest at one moment, with an RFC 6962 Merkle
-tree over those heads. Verification then demands that today's chains *extend* every
+tree over those heads (``gates.ledger.merkle``). Verification then demands that today's chains *extend* every
 past checkpoint: at least as many entries, and at position ``size - 1`` exactly the
 digest recorded. The Merkle root lets one chain's head be shown to belong to a
-checkpoint without the other heads (an inclusion proof), and ``prove_entry`` links one
-entry to that head, so a single entry can be proven to an outside party offline.
+checkpoint without the other heads (an inclusion proof), and ``gates.ledger.proof`` links
+one entry to that head, so a single entry can be proven to an outside party offline.
+This module reads and checks checkpoints; ``gates.engine.checkpoints`` writes them.
 
 Checkpoints form their own chain (``sequence`` and ``previous``) in the ledger's store,
 at ``checkpoints/<sequence, 12 digits>.dsse.json``, written create-only and signed by a
@@ -16,38 +17,31 @@ at ``checkpoints/<sequence, 12 digits>.dsse.json``, written create-only and sign
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, Field, ValidationError
 
 from gates.canonical import canonical_json, strict_json_loads
-from gates.errors import EntryExistsError, LedgerError
-from gates.ledger.entry import Entry, Violation, entry_key, open_entry, payload_digest
-from gates.ledger.statement import STATEMENT_TYPE, Statement, Subject
+from gates.errors import LedgerError
+from gates.ledger.entry import Violation, payload_digest
+from gates.ledger.merkle import merkle_root
+from gates.ledger.statement import Subject, WireModel, first_problem
 from gates.signing.dsse import (
     IN_TOTO_PAYLOAD_TYPE,
     Envelope,
-    b64decode_strict,
     parse_envelope,
-    sign_envelope,
 )
-from gates.signing.signers import Signer
 from gates.signing.trust import GATE_ROLE, TrustStore
 
 if TYPE_CHECKING:
     from gates.ledger.chain import Ledger
 
 CHECKPOINT_PREDICATE_TYPE = "https://stagegate.dev/checkpoint/v1"
-ENTRY_PROOF_TYPE: Literal["https://stagegate.dev/entry-proof/v1"] = (
-    "https://stagegate.dev/entry-proof/v1"
-)
 CHECKPOINT_SUBJECT = "stagegate:checkpoint"
 CHECKPOINTS_PREFIX = "checkpoints/"
 CHECKPOINT_SUFFIX = ".dsse.json"
@@ -59,86 +53,7 @@ _DIGEST = r"^sha256:[0-9a-f]{64}$"
 _HEX = r"^[0-9a-f]{64}$"
 
 
-# --- RFC 6962 Merkle tree ---------------------------------------------------------------
-
-
-def leaf_hash(leaf: bytes) -> bytes:
-    """RFC 6962 leaf hash: SHA-256(0x00 || leaf)."""
-    return hashlib.sha256(b"\x00" + leaf).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    """RFC 6962 interior node: SHA-256(0x01 || left || right)."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def _split(n: int) -> int:
-    """The largest power of two strictly below ``n`` (n ≥ 2): where RFC 6962 splits."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
-def _subtree(hashes: Sequence[bytes], lo: int, hi: int) -> bytes:
-    if hi - lo == 1:
-        return hashes[lo]
-    k = _split(hi - lo)
-    return node_hash(_subtree(hashes, lo, lo + k), _subtree(hashes, lo + k, hi))
-
-
-def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """The Merkle tree hash of ``leaves`` (SHA-256 of nothing for an empty tree)."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-    hashes = [leaf_hash(leaf) for leaf in leaves]
-    return _subtree(hashes, 0, len(hashes))
-
-
-def merkle_path(leaves: Sequence[bytes], index: int) -> list[bytes]:
-    """The RFC 6962 audit path of leaf ``index``: sibling hashes from the leaf upwards."""
-    if not 0 <= index < len(leaves):
-        raise ValueError(f"leaf {index} is outside a tree of {len(leaves)} leaves")
-    hashes = [leaf_hash(leaf) for leaf in leaves]
-    path: list[bytes] = []
-    lo, hi = 0, len(hashes)
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if index < lo + k:
-            path.append(_subtree(hashes, lo + k, hi))
-            hi = lo + k
-        else:
-            path.append(_subtree(hashes, lo, lo + k))
-            lo = lo + k
-    return path[::-1]
-
-
-def root_from_path(leaf: bytes, index: int, size: int, path: Sequence[bytes]) -> bytes | None:
-    """The root an audit path leads to (RFC 9162 §2.1.3.2), or None if it cannot fit."""
-    if not 0 <= index < size:
-        return None
-    fn, sn = index, size - 1
-    r = leaf_hash(leaf)
-    for p in path:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return r if sn == 0 else None
-
-
-# --- Wire format ------------------------------------------------------------------------
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class ChainHead(_Wire):
+class ChainHead(WireModel):
     """One Merkle leaf: a chain's size (entries) and the digest of its head payload."""
 
     use_case: str = Field(alias="useCase", min_length=1)
@@ -149,7 +64,7 @@ class ChainHead(_Wire):
         return canonical_json(self.model_dump(by_alias=True))
 
 
-class CheckpointPredicate(_Wire):
+class CheckpointPredicate(WireModel):
     sequence: int = Field(ge=0)
     previous: str | None = Field(pattern=_DIGEST)
     time: AwareDatetime
@@ -158,7 +73,7 @@ class CheckpointPredicate(_Wire):
     heads: list[ChainHead]
 
 
-class CheckpointStatement(_Wire):
+class CheckpointStatement(WireModel):
     type_: Literal["https://in-toto.io/Statement/v1"] = Field(alias="_type")
     subject: list[Subject] = Field(min_length=1, max_length=1)
     predicate_type: Literal["https://stagegate.dev/checkpoint/v1"] = Field(alias="predicateType")
@@ -266,7 +181,7 @@ def open_checkpoint(
     except (ValueError, ValidationError) as e:
         return fail(
             "checkpoint-malformed",
-            f"signed payload is not a {CHECKPOINT_PREDICATE_TYPE} statement: {_first_error(e)}",
+            f"signed payload is not a {CHECKPOINT_PREDICATE_TYPE} statement: {first_problem(e)}",
         )
     pred = statement.predicate
     seq = pred.sequence if sequence is None else sequence
@@ -302,13 +217,6 @@ def open_checkpoint(
         key, raw, envelope, statement, payload_digest(envelope.payload), frozenset(verified)
     )
     return checkpoint, problems
-
-
-def _first_error(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        err = e.errors()[0]
-        return f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
-    return str(e)
 
 
 # --- Reading the checkpoint chain ---------------------------------------------------------
@@ -468,250 +376,3 @@ class CheckpointHistory:
                 self.latest = checkpoint
         self.count += 1
         return problems
-
-
-# --- Writing ----------------------------------------------------------------------------
-
-
-def write_checkpoint(ledger: Ledger, signer: Signer, now: datetime | None = None) -> Checkpoint:
-    """Verify the whole ledger, then sign its chain heads as the next checkpoint.
-
-    Refuses (LedgerError, nothing written) when the ledger fails verification, since a
-    checkpoint would vouch for the damage; when ``now`` is before the previous
-    checkpoint; or when the signer is not a trusted ``gate`` key. Create-only: of two
-    concurrent writers exactly one wins, the other gets EntryExistsError.
-    """
-    from gates.ledger.verify import verify_ledger
-
-    time = ledger.clock.stamp(now, what="a checkpoint")
-    report = verify_ledger(ledger)
-    if report.violations:
-        first = report.violations[0]
-        more = len(report.violations) - 1
-        raise LedgerError(
-            f"refusing to checkpoint a ledger that fails verification: {first}"
-            + (f" (and {more} more)" if more else ""),
-            hint="run `stagegate audit verify` for the full report; nothing was written",
-        )
-    latest = report.latest_checkpoint
-    if latest is not None and time < latest.time:
-        raise LedgerError(
-            f"clock {time.isoformat()} is behind checkpoint {latest.sequence} "
-            f"({latest.time.isoformat()}); refusing to write a back-dated checkpoint"
-        )
-    heads = [
-        ChainHead(use_case=c.usecase, size=c.entries, head=c.head)
-        for c in sorted(report.chains, key=lambda c: c.usecase)
-        if c.head is not None
-    ]
-    root = merkle_root([h.leaf() for h in heads])
-    sequence = latest.sequence + 1 if latest else 0
-    statement = {
-        "_type": STATEMENT_TYPE,
-        "subject": [checkpoint_subject(root).model_dump()],
-        "predicateType": CHECKPOINT_PREDICATE_TYPE,
-        "predicate": {
-            "sequence": sequence,
-            "previous": latest.digest if latest else None,
-            "time": time.isoformat().replace("+00:00", "Z"),
-            "treeSize": len(heads),
-            "root": "sha256:" + root.hex(),
-            "heads": [h.model_dump(by_alias=True) for h in heads],
-        },
-    }
-    CheckpointStatement.model_validate(statement)  # never sign what we could not read back
-    raw = sign_envelope(canonical_json(statement), signer).to_json_bytes()
-    key = checkpoint_key(sequence)
-    checkpoint, problems = open_checkpoint(key, raw, ledger.trust, sequence)
-    if checkpoint is None or problems:
-        raise LedgerError(
-            f"{key}: refusing to write a checkpoint that does not verify: {problems[0]}"
-        )
-    try:
-        ledger.store.put_new(key, raw)
-    except EntryExistsError:
-        raise EntryExistsError(
-            f"checkpoint {sequence} was written by another writer first; nothing was written"
-        ) from None
-    return checkpoint
-
-
-# --- Proofs -----------------------------------------------------------------------------
-
-
-def inclusion_proof(checkpoint: Checkpoint, usecase: str) -> list[str]:
-    """The Merkle audit path (hex) of ``usecase``'s head leaf in ``checkpoint``."""
-    index = checkpoint.leaf_index(usecase)
-    if index is None:
-        raise LedgerError(f"checkpoint {checkpoint.sequence} does not cover use case {usecase!r}")
-    return [h.hex() for h in merkle_path([h.leaf() for h in checkpoint.heads], index)]
-
-
-def verify_inclusion(
-    head: ChainHead, index: int, tree_size: int, proof: Sequence[str], root: str
-) -> bool:
-    """Does the audit path ``proof`` lead from ``head``'s leaf at ``index`` to ``root``?"""
-    try:
-        path = [bytes.fromhex(p) for p in proof]
-    except ValueError:
-        return False
-    if any(len(p) != 32 for p in path):
-        return False
-    found = root_from_path(head.leaf(), index, tree_size, path)
-    return found is not None and "sha256:" + found.hex() == root
-
-
-class EntryProof(_Wire):
-    """Offline proof that one entry is part of a chain whose head a checkpoint signed."""
-
-    type_: Literal["https://stagegate.dev/entry-proof/v1"] = Field(
-        default=ENTRY_PROOF_TYPE, alias="_type"
-    )
-    use_case: str = Field(alias="useCase", min_length=1)
-    sequence: int = Field(ge=0)
-    #: Base64 of the entry's stored DSSE envelope (exact bytes).
-    entry: str
-    #: Base64 payloads of entries ``sequence + 1`` … head, each linking to the one before.
-    links: list[str]
-    #: Base64 of the checkpoint's stored DSSE envelope (exact bytes).
-    checkpoint: str
-    leaf_index: int = Field(alias="leafIndex", ge=0)
-    tree_size: int = Field(alias="treeSize", ge=1)
-    inclusion: list[str]
-
-
-@dataclass(frozen=True)
-class EntryProofResult:
-    violations: tuple[Violation, ...]
-    entry: Entry | None = None
-    checkpoint: Checkpoint | None = None
-
-    @property
-    def verified(self) -> bool:
-        return not self.violations and self.entry is not None and self.checkpoint is not None
-
-    def __bool__(self) -> bool:
-        return self.verified
-
-
-def prove_entry(ledger: Ledger, usecase: str, sequence: int, checkpoint: Checkpoint) -> EntryProof:
-    """Build the proof that entry ``usecase#sequence`` is covered by ``checkpoint``.
-
-    Reads the entry and every later entry up to the checkpointed head; the proof is
-    verified before it is returned (LedgerError naming the problem otherwise).
-    """
-    head = checkpoint.head(usecase)
-    index = checkpoint.leaf_index(usecase)
-    if head is None or index is None:
-        raise LedgerError(
-            f"checkpoint {checkpoint.sequence} does not cover use case {usecase!r}",
-            hint="write a newer one with `stagegate audit checkpoint`",
-        )
-    if sequence >= head.size:
-        raise LedgerError(
-            f"{usecase}#{sequence} is newer than checkpoint {checkpoint.sequence}, which covers "
-            f"entries 0..{head.size - 1}",
-            hint="write a newer one with `stagegate audit checkpoint`",
-        )
-    keys = [entry_key(usecase, s) for s in range(sequence, head.size)]
-    entry_raw = b""
-    links: list[str] = []
-    for key, raw in ledger.store.get_many(keys):
-        if not entry_raw:
-            entry_raw = raw
-            continue
-        try:
-            links.append(base64.b64encode(parse_envelope(raw, key).payload).decode("ascii"))
-        except LedgerError as e:
-            raise LedgerError(f"cannot prove {usecase}#{sequence}: {e.message}") from e
-    proof = EntryProof(
-        use_case=usecase,
-        sequence=sequence,
-        entry=base64.b64encode(entry_raw).decode("ascii"),
-        links=links,
-        checkpoint=base64.b64encode(checkpoint.raw).decode("ascii"),
-        leaf_index=index,
-        tree_size=checkpoint.predicate.tree_size,
-        inclusion=inclusion_proof(checkpoint, usecase),
-    )
-    result = verify_entry_proof(proof, ledger.trust)
-    if not result.verified:
-        raise LedgerError(f"cannot prove {usecase}#{sequence}: {result.violations[0]}")
-    return proof
-
-
-def verify_entry_proof(proof: EntryProof, trust: TrustStore) -> EntryProofResult:
-    """Check a proof offline: entry and checkpoint signatures, hash links, Merkle path.
-
-    Links are checked from the signed head backwards, so every payload's digest is
-    verified before it is parsed.
-    """
-    uc, seq = proof.use_case, proof.sequence
-    problems: list[Violation] = []
-
-    def problem(rule: str, message: str) -> EntryProofResult:
-        problems.append(Violation(uc, seq, rule, message))
-        return EntryProofResult(tuple(problems))
-
-    entry_raw, checkpoint_raw = _b64(proof.entry), _b64(proof.checkpoint)
-    links = [_b64(link) for link in proof.links]
-    if entry_raw is None or checkpoint_raw is None or any(link is None for link in links):
-        return problem("proof-malformed", "entry, links and checkpoint must be base64")
-    entry, entry_problems = open_entry(entry_key(uc, seq), entry_raw, trust, uc, seq)
-    problems.extend(entry_problems)
-    checkpoint, cp_problems = open_checkpoint("checkpoint in proof", checkpoint_raw, trust, None)
-    problems.extend(cp_problems)
-    if entry is None or checkpoint is None:
-        return EntryProofResult(tuple(problems), entry, checkpoint)
-    head = checkpoint.head(uc)
-    if head is None:
-        return problem(
-            "proof-checkpoint", f"checkpoint {checkpoint.sequence} does not cover use case {uc!r}"
-        )
-    if head.size != seq + 1 + len(links):
-        return problem(
-            "proof-head",
-            f"checkpoint {checkpoint.sequence} records {head.size} entries; the proof links "
-            f"entry {seq} through {len(links)} later entries to entry {seq + len(links)}",
-        )
-    expected = head.head
-    for offset, payload in zip(range(len(links), 0, -1), reversed(links), strict=True):
-        assert payload is not None
-        at = seq + offset
-        if payload_digest(payload) != expected:
-            return problem("proof-link", f"link payload of entry {at} does not hash to {expected}")
-        try:
-            statement = Statement.model_validate(strict_json_loads(payload))
-        except (ValueError, ValidationError) as e:
-            return problem(
-                "proof-link", f"link payload of entry {at} is malformed: {_first_error(e)}"
-            )
-        if statement.predicate.use_case != uc or statement.predicate.sequence != at:
-            return problem(
-                "proof-link",
-                f"link payload is entry {statement.predicate.use_case}#{statement.predicate.sequence}, "
-                f"expected {uc}#{at}",
-            )
-        expected = statement.predicate.previous or ""
-    if entry.digest != expected:
-        return problem(
-            "proof-link",
-            f"the chain links to {expected or 'nothing'}, not to this entry ({entry.digest})",
-        )
-    if (
-        proof.tree_size != checkpoint.predicate.tree_size
-        or proof.leaf_index != checkpoint.leaf_index(uc)
-        or not verify_inclusion(
-            head, proof.leaf_index, proof.tree_size, proof.inclusion, checkpoint.root
-        )
-    ):
-        return problem(
-            "proof-inclusion",
-            f"the Merkle path does not lead from the head of {uc} to checkpoint "
-            f"{checkpoint.sequence}'s root {checkpoint.root}",
-        )
-    return EntryProofResult(tuple(problems), entry, checkpoint)
-
-
-def _b64(text: str) -> bytes | None:
-    return b64decode_strict(text)

@@ -13,7 +13,13 @@ from pydantic import ValidationError
 
 from gates.canonical import strict_json_loads
 from gates.errors import LedgerError, printable
-from gates.ledger.statement import PREDICATE_TYPE, EntryPredicate, Statement, usecase_subject
+from gates.ledger.statement import (
+    PREDICATE_TYPE,
+    EntryPredicate,
+    Statement,
+    first_problem,
+    usecase_subject,
+)
 from gates.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, parse_envelope
 from gates.signing.trust import GATE_ROLE, TrustStore
 
@@ -114,7 +120,7 @@ def open_entry(
     except (ValueError, ValidationError) as e:
         return v(
             "payload-malformed",
-            f"signed payload is not a {PREDICATE_TYPE} statement: {_first_error(e)}",
+            f"signed payload is not a {PREDICATE_TYPE} statement: {first_problem(e)}",
         )
     if statement.predicate.time.utcoffset() is None:
         # Times are compared along the chain; one without an offset cannot be ordered.
@@ -162,10 +168,3 @@ def open_entry(
         )
     entry = Entry(key, envelope, statement, payload_digest(envelope.payload), frozenset(verified))
     return entry, problems
-
-
-def _first_error(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        err = e.errors()[0]
-        return f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
-    return str(e)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://stagegate.dev/ledger-entry/v1"
@@ -19,26 +19,36 @@ EntryKind = Literal["registration", "gate", "approval", "amendment", "decision",
 StageName = Literal["explore", "poc", "pilot", "production", "scale", "stopped"]
 
 
-class _Wire(BaseModel):
+class WireModel(BaseModel):
+    """Every wire format of the ledger: unknown fields refused, frozen, aliases accepted."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Subject(_Wire):
+def first_problem(error: Exception) -> str:
+    """The first thing a wire model refused, as ``field.path: message``."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+    return str(error)
+
+
+class Subject(WireModel):
     name: str
     digest: dict[str, str]
 
 
-class Tool(_Wire):
+class Tool(WireModel):
     name: Literal["stagegate"] = "stagegate"
     version: str
 
 
-class StageChange(_Wire):
+class StageChange(WireModel):
     before: StageName | None
     after: StageName
 
 
-class CriteriaLock(_Wire):
+class CriteriaLock(WireModel):
     """Exit criteria of ``stage`` locked by digest when the stage was entered or amended."""
 
     stage: StageName
@@ -46,12 +56,12 @@ class CriteriaLock(_Wire):
     criteria: dict[str, Any]
 
 
-class ModelVersion(_Wire):
+class ModelVersion(WireModel):
     name: str
     version: str
 
 
-class CheckRecord(_Wire):
+class CheckRecord(WireModel):
     check: str
     kind: str
     status: Literal["pass", "warn", "fail", "error", "skipped"]
@@ -61,7 +71,7 @@ class CheckRecord(_Wire):
     evidence: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class GateRecord(_Wire):
+class GateRecord(WireModel):
     from_stage: StageName = Field(alias="from")
     to_stage: StageName = Field(alias="to")
     verdict: Literal["pass", "blocked", "error"]
@@ -73,7 +83,7 @@ class GateRecord(_Wire):
     flow_run: str | None = Field(default=None, alias="flowRun")
 
 
-class ApprovalRecord(_Wire):
+class ApprovalRecord(WireModel):
     """A sign-off by an approver's own key: a promotion, or a criteria amendment."""
 
     purpose: Literal["promotion", "amendment"] = "promotion"
@@ -85,14 +95,14 @@ class ApprovalRecord(_Wire):
     note: str = ""
 
 
-class TimeBoxExtension(_Wire):
+class TimeBoxExtension(WireModel):
     """An amendment that moves the stage's hard maximum: the sponsor-approved way past it."""
 
     previous_max_days: int | None = Field(alias="previousMaxDays")
     max_days: int | None = Field(alias="maxDays")
 
 
-class AmendmentRecord(_Wire):
+class AmendmentRecord(WireModel):
     stage: StageName
     reason: str = Field(min_length=1)
     previous_digest: str = Field(alias="previousDigest")
@@ -100,20 +110,20 @@ class AmendmentRecord(_Wire):
     extension: TimeBoxExtension | None = None
 
 
-class DecisionRecord(_Wire):
+class DecisionRecord(WireModel):
     decision: Literal["no-go", "rollback"]
     reason: str = Field(min_length=1)
     to_stage: StageName = Field(alias="to")
 
 
-class AlertRecord(_Wire):
+class AlertRecord(WireModel):
     """What became of the notification for this entry (sent before the entry is written)."""
 
     status: Literal["sent", "unchanged", "failed", "disabled", "none"]
     detail: str = ""
 
 
-class RecheckRecord(_Wire):
+class RecheckRecord(WireModel):
     """A nightly re-check of the current stage. It never moves the stage by itself."""
 
     stage: StageName
@@ -123,7 +133,7 @@ class RecheckRecord(_Wire):
     alert: AlertRecord | None = None
 
 
-class SelectionRecord(_Wire):
+class SelectionRecord(WireModel):
     """Why Explore picked this use case: its score and rank among the scored candidates."""
 
     candidates_digest: str = Field(alias="candidatesDigest", pattern=r"^sha256:[0-9a-f]{64}$")
@@ -135,7 +145,7 @@ class SelectionRecord(_Wire):
     criteria: dict[str, Any] = Field(default_factory=dict)
 
 
-class EntryPredicate(_Wire):
+class EntryPredicate(WireModel):
     use_case: str = Field(alias="useCase")
     sequence: int = Field(ge=0)
     previous: str | None = Field(pattern=r"^sha256:[0-9a-f]{64}$")
@@ -157,7 +167,7 @@ class EntryPredicate(_Wire):
     selection: SelectionRecord | None = None
 
 
-class Statement(_Wire):
+class Statement(WireModel):
     type_: Literal["https://in-toto.io/Statement/v1"] = Field(alias="_type")
     subject: list[Subject] = Field(min_length=1)
     predicate_type: Literal["https://stagegate.dev/ledger-entry/v1"] = Field(alias="predicateType")

@@ -15,7 +15,6 @@ from typing import Any
 
 from gates.canonical import digest_of
 from gates.checks.interface import CheckContext, StageView
-from gates.engine.session import Session
 from gates.errors import EntryExistsError, StagegateError
 from gates.ledger.entry import Entry, entry_key
 from gates.ledger.replay import ChainState
@@ -27,6 +26,7 @@ from gates.recheck.monitoring import load_series
 from gates.results import CheckResult, Evidence, Status
 from gates.stages import Stage
 from gates.workspace.loader import Workspace
+from gates.workspace.session import Session
 
 VERDICTS = ("ok", "warn", "fail", "error")
 

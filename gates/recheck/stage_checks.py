@@ -145,9 +145,14 @@ def _run_times(ctx: CheckContext) -> list[tuple[datetime, str]]:
     selector = ctx.usecase.evidence.metrics.get(ctx.stage.value)
     if selector is None or selector.model:
         return []
-    from gates.evidence.mlflow_source import resolve_for_check
+    from gates.evidence.mlflow_source import resolve_run_once
 
-    run = resolve_for_check(ctx, selector)
+    run = resolve_run_once(
+        ctx.memo,
+        selector,
+        ctx.workspace.tracking_uri,
+        model_name=ctx.usecase.model.name if ctx.usecase.model else None,
+    )
     if run.start_time_ms is None:
         return []
     return [(datetime.fromtimestamp(run.start_time_ms / 1000, UTC), f"runs:/{run.run_id}")]

@@ -9,26 +9,20 @@ segments carry their stage name, and gate markers differ in shape.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from markupsafe import Markup
 
+from gates.charts.palette import STAGE_COLOURS
+from gates.charts.svg import WIDTH, clip
+from gates.charts.svg import esc as _e
+from gates.charts.svg import num as _num
+from gates.charts.svg import svg_document as _svg
+from gates.charts.svg import text as _text
+from gates.charts.ticks import calendar_ticks, day_step
 from gates.ledger.describe import stage_label
-from gates.report.svg import WIDTH
-from gates.report.svg import esc as _e
-from gates.report.svg import num as _num
-from gates.report.svg import svg_document as _svg
 from gates.report.views import Lane, UseCaseRow
 
-#: Stage colours, dark enough for white text on them.
-STAGE_COLOURS = {
-    "explore": "#0369a1",
-    "poc": "#4338ca",
-    "pilot": "#7e22ce",
-    "production": "#15803d",
-    "scale": "#0f766e",
-    "stopped": "#4b5563",
-}
 TIME_BOX_COLOURS = {
     "within": "#2563eb",
     "over-planned": "#b45309",
@@ -45,25 +39,13 @@ TIME_BOX_WORDS = {
 LABEL_W = 170
 
 
-def _label(x: float, y: float, text: str, *, size: int = 12, weight: str = "normal",
-           anchor: str = "start", fill: str = "#111827") -> str:  # fmt: skip
-    return (
-        f"<text x='{_num(x)}' y='{_num(y)}' font-size='{size}' font-weight='{weight}' "
-        f"text-anchor='{anchor}' fill='{fill}'>{_e(text)}</text>"
-    )
-
-
-def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
-
-
 def time_in_stage_chart(rows: Sequence[UseCaseRow], chart_id: str = "time-in-stage") -> Markup:
     """Horizontal bars: days in the current stage, with planned and hard-maximum markers."""
     shown = [r for r in rows if r.days_in_stage is not None]
     title = "Time in stage against the time box"
     if not shown:
         return _svg(chart_id, 40, title, "No use case has entered a stage yet.",
-                    [_label(8, 24, "No use case has entered a stage yet.")])  # fmt: skip
+                    [_text(8, 24, "No use case has entered a stage yet.")])  # fmt: skip
     value_w = 230
     plot_x, plot_w = LABEL_W, WIDTH - LABEL_W - value_w
     top, row_h = 34, 40
@@ -74,14 +56,14 @@ def time_in_stage_chart(rows: Sequence[UseCaseRow], chart_id: str = "time-in-sta
         return plot_x + plot_w * min(days, scale_max) / scale_max
 
     body: list[str] = []
-    step = _tick_step(scale_max)
+    step = day_step(scale_max)
     tick = 0.0
     while tick <= scale_max:
         body.append(
             f"<line x1='{_num(x(tick))}' x2='{_num(x(tick))}' y1='{top - 6}' "
             f"y2='{top + row_h * len(shown)}' stroke='#e5e7eb'/>"
         )
-        body.append(_label(x(tick), top - 10, f"{_num(tick)} d", size=11, anchor="middle",
+        body.append(_text(x(tick), top - 10, f"{_num(tick)} d", size=11, anchor="middle",
                            fill="#4b5563"))  # fmt: skip
         tick += step
     parts = []
@@ -102,8 +84,8 @@ def time_in_stage_chart(rows: Sequence[UseCaseRow], chart_id: str = "time-in-sta
         ) + f", {words}"  # fmt: skip
         parts.append(summary)
         body.append(f"<g><title>{_e(summary)}</title>")
-        body.append(_label(8, y + 15, _clip(row.id, 24), weight="600"))
-        body.append(_label(8, y + 29, _clip(row.stage_label, 26), size=11, fill="#4b5563"))
+        body.append(_text(8, y + 15, clip(row.id, 24), weight="600"))
+        body.append(_text(8, y + 29, clip(row.stage_label, 26), size=11, fill="#4b5563"))
         body.append(
             f"<rect x='{plot_x}' y='{y + 8}' width='{_num(max(x(days) - plot_x, 1.5))}' "
             f"height='16' rx='3' fill='{colour}'/>"
@@ -122,8 +104,8 @@ def time_in_stage_chart(rows: Sequence[UseCaseRow], chart_id: str = "time-in-sta
             )
         value = f"{_num(days)} d" + (f" / {' · '.join(box)}" if box else "")
         weight = "700" if row.time_box == "overdue" else "normal"
-        body.append(_label(plot_x + plot_w + 10, y + 15, value, size=11))
-        body.append(_label(plot_x + plot_w + 10, y + 29, words, size=11, weight=weight,
+        body.append(_text(plot_x + plot_w + 10, y + 15, value, size=11))
+        body.append(_text(plot_x + plot_w + 10, y + 29, words, size=11, weight=weight,
                            fill=colour if row.time_box == "overdue" else "#374151"))  # fmt: skip
         body.append("</g>")
     legend_y = top + row_h * len(shown) + 22
@@ -131,57 +113,21 @@ def time_in_stage_chart(rows: Sequence[UseCaseRow], chart_id: str = "time-in-sta
         f"<line x1='{plot_x}' x2='{plot_x + 22}' y1='{legend_y - 4}' y2='{legend_y - 4}' "
         "stroke='#111827' stroke-width='2' stroke-dasharray='4 3'/>"
     )
-    body.append(_label(plot_x + 28, legend_y, "planned length", size=11))
+    body.append(_text(plot_x + 28, legend_y, "planned length", size=11))
     body.append(
         f"<line x1='{plot_x + 130}' x2='{plot_x + 152}' y1='{legend_y - 4}' "
         f"y2='{legend_y - 4}' stroke='#111827' stroke-width='3'/>"
     )
-    body.append(_label(plot_x + 158, legend_y, "hard maximum", size=11))
+    body.append(_text(plot_x + 158, legend_y, "hard maximum", size=11))
     lx = plot_x + 262
     for key, word in (("within", "within"), ("over-planned", "over plan"), ("overdue", "overdue")):
         body.append(
             f"<rect x='{lx}' y='{legend_y - 10}' width='12' height='12' rx='2' "
             f"fill='{TIME_BOX_COLOURS[key]}'/>"
         )
-        body.append(_label(lx + 16, legend_y, word, size=11))
+        body.append(_text(lx + 16, legend_y, word, size=11))
         lx += 16 + 7 * len(word) + 16
     return _svg(chart_id, legend_y + 12, title, "; ".join(parts), body)
-
-
-def _tick_step(scale_max: float) -> float:
-    for step in (1, 2, 7, 14, 28, 56, 91, 182, 365):
-        if scale_max / step <= 8:
-            return float(step)
-    return float(round(scale_max / 8))
-
-
-def _calendar_ticks(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
-    """Readable ticks: weeks for short ranges, months, then quarters, then years."""
-    days = (end - start).total_seconds() / 86400
-    if days <= 42:
-        first = (start + timedelta(days=(7 - start.weekday()) % 7)).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        ticks = []
-        t = first
-        while t <= end:
-            ticks.append((t, t.strftime("%d %b")))
-            t += timedelta(days=7)
-        return ticks
-    months = 1 if days <= 400 else 3 if days <= 3 * 365 else 12
-    year, month = start.year, start.month
-    ticks = []
-    while True:
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
-        if (month - 1) % months:
-            continue
-        t = datetime(year, month, 1, tzinfo=UTC)
-        if t > end:
-            return ticks
-        label = t.strftime("%Y") if months == 12 else t.strftime("%b %Y")
-        ticks.append((t, label))
 
 
 def stage_timeline_chart(
@@ -191,7 +137,7 @@ def stage_timeline_chart(
     title = "Stage timeline of all use cases"
     if not lanes:
         return _svg(chart_id, 40, title, "No use case is registered yet.",
-                    [_label(8, 24, "No use case is registered yet.")])  # fmt: skip
+                    [_text(8, 24, "No use case is registered yet.")])  # fmt: skip
     start = min(s.start for lane in lanes for s in lane.spans)
     last = max(max((s.end or now) for s in lane.spans) for lane in lanes)
     end = max(now, last, start + timedelta(days=14))  # a young ledger still gets a calendar
@@ -204,14 +150,14 @@ def stage_timeline_chart(
 
     body: list[str] = []
     bottom = top + lane_h * len(lanes)
-    for t, text in _calendar_ticks(start, end):
+    for t, text in calendar_ticks(start, end):
         tx = _num(x(t))
         body.append(f"<line x1='{tx}' x2='{tx}' y1='{top - 8}' y2='{bottom}' stroke='#e5e7eb'/>")
-        body.append(_label(x(t), top - 14, text, size=11, anchor="middle", fill="#4b5563"))
+        body.append(_text(x(t), top - 14, text, size=11, anchor="middle", fill="#4b5563"))
     descs = []
     for i, lane in enumerate(lanes):
         y = top + i * lane_h
-        body.append(_label(8, y + 22, _clip(lane.usecase, 24), weight="600"))
+        body.append(_text(8, y + 22, clip(lane.usecase, 24), weight="600"))
         stages = []
         for s in lane.spans:
             x0, x1 = x(s.start), x(s.end or now)
@@ -226,7 +172,7 @@ def stage_timeline_chart(
                 "stroke='#ffffff' stroke-width='1'/>"
             )
             if width >= 7 * len(name) + 8:
-                body.append(_label(x0 + 4, y + 22, name, size=11, weight="600", fill="#ffffff"))
+                body.append(_text(x0 + 4, y + 22, name, size=11, weight="600", fill="#ffffff"))
             body.append("</g>")
         for g in lane.gates:
             gx, gy = x(g.time), y + 33
@@ -241,7 +187,7 @@ def stage_timeline_chart(
         f"<line x1='{today}' x2='{today}' y1='{top - 6}' y2='{bottom + 2}' stroke='#111827' "
         "stroke-width='1.5' stroke-dasharray='2 2'/>"
     )
-    body.append(_label(x(now), bottom + 14, "today", size=11, anchor="end", fill="#111827"))
+    body.append(_text(x(now), bottom + 14, "today", size=11, anchor="end", fill="#111827"))
     legend_y = bottom + 34
     lx = 8.0
     for stage, colour in STAGE_COLOURS.items():
@@ -250,12 +196,12 @@ def stage_timeline_chart(
             f"<rect x='{_num(lx)}' y='{legend_y - 10}' width='12' height='12' rx='2' "
             f"fill='{colour}'/>"
         )
-        body.append(_label(lx + 16, legend_y, name, size=11))
+        body.append(_text(lx + 16, legend_y, name, size=11))
         lx += 16 + 7 * len(name) + 14
     for verdict, word in (("pass", "gate passed"), ("blocked", "gate blocked"),
                           ("error", "gate error")):  # fmt: skip
         body.append(_gate_marker(lx + 5, legend_y - 4, verdict))
-        body.append(_label(lx + 14, legend_y, word, size=11))
+        body.append(_text(lx + 14, legend_y, word, size=11))
         lx += 14 + 7 * len(word) + 14
     return _svg(chart_id, legend_y + 12, title, "; ".join(descs), body)
 

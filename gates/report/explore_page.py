@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gates.engine.session import Session
 from gates.errors import ConfigError, StagegateError
 from gates.explore.matrix import priority_matrix_svg
 from gates.explore.rules import TIE_BREAK
@@ -19,6 +18,7 @@ from gates.explore.scoring import FEASIBILITY_HOW, Ranking
 from gates.explore.selection import candidates_path, workspace_ranking
 from gates.ledger.entry import entry_key, open_entry
 from gates.report.views import Banner, Field, is_usecase_id
+from gates.workspace.session import Session
 
 
 @dataclass(frozen=True)

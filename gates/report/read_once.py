@@ -15,12 +15,12 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from gates.engine.session import Session
 from gates.errors import StoreError
 from gates.ledger.chain import Ledger
 from gates.signing.keys import PublicKey
 from gates.signing.trust import TrustStore
 from gates.store.interface import ObjectInfo, ObjectStore
+from gates.workspace.session import Session
 
 #: Bytes a page keeps from the store; past this it fetches again (memory stays bounded).
 BYTES_BUDGET = 64 * 1024 * 1024

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Protocol
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from gates import __version__
+from gates._version import __version__
+from gates.charts.palette import STAGE_COLOURS
 from gates.ledger.describe import stage_label
-from gates.report.charts import STAGE_COLOURS, stage_timeline_chart, time_in_stage_chart
+from gates.report.charts import stage_timeline_chart, time_in_stage_chart
 from gates.report.explore_page import ExploreView
 from gates.report.views import Banner, EntryView, IndexView, UseCaseView
 from gates.roadmap.gantt import portfolio_gantt, usecase_gantt

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gates.engine.session import Session
 from gates.errors import StagegateError
 from gates.report.explore_page import build_explore
 from gates.report.render import (
@@ -34,6 +33,7 @@ from gates.report.views import (
     read_chain,
     read_ledger,
 )
+from gates.workspace.session import Session
 
 
 @dataclass(frozen=True)

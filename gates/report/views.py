@@ -15,7 +15,6 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from gates.engine.session import Session
 from gates.engine.status import UseCaseStatus, usecase_status
 from gates.ledger.chain import ChainReplay, Ledger
 from gates.ledger.describe import recheck_verdict, stage_label, summarize
@@ -28,6 +27,7 @@ from gates.report.read_once import page_ledger
 from gates.risks import Risk
 from gates.roadmap.tracking import Milestone, RoadmapTrack, milestones_of
 from gates.stages import Stage
+from gates.workspace.session import Session
 from gates.workspace.usecase import USECASE_ID
 
 #: Rules that concern an entry's envelope and signatures rather than its place in the chain.

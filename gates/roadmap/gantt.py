@@ -14,11 +14,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from markupsafe import Markup
 
-from gates.report.charts import STAGE_COLOURS
-from gates.report.svg import WIDTH
-from gates.report.svg import esc as _e
-from gates.report.svg import num as _num
-from gates.report.svg import svg_document as _svg
+from gates.charts.palette import STAGE_COLOURS
+from gates.charts.svg import WIDTH
+from gates.charts.svg import esc as _e
+from gates.charts.svg import num as _num
+from gates.charts.svg import svg_document as _svg
+from gates.charts.svg import text as _text
+from gates.charts.ticks import calendar_ticks
 from gates.roadmap.tracking import DecisionTrack, RoadmapTrack, StageTrack
 from gates.stages import ROADMAP
 
@@ -27,14 +29,6 @@ TOP = 40
 OVERDUE = "#b91c1c"
 DECIDED = "#15803d"
 OPEN = "#374151"
-
-
-def _text(x: float, y: float, text: str, *, size: int = 12, weight: str = "normal",
-          anchor: str = "start", fill: str = "#111827") -> str:  # fmt: skip
-    return (
-        f"<text x='{_num(x)}' y='{_num(y)}' font-size='{size}' font-weight='{weight}' "
-        f"text-anchor='{anchor}' fill='{fill}'>{_e(text)}</text>"
-    )
 
 
 def slip_words(days: int | None) -> str:
@@ -63,29 +57,7 @@ class _Calendar:
         return self.plot_x + self.plot_w * (clamped - self.start).total_seconds() / self.span
 
     def ticks(self) -> list[tuple[datetime, str]]:
-        days = (self.end - self.start).days
-        if days <= 70:
-            first = self.start + timedelta(days=(7 - self.start.weekday()) % 7)
-            step, fmt = timedelta(days=7), "%d %b"
-            t = first.replace(hour=0, minute=0, second=0, microsecond=0)
-            out = []
-            while t <= self.end:
-                out.append((t, t.strftime(fmt)))
-                t += step
-            return out
-        months = 1 if days <= 400 else 3 if days <= 3 * 365 else 12
-        year, month = self.start.year, self.start.month
-        out = []
-        while True:
-            month += 1
-            if month > 12:
-                year, month = year + 1, 1
-            if (month - 1) % months:
-                continue
-            t = datetime(year, month, 1, tzinfo=UTC)
-            if t > self.end:
-                return out
-            out.append((t, t.strftime("%Y") if months == 12 else t.strftime("%b %Y")))
+        return calendar_ticks(self.start, self.end, weekly_up_to_days=70)
 
     def grid(self, top: float, bottom: float) -> list[str]:
         body = []

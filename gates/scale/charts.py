@@ -9,25 +9,24 @@ chart, so colour is never the only signal.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from markupsafe import Markup
 
-from gates.report.svg import WIDTH, svg_document
-from gates.report.svg import esc as _e
-from gates.report.svg import num as _n
+from gates.charts.svg import GRID, MUTED, WIDTH, svg_document
+from gates.charts.svg import esc as _e
+from gates.charts.svg import num as _n
+from gates.charts.svg import text as svg_text
+from gates.charts.ticks import even_ticks, round_step
 from gates.scale.metrics import QuarterMetrics
 
 HEIGHT = 250
 LEFT, RIGHT, TOP, BOTTOM = 60, 20, 34, 44
-BAR, LINE, GOAL, GRID, INK, MUTED = "#15803d", "#0369a1", "#b45309", "#e5e7eb", "#111827", "#4b5563"
+BAR, LINE, GOAL = "#15803d", "#0369a1", "#b45309"
 
 
-def _text(x: float, y: float, text: str, *, anchor: str = "middle", fill: str = INK,
-          size: int = 11, weight: str = "normal") -> str:  # fmt: skip
-    return (
-        f"<text x='{_n(x)}' y='{_n(y)}' text-anchor='{anchor}' font-size='{size}' "
-        f"font-weight='{weight}' fill='{fill}'>{_e(text)}</text>"
-    )
+#: Scale charts label bars and quarters: centred, a size smaller than the other charts.
+_text = partial(svg_text, anchor="middle", size=11)
 
 
 def _svg(chart_id: str, title: str, desc: str, body: list[str]) -> Markup:
@@ -59,20 +58,6 @@ class _Plot:
         for i, label in enumerate(self.labels):
             body.append(_text(self.x(i), HEIGHT - BOTTOM + 18, label, fill=MUTED))
         return body
-
-
-def _ticks(top: float, steps: int = 4) -> list[float]:
-    return [top * i / steps for i in range(steps + 1)]
-
-
-def _nice_step(top: float) -> float:
-    """A round tick step (5, 10, 20, 25, 50, 100 … days) giving four steps up to ``top`` or more."""
-    scale = 1.0
-    while True:
-        for base in (5, 10, 20, 25, 50):
-            if base * scale * 4 >= top:
-                return base * scale
-        scale *= 10
 
 
 def _empty(chart_id: str, title: str) -> Markup:
@@ -146,7 +131,7 @@ def department_share_chart(
         return f"{v:.0%}"
 
     values = [q.department_share for q in quarters]
-    body = plot.axes(_ticks(1.0), pct) + _line(plot, values, pct)
+    body = plot.axes(even_ticks(1.0), pct) + _line(plot, values, pct)
     desc = "; ".join(
         f"{q.quarter.label}: {pct(v) if v is not None else 'no department yet'}"
         f" ({len(q.departments_in_production)} of {len(q.departments)})"
@@ -161,14 +146,14 @@ def adoption_days_chart(quarters: Sequence[QuarterMetrics], chart_id: str = "sca
     if not quarters:
         return _empty(chart_id, title)
     values = [q.median_adoption_days for q in quarters]
-    step = _nice_step(max([v for v in values if v is not None] + [30.0]) * 1.1)
+    step = round_step(max([v for v in values if v is not None] + [30.0]) * 1.1)
     top = step * 4
     plot = _Plot(quarters, top)
 
     def days(v: float) -> str:
         return f"{v:.0f} d"
 
-    body = plot.axes(_ticks(top), days) + _line(plot, values, days)
+    body = plot.axes(even_ticks(top), days) + _line(plot, values, days)
     desc = "; ".join(
         f"{q.quarter.label}: {days(v) if v is not None else 'none reached Production'}"
         for q, v in zip(quarters, values, strict=True)

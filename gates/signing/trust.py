@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from gates.errors import ConfigError, SigningError
 from gates.signing.keys import PublicKey, PublicKeyFormat, load_public_key_file
-from gates.workspace.settings import TrustedKey
 
 GATE_ROLE = "gate"
+
+
+class TrustedKey(Protocol):
+    """One ``[[trusted_keys]]`` entry as the settings file (or an auditor's file) holds it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def roles(self) -> Sequence[str]: ...
+
+    @property
+    def revoked(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +45,7 @@ class TrustStore:
 
     @classmethod
     def load(
-        cls, keys: list[TrustedKey], base: Path, *, source: str = "stagegate.toml"
+        cls, keys: Sequence[TrustedKey], base: Path, *, source: str = "stagegate.toml"
     ) -> TrustStore:
         signers: dict[str, TrustedSigner] = {}
         for entry in keys:

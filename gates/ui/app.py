@@ -23,7 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gates.engine.session import Session
 from gates.errors import StagegateError
 from gates.report.explore_page import build_explore
 from gates.report.render import (
@@ -36,6 +35,7 @@ from gates.report.render import (
 )
 from gates.report.scale_page import scale_page
 from gates.report.views import PageNotFound, entry_view, index_view, is_usecase_id, usecase_view
+from gates.workspace.session import Session
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765

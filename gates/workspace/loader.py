@@ -18,10 +18,10 @@ from gates.policy.merge import pydantic_problems
 from gates.policy.model import ExitCriteria
 from gates.policy.recheck import effective_recheck_policy
 from gates.stages import Stage
+from gates.workspace.settings import SETTINGS_FILE as SETTINGS_FILE
 from gates.workspace.settings import Settings
 from gates.workspace.usecase import UseCaseSpec
 
-SETTINGS_FILE = "stagegate.toml"
 USECASES_DIR = "usecases"
 #: Workspace GX suites (JSON), read before the built-in ones of the same name.
 SUITES_DIR = "expectations"

@@ -49,7 +49,7 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import approve, decide, promote, register
-from gates.engine.session import Session
+from gates.engine.checkpoints import write_checkpoint
 from gates.errors import ConfigError, LedgerError
 from gates.ledger.bundle import (
     bundle_trust,
@@ -60,7 +60,7 @@ from gates.ledger.bundle import (
     write_bundle,
 )
 from gates.ledger.chain import Ledger
-from gates.ledger.checkpoint import Checkpoint, write_checkpoint
+from gates.ledger.checkpoint import Checkpoint
 from gates.ledger.verify import verify_ledger
 from gates.report.views import PageNotFound, entry_view, index_view, usecase_view
 from gates.signing.signers import load_signer
@@ -68,6 +68,7 @@ from gates.signing.trust import TrustStore
 from gates.stages import Stage
 from gates.store.factory import open_store
 from gates.store.memory import MemoryStore
+from gates.workspace.session import Session
 from tests.adversarial.ledger_mutations import (
     Objects,
     Signers,

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from gates.alerts import WEBHOOK_ENV, AlertEvent, FailingCheck
-from gates.engine.session import Session
 from gates.ledger.entry import entry_key
 from gates.signing.signers import Signer, load_signer
+from gates.workspace.session import Session
 from tests.ledger.conftest import build_workspace
 
 NOW = datetime(2026, 3, 30, 2, 0, tzinfo=UTC)

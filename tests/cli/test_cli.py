@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import approve, register
-from gates.engine.session import Session
 from gates.ledger.entry import entry_key
 from gates.signing.signers import load_signer
+from gates.workspace.session import Session
 from tests.ledger.conftest import T0, build_workspace
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]

@@ -10,9 +10,9 @@ import pytest
 from rich.console import Console
 
 from gates.demo.scenario import run_demo
-from gates.engine.session import Session
 from gates.ledger.verify import verify_ledger
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 
 def gate_verdicts(session: Session, usecase: str) -> list[tuple[str, str, list[str]]]:

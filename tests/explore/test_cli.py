@@ -9,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from gates.engine.session import Session
+from gates.workspace.session import Session
 from tests.explore.conftest import CANDIDATES, EXPECTED_ORDER, write_yaml
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
-from gates.engine.session import Session
 from gates.explore.selection import select
 from gates.report.site import write_site
+from gates.workspace.session import Session
 from tests.explore.conftest import CANDIDATES, write_yaml
 from tests.ledger.conftest import T0
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.session import Session
 from gates.errors import ConfigError, PromotionRefused
 from gates.explore.selection import select, workspace_ranking
 from gates.ledger.entry import entry_key
 from gates.ledger.verify import verify_ledger
 from gates.stages import Stage
 from gates.workspace.loader import load_usecase
+from gates.workspace.session import Session
 from tests.ledger.conftest import T0
 
 RATIONALE = "Medium impact, clear metric, cooperative team"

@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from gates.engine.actions import approve, register
-from gates.engine.session import Session
 from gates.ledger.replay import ChainState
 from gates.signing.keys import generate_keypair
 from gates.signing.signers import load_signer
+from gates.workspace.session import Session
 
 UC = "ticket-triage"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

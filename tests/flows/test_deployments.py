@@ -23,11 +23,11 @@ import pytest
 import yaml
 
 from flows.deployments import DEPLOYMENTS, NIGHTLY, PROMOTE, build_deployments
-from gates.engine.session import Session
 from gates.errors import ConfigError
 from gates.stack.prefect_server import PrefectServer
 from gates.stack.process import free_ports, stop_groups
 from gates.stages import Stage
+from gates.workspace.session import Session
 from gates.workspace.settings import ScheduleSettings
 from tests.flows.conftest import GATE_TIME, UC, GateWorld, build_world, usecase_spec
 

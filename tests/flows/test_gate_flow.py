@@ -27,10 +27,10 @@ from flows.gate_flow import (
 )
 from gates.engine.actions import promote, record_gate
 from gates.engine.gate import CHECK_KINDS, GatePlan, evaluate_gate, plan_gate
-from gates.engine.session import Session
 from gates.errors import EvidenceError, PromotionRefused, StagegateError
 from gates.results import CheckResult, Status
 from gates.stages import Stage
+from gates.workspace.session import Session
 from tests.flows.conftest import (
     GATE_TIME,
     UC,

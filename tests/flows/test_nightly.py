@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from gates.engine.session import Session
 from gates.ledger.verify import verify_ledger
 from gates.stages import Stage
+from gates.workspace.session import Session
 from tests.recheck.conftest import RecheckWorld, build_recheck_workspace
 
 

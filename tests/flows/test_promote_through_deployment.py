@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from flows.deployments import PROMOTE
-from gates.engine.session import Session
 from gates.stack.prefect_server import PrefectServer
 from gates.stages import Stage, next_stage
+from gates.workspace.session import Session
 from tests.flows.conftest import GATE_TIME, UC, GateWorld, build_world, usecase_spec
 from tests.flows.test_deployments import STAGEGATE, Served, client_env, wait_for_deployments
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.session import Session
 from gates.ledger.time_evidence import SIMULATED_NOTE
 from gates.ledger.verify import VerificationReport
 from gates.signing.keys import generate_keypair
 from gates.signing.signers import Signer, load_signer
+from gates.workspace.session import Session
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

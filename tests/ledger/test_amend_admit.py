@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import admit, amend, approve, decide, promote, register
-from gates.engine.session import Session
 from gates.errors import PromotionRefused
 from gates.ledger.verify import verify_ledger
 from gates.results import Status, Verdict
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 from .conftest import LedgerWorld
 

@@ -13,6 +13,7 @@ import pytest
 
 from gates.clock import Clock
 from gates.engine.actions import approve, register
+from gates.engine.checkpoints import write_checkpoint
 from gates.errors import ConfigError, EntryExistsError, ObjectMissingError, StoreError
 from gates.ledger.bundle import (
     Bundle,
@@ -20,17 +21,16 @@ from gates.ledger.bundle import (
     bundle_trust,
     export_bundle,
     load_bundle,
-    trust_from_settings,
     trust_notes,
     verify_bundle,
     write_bundle,
 )
-from gates.ledger.checkpoint import write_checkpoint
 from gates.ledger.entry import entry_key
 from gates.signing.signers import load_signer
 from gates.signing.trust import TrustStore
 from gates.store.interface import ObjectStore
 from gates.store.memory import MemoryStore
+from gates.workspace.auditor import trust_from_settings
 
 from .conftest import LedgerWorld
 from .test_tamper import forge

@@ -10,20 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gates.engine.actions import approve, decide, register
+from gates.engine.checkpoints import write_checkpoint
 from gates.errors import LedgerError
-from gates.ledger.checkpoint import (
-    CHECKPOINT_PREDICATE_TYPE,
-    ChainHead,
+from gates.ledger.checkpoint import CHECKPOINT_PREDICATE_TYPE, ChainHead, read_checkpoints
+from gates.ledger.merkle import merkle_path, merkle_root, root_from_path
+from gates.ledger.proof import (
     EntryProof,
     inclusion_proof,
-    merkle_path,
-    merkle_root,
     prove_entry,
-    read_checkpoints,
-    root_from_path,
     verify_entry_proof,
     verify_inclusion,
-    write_checkpoint,
 )
 from gates.ledger.verify import verify_ledger
 from gates.signing.dsse import parse_envelope

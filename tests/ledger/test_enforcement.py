@@ -16,11 +16,11 @@ import pytest
 from gates.canonical import digest_of
 from gates.clock import ClockError
 from gates.engine.actions import amend, approve, promote, register
-from gates.engine.session import Session
 from gates.errors import LedgerError, PromotionRefused
 from gates.ledger.verify import verify_ledger
 from gates.results import Status, Verdict
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 from .conftest import LedgerWorld
 from .test_tamper import found, gate_record, lock_of

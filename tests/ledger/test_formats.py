@@ -84,7 +84,7 @@ def test_canonical_json_refuses_nan() -> None:
 def test_committed_checkpoint_schema_matches_the_models_and_real_checkpoints(
     world: LedgerWorld,
 ) -> None:
-    from gates.ledger.checkpoint import write_checkpoint
+    from gates.engine.checkpoints import write_checkpoint
     from gates.schemas import committed_checkpoint_schema, generated_checkpoint_schema
 
     schema = committed_checkpoint_schema()

@@ -12,6 +12,7 @@ import pytest
 
 from gates.canonical import canonical_json
 from gates.engine.actions import approve, decide, register
+from gates.engine.checkpoints import write_checkpoint
 from gates.ledger.checkpoint import (
     CHECKPOINT_PREDICATE_TYPE,
     CHECKPOINTS,
@@ -19,11 +20,10 @@ from gates.ledger.checkpoint import (
     Checkpoint,
     checkpoint_key,
     checkpoint_subject,
-    merkle_root,
     open_checkpoint,
-    write_checkpoint,
 )
 from gates.ledger.entry import entry_key
+from gates.ledger.merkle import merkle_root
 from gates.ledger.statement import STATEMENT_TYPE
 from gates.ledger.verify import VerificationReport, verify_ledger
 from gates.signing.dsse import sign_envelope

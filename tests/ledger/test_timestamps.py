@@ -16,13 +16,14 @@ from typer.testing import CliRunner
 from gates.cli.app import app
 from gates.engine.actions import approve, register
 from gates.errors import ConfigError
-from gates.ledger.bundle import export_bundle, time_from_settings, verify_bundle, write_bundle
+from gates.ledger.bundle import export_bundle, verify_bundle, write_bundle
 from gates.ledger.entry import entry_key
 from gates.ledger.timestamps import parse_token_key, token_key
 from gates.ledger.verify import VerificationReport, verify_ledger
 from gates.stages import Stage
 from gates.tsa.chain import TsaChain
 from gates.tsa.token import check_token
+from gates.workspace.auditor import time_from_settings
 from tests.cli.test_audit_cli import run
 from tests.tsa_authority import LoopbackTsa
 

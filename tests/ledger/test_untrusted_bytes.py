@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import approve, register
+from gates.engine.checkpoints import write_checkpoint
 from gates.errors import LedgerError
 from gates.ledger.bundle import export_bundle, load_bundle, verify_bundle, write_bundle
-from gates.ledger.checkpoint import checkpoint_key, read_checkpoints, write_checkpoint
+from gates.ledger.checkpoint import checkpoint_key, read_checkpoints
 from gates.ledger.entry import entry_key, open_entry, parse_entry_key
 from gates.ledger.verify import verify_ledger
 from gates.signing.dsse import parse_envelope, sign_envelope

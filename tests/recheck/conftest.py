@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import promote, register
-from gates.engine.session import Session
 from gates.signing.keys import generate_keypair
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 

@@ -11,11 +11,11 @@ from rich.console import Console
 
 from gates.demo.scenario import run_demo
 from gates.engine.actions import approve, promote, register
-from gates.engine.session import Session
 from gates.ledger.entry import entry_key
 from gates.signing.keys import generate_keypair
 from gates.signing.signers import load_signer
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

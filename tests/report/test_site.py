@@ -14,8 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from gates.engine.session import Session
 from gates.report.site import SiteSummary, write_site
+from gates.workspace.session import Session
 from tests.report.demo_ledger import (
     HOSTILE,
     HOSTILE_ESCAPED,

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import register
-from gates.engine.session import Session
 from gates.engine.status import UseCaseStatus
 from gates.report.charts import stage_timeline_chart, time_in_stage_chart
 from gates.report.views import (
@@ -23,6 +22,7 @@ from gates.report.views import (
 )
 from gates.store.local import LocalStore
 from gates.workspace.loader import load_workspace
+from gates.workspace.session import Session
 from tests.ledger.conftest import T0, build_workspace
 from tests.report.demo_ledger import HOSTILE, flip_payload_byte
 

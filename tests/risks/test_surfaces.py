@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import register
-from gates.engine.session import Session
 from gates.engine.status import usecase_status
 from gates.ledger.replay import ChainState
 from gates.stages import Stage
+from gates.workspace.session import Session
 from tests.ledger.conftest import SPEC, T0, build_workspace
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]

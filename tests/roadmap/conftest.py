@@ -17,12 +17,12 @@ import pytest
 
 from gates.canonical import digest_of
 from gates.engine.actions import approve, decide, promote, register
-from gates.engine.session import Session
 from gates.ledger.entry import Entry
 from gates.policy.effective import criteria_digest
 from gates.signing.keys import generate_keypair
 from gates.signing.signers import Signer, load_signer
 from gates.stages import Stage, next_stage
+from gates.workspace.session import Session
 from tests.ledger.conftest import build_workspace
 
 #: A Monday; the roadmap of the use cases below starts on it.

@@ -19,11 +19,11 @@ import yaml
 
 from gates.engine.actions import approve, decide, record_gate, register
 from gates.engine.gate import conclude, plan_gate, run_check
-from gates.engine.session import Session
 from gates.results import CheckResult, Status
 from gates.signing.keys import generate_keypair
 from gates.signing.signers import Signer, load_signer
 from gates.stages import Stage
+from gates.workspace.session import Session
 
 #: The first day of the plan: the start of 2025Q3.
 T0 = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.session import Session
 from gates.errors import LedgerError
 from gates.ledger.entry import entry_key
 from gates.scale.metrics import ledger_metrics
 from gates.scale.quarters import Quarter
+from gates.workspace.session import Session
 from tests.scale.ledger_plan import build_workspace, utc, write_ledger
 from tests.scale.test_readiness import straight
 

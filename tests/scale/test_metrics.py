@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gates.engine.session import Session
 from gates.ledger.verify import verify_ledger
 from gates.scale.metrics import QuarterMetrics, ledger_metrics
 from gates.scale.quarters import Quarter
 from gates.stages import Stage
+from gates.workspace.session import Session
 from tests.scale.conftest import Generated
 from tests.scale.expected import QUARTERS, expected_quarter, first_production
 

@@ -11,11 +11,11 @@ import pytest
 
 from gates.canonical import digest_of
 from gates.engine.gate import plan_gate, run_check
-from gates.engine.session import Session
 from gates.ledger.entry import entry_key
 from gates.policy import effective_criteria
 from gates.results import CheckResult, Status
 from gates.stages import Stage
+from gates.workspace.session import Session
 from tests.scale.ledger_plan import Step, UseCasePlan, build_workspace, utc, write_ledger
 
 #: Mid-October 2026: the last complete quarter is 2026Q3.

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import register
-from gates.engine.session import Session
 from gates.errors import ConfigError, SigningError
 from gates.ledger.entry import entry_key
 from gates.signing.keys import load_public_key
 from gates.signing.signers import key_argument_uri, load_signer, redacted
+from gates.workspace.session import Session
 from tests.ledger.conftest import T0, build_workspace
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]

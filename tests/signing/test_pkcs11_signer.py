@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import approve, promote, register
-from gates.engine.session import Session
 from gates.errors import SigningError
 from gates.ledger.entry import entry_key
 from gates.signing.dsse import pae, parse_envelope
@@ -20,6 +19,7 @@ from gates.signing.pkcs11_signer import generate_token_key
 from gates.signing.pkcs11_uri import parse_pkcs11_uri
 from gates.signing.signers import load_signer
 from gates.stages import Stage
+from gates.workspace.session import Session
 from tests.ledger.conftest import T0, build_workspace
 from tests.signing.conftest import PIN_ENV, SOFTHSM2_MODULE, USER_PIN, Token
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import register
-from gates.engine.session import Session
 from gates.errors import SigningError
 from gates.ledger.entry import entry_key
 from gates.signing.dsse import pae, parse_envelope
 from gates.signing.keys import load_public_key
 from gates.signing.signers import load_signer
+from gates.workspace.session import Session
 from tests.ledger.conftest import T0, build_workspace
 from tests.signing.conftest import Agent, fingerprint_of
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from gates.engine.session import Session
 from gates.ui.app import create_app
+from gates.workspace.session import Session
 from tests.report.demo_ledger import build_demo
 
 

@@ -1,4 +1,8 @@
-"""A session over one workspace: its store, trust, ledger and (lazily) the gate signer."""
+"""A workspace opened: store, trust, clock, timestamp authority, ledger and gate signer.
+
+What every reader and writer above the workspace layer works with; nothing here evaluates
+or writes, so checks, views and the engine can all hold one.
+"""
 
 from __future__ import annotations
 

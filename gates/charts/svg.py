@@ -1,4 +1,4 @@
-"""The few pieces every inline-SVG chart shares: escaping, numbers, the document shell.
+"""The few pieces every inline-SVG chart shares: escaping, numbers, text, the document shell.
 
 Charts are drawn as text by our own code (no script, no external fetch), so each one
 needs text escaped the same way and the same accessible ``<svg>`` element with a title
@@ -11,6 +11,9 @@ from markupsafe import Markup, escape
 
 WIDTH = 760
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Roboto, sans-serif'"
+INK = "#111827"
+MUTED = "#4b5563"
+GRID = "#e5e7eb"
 
 
 def esc(text: object) -> str:
@@ -21,6 +24,29 @@ def esc(text: object) -> str:
 def num(value: float) -> str:
     """A coordinate with at most one decimal and no trailing zeros."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def text(
+    x: float,
+    y: float,
+    content: object,
+    *,
+    size: int = 12,
+    weight: str = "normal",
+    anchor: str = "start",
+    fill: str = INK,
+    extra: str = "",
+) -> str:
+    """A ``<text>`` element with its content escaped."""
+    return (
+        f"<text x='{num(x)}' y='{num(y)}' font-size='{size}' font-weight='{weight}' "
+        f"text-anchor='{anchor}' fill='{fill}'{extra}>{esc(content)}</text>"
+    )
+
+
+def clip(content: str, chars: int) -> str:
+    """``content`` cut to ``chars`` characters, an ellipsis marking the cut."""
+    return content if len(content) <= chars else content[: chars - 1] + "…"
 
 
 def svg_document(

@@ -1,4 +1,4 @@
-"""Rich rendering for the CLI: gate tables, status, timelines. JSON shapes live with the data."""
+"""Terminal output for the CLI and the demo: gate tables, verdicts, stages, JSON printing."""
 
 from __future__ import annotations
 

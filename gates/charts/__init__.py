@@ -1,0 +1,1 @@
+"""Inline SVG charts: the shell, text, ticks and colours every chart of the product shares."""
