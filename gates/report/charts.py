@@ -21,7 +21,7 @@ from gates.charts.svg import svg_document as _svg
 from gates.charts.svg import text as _text
 from gates.charts.ticks import calendar_ticks, day_step
 from gates.ledger.describe import stage_label
-from gates.report.views import Lane, UseCaseRow
+from gates.report.models import Lane, UseCaseRow
 
 TIME_BOX_COLOURS = {
     "within": "#2563eb",

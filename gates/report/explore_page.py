@@ -17,7 +17,7 @@ from gates.explore.rules import TIE_BREAK
 from gates.explore.scoring import FEASIBILITY_HOW, Ranking
 from gates.explore.selection import candidates_path, workspace_ranking
 from gates.ledger.entry import entry_key, open_entry
-from gates.report.views import Banner, Field, is_usecase_id
+from gates.report.models import Banner, Field, is_usecase_id
 from gates.workspace.session import Session
 
 

@@ -20,7 +20,7 @@ from gates.charts.palette import STAGE_COLOURS
 from gates.ledger.describe import stage_label
 from gates.report.charts import stage_timeline_chart, time_in_stage_chart
 from gates.report.explore_page import ExploreView
-from gates.report.views import Banner, EntryView, IndexView, UseCaseView
+from gates.report.models import Banner, EntryView, IndexView, UseCaseView
 from gates.roadmap.gantt import portfolio_gantt, usecase_gantt
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 from gates.errors import StagegateError
+from gates.report.models import Banner
 from gates.report.read_once import page_ledger
 from gates.report.render import FileLinks, Links, render_scale
-from gates.report.views import Banner
 from gates.scale.metrics import ledger_metrics
 from gates.scale.quarters import Quarter
 from gates.scale.review import ScaleReview, organisation_goal

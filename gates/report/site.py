@@ -15,7 +15,11 @@ from datetime import datetime
 from pathlib import Path
 
 from gates.errors import StagegateError
+from gates.report.entry_page import build_entry
 from gates.report.explore_page import build_explore
+from gates.report.index_page import build_index
+from gates.report.models import is_usecase_id
+from gates.report.reading import read_chain, read_ledger
 from gates.report.render import (
     FileLinks,
     render_entry,
@@ -25,14 +29,7 @@ from gates.report.render import (
 )
 from gates.report.scale_page import PAGE as SCALE_PAGE
 from gates.report.scale_page import scale_page
-from gates.report.views import (
-    build_entry,
-    build_index,
-    build_usecase,
-    is_usecase_id,
-    read_chain,
-    read_ledger,
-)
+from gates.report.usecase_page import build_usecase
 from gates.workspace.session import Session
 
 

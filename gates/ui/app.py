@@ -24,7 +24,10 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gates.errors import StagegateError
+from gates.report.entry_page import entry_view
 from gates.report.explore_page import build_explore
+from gates.report.index_page import index_view
+from gates.report.models import PageNotFound, is_usecase_id
 from gates.report.render import (
     RouteLinks,
     render_entry,
@@ -34,7 +37,7 @@ from gates.report.render import (
     render_usecase,
 )
 from gates.report.scale_page import scale_page
-from gates.report.views import PageNotFound, entry_view, index_view, is_usecase_id, usecase_view
+from gates.report.usecase_page import usecase_view
 from gates.workspace.session import Session
 
 DEFAULT_HOST = "127.0.0.1"

@@ -62,7 +62,10 @@ from gates.ledger.bundle import (
 from gates.ledger.chain import Ledger
 from gates.ledger.checkpoint import Checkpoint
 from gates.ledger.verify import verify_ledger
-from gates.report.views import PageNotFound, entry_view, index_view, usecase_view
+from gates.report.entry_page import entry_view
+from gates.report.index_page import index_view
+from gates.report.models import PageNotFound
+from gates.report.usecase_page import usecase_view
 from gates.signing.signers import load_signer
 from gates.signing.trust import TrustStore
 from gates.stages import Stage

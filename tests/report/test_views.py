@@ -10,16 +10,10 @@ import pytest
 from gates.engine.actions import register
 from gates.engine.status import UseCaseStatus
 from gates.report.charts import stage_timeline_chart, time_in_stage_chart
-from gates.report.views import (
-    GateMark,
-    Lane,
-    PageNotFound,
-    StageSpan,
-    entry_view,
-    health_badges,
-    index_view,
-    usecase_view,
-)
+from gates.report.entry_page import entry_view
+from gates.report.index_page import health_badges, index_view
+from gates.report.models import GateMark, Lane, PageNotFound, StageSpan
+from gates.report.usecase_page import usecase_view
 from gates.store.local import LocalStore
 from gates.workspace.loader import load_workspace
 from gates.workspace.session import Session

@@ -42,7 +42,7 @@ def test_report_has_the_portfolio_gantt_and_a_gantt_per_use_case(rw: RoadmapWorl
 def test_index_rows_get_roadmap_facts_although_the_index_keeps_no_entries(
     rw: RoadmapWorld,
 ) -> None:
-    from gates.report.views import index_view
+    from gates.report.index_page import index_view
 
     rw.register("alpha", 0)
     rw.to_poc("alpha", 10)

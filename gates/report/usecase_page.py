@@ -1,0 +1,118 @@
+"""A use case's page: its roadmap lanes, timeline of signed entries and health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gates.ledger.describe import recheck_verdict, stage_label, summarize
+from gates.ledger.entry import Entry
+from gates.ledger.statement import EntryPredicate
+from gates.ledger.verify import VerificationReport
+from gates.report.banner import page_banner
+from gates.report.index_page import usecase_row
+from gates.report.models import Field, TimelineRow, UseCaseView, ViolationView
+from gates.report.reading import ChainRead, read_chain
+from gates.workspace.session import Session
+
+
+def _verdict(p: EntryPredicate) -> str | None:
+    if p.gate is not None:
+        return p.gate.verdict
+    if p.decision is not None:
+        return p.decision.decision
+    return recheck_verdict(p)
+
+
+def _signer_names(session: Session, entry: Entry) -> tuple[str, ...]:
+    names = session.trust.by_keyid
+    return tuple(
+        sorted(names[k].name if k in names else f"key {k[:12]}" for k in entry.signer_keyids)
+    )
+
+
+def _by_sequence(violations: tuple[ViolationView, ...]) -> dict[int | None, list[ViolationView]]:
+    grouped: dict[int | None, list[ViolationView]] = {}
+    for v in violations:
+        grouped.setdefault(v.sequence, []).append(v)
+    return grouped
+
+
+def _timeline(
+    session: Session, chain: ChainRead, violations: tuple[ViolationView, ...]
+) -> tuple[TimelineRow, ...]:
+    entries = chain.by_sequence
+    grouped = _by_sequence(tuple(v for v in violations if v.usecase == chain.usecase))
+    rows: list[TimelineRow] = []
+    for seq in chain.sequences:
+        entry = entries.get(seq)
+        own = tuple(grouped.get(seq, ()))
+        if entry is None:
+            rows.append(
+                TimelineRow(seq, None, "unverified", None, None,
+                            "stored entry does not verify; content not shown", (), None, False, own)
+            )  # fmt: skip
+            continue
+        p = entry.predicate
+        rows.append(
+            TimelineRow(
+                sequence=seq,
+                time=p.time,
+                kind=p.kind,
+                stage_before=p.stage.before,
+                stage_after=p.stage.after,
+                summary=summarize(p),
+                signers=_signer_names(session, entry),
+                verdict=_verdict(p),
+                clean=not own,
+                violations=own,
+            )
+        )
+    return tuple(rows)
+
+
+def build_usecase(
+    session: Session, report: VerificationReport, chain: ChainRead, now: datetime
+) -> UseCaseView:
+    usecase_id = chain.usecase
+    spec = session.workspace.usecases.get(usecase_id)
+    linkable = {usecase_id}
+    if chain.sequences:
+        banner = page_banner(report, usecase_id, now, linkable)
+    else:
+        # A use case with a spec and no entries is simply not registered yet.
+        banner = page_banner(
+            report, usecase_id, now, linkable,
+            drop_rules=frozenset({"chain-missing"}), note="no ledger entries yet",
+        )  # fmt: skip
+    lock = chain.state.lock
+    return UseCaseView(
+        row=usecase_row(session, usecase_id, chain, now, len(banner.violations)),
+        has_spec=spec is not None,
+        owner=spec.owner if spec else "—",
+        sponsors=tuple(f"{s.name}, {s.title}" if s.title else s.name for s in spec.sponsors)
+        if spec
+        else (),
+        spec_file=str(session.workspace.sources[usecase_id].name)
+        if usecase_id in session.workspace.sources
+        else "",
+        budgets=tuple(
+            Field(stage_label(stage), f"{amount:,.0f} {spec.currency}/month")
+            for stage, amount in spec.budgets.items()
+        )
+        if spec
+        else (),
+        deliverables=tuple(Field(name, path) for name, path in spec.evidence.deliverables.items())
+        if spec
+        else (),
+        lock=Field(stage_label(lock.stage), lock.digest) if lock else None,
+        banner=banner,
+        timeline=_timeline(session, chain, banner.violations),
+        lane=chain.lane if chain.lane.spans else None,
+        generated_at=now,
+    )
+
+
+def usecase_view(session: Session, usecase_id: str, now: datetime) -> UseCaseView:
+    """One use case: its spec, stage and time box, and every entry of its chain."""
+    report, chain = read_chain(session, usecase_id)
+    return build_usecase(session, report, chain, now)
