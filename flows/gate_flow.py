@@ -1,11 +1,12 @@
-"""The gate as a Prefect flow, so every check is a visible, individually retried task.
+"""The gate as a Prefect flow: the engine's promotion steps, each check a visible task.
 
-Thin over ``gates.engine``, in the library's order: plan (illegal moves are refused
-before anything runs), one task per check kind, conclude, sign and append the entry,
-move the model alias on a pass, then publish a markdown summary as a Prefect artifact.
-A promotion whose passing entry is already the chain's latest gate is finished instead
-(the alias moved again), never evaluated twice. Only transient I/O is retried; a check that still cannot run becomes an ``error``
-result, so no path turns an exception into a pass.
+The steps and their order are ``gates.engine``'s, as ``promote`` takes them in-process:
+finish a recorded pass (``recorded_promotion``, ``finish_promotion``), else plan
+(``plan_promotion``), wait for signed approvals (``ApprovalWait``), run the checks and
+conclude, record, alert, move the model alias. This module maps them to Prefect: one
+task per check (retried only on transient I/O, ``gates.engine.failures``), the record
+task (never retried), the alias tasks, and the markdown artifact of the gate
+(``gates.report.gate_summary``). No path turns an exception into a pass.
 
 The flow is ``async`` for speed: Prefect 3.9's sync engine joins the flow-run heartbeat
 thread at exit (up to a second per run), the async engine does not. From synchronous
@@ -19,10 +20,7 @@ recorder is configured already: see ``gates.stack.prefect_server.default_recorde
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
-import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,26 +34,40 @@ from prefect.settings import get_current_settings
 from prefect.tasks import Task
 from prefect.utilities.annotations import quote
 
+from gates.checks.interface import Check, CheckRegistry
+from gates.checks.registry import DEFAULT_CHECKS
 from gates.clock import parse_time
-from gates.engine.actions import (
+from gates.engine.actions import plan_promotion, record_gate
+from gates.engine.approvals import ApprovalWait, missing_text
+from gates.engine.failures import is_transient, problem_text
+from gates.engine.followups import (
+    alias_due,
+    alias_not_moved,
     finish_promotion,
     move_model_alias,
-    record_gate,
     recorded_promotion,
 )
-from gates.engine.gate import GateEvaluation, GatePlan, conclude, plan_gate
+from gates.engine.gate import GateEvaluation, GatePlan, check_results, conclude
 from gates.engine.notify import notify_gate
-from gates.errors import EvidenceError, StagegateError
+from gates.errors import StagegateError
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
-from gates.results import CheckResult, Status, Verdict
+from gates.report.gate_summary import (
+    artifact_key,
+    gate_markdown,
+    gate_summary,
+    resumed_markdown,
+    resumed_summary,
+)
+from gates.results import CheckResult
 from gates.stack.prefect_server import RECORDER_BATCHING as RECORDER_BATCHING
 from gates.stack.prefect_server import default_recorder_batching
 from gates.stages import Stage, parse_stage
 from gates.workspace.session import Session
 
 FLOW_NAME = "stagegate-gate"
-#: Transient failures only (see ``is_transient``); a failed check is never re-rolled.
+#: Transient failures only (``gates.engine.failures.is_transient``); a failed check is
+#: never re-rolled.
 IO_RETRIES = 2
 IO_RETRY_DELAY_SECONDS = 1
 
@@ -63,43 +75,6 @@ IO_RETRY_DELAY_SECONDS = 1
 #: configured already): the ephemeral server and the test harness start on the first
 #: flow run, after the import, and inherit this process's environment.
 RECORDER_DEFAULTS_APPLIED = default_recorder_batching(os.environ, get_current_settings())
-
-#: Exception classes, matched anywhere in an exception's MRO by qualified name, that mean
-#: "the source did not answer" rather than "the evidence is bad". Names, not imports, so
-#: classifying an error never loads boto3, requests or urllib3.
-TRANSIENT_ERRORS = frozenset(
-    {
-        "builtins.ConnectionError",  # refused, reset, aborted, broken pipe
-        "builtins.TimeoutError",  # socket.timeout is an alias since 3.10
-        "http.client.IncompleteRead",
-        "requests.exceptions.ConnectionError",
-        "requests.exceptions.Timeout",
-        "urllib3.exceptions.ProtocolError",
-        "urllib3.exceptions.TimeoutError",
-        "botocore.exceptions.ConnectionError",  # endpoint unreachable, connect timeout
-        "botocore.exceptions.HTTPClientError",  # connection closed, read timeout
-    }
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc``, or an exception that caused it, is a connection failure or timeout.
-
-    The cause chain matters because the engine wraps I/O failures in ``EvidenceError``
-    (``raise ... from e``); an explicitly suppressed context (``from None``) is not
-    followed, since its author declared it irrelevant.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        names = {f"{k.__module__}.{k.__qualname__}" for k in type(current).__mro__}
-        if names & TRANSIENT_ERRORS:
-            return True
-        current = current.__cause__ or (
-            None if current.__suppress_context__ else current.__context__
-        )
-    return False
 
 
 def _retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -109,7 +84,7 @@ def _retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[An
 
 @task(
     name="check",
-    task_run_name="check:{kind}",
+    task_run_name="check:{check.kind}",
     retries=IO_RETRIES,
     retry_delay_seconds=IO_RETRY_DELAY_SECONDS,
     retry_condition_fn=_retry_if_transient,
@@ -117,14 +92,13 @@ def _retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[An
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def check_task(plan: GatePlan, kind: str) -> list[CheckResult]:
-    """Run one check kind, letting exceptions escape so Prefect can classify them.
+def check_task(plan: GatePlan, check: Check) -> object:
+    """Run one check, letting exceptions escape so Prefect can classify them.
 
     Unlike ``run_check`` this does not catch: a transient failure must reach the retry
-    condition as an exception. ``collect_results`` turns what is left into errors.
+    condition as an exception. ``run_check_tasks`` turns what is left into errors.
     """
-    module = importlib.import_module(f"gates.checks.{kind}")
-    return list(module.run(plan.context))
+    return check.run(plan.context)
 
 
 @task(name="record-gate", cache_policy=NO_CACHE, persist_result=False)
@@ -163,17 +137,6 @@ def finish_task(session: Session, state: ChainState, entry: Entry) -> str | None
     return finish_promotion(session, state, entry)
 
 
-def error_results(kind: str, exc: BaseException) -> list[CheckResult]:
-    """The ``error`` result for a check that raised, worded as ``run_check`` words it."""
-    if isinstance(exc, StagegateError):
-        reason = exc.message
-    else:
-        reason = f"check crashed: {type(exc).__name__}: {exc}"
-    if is_transient(exc):
-        reason += f" (still failing after {IO_RETRIES + 1} attempts)"
-    return [CheckResult(kind, kind, Status.ERROR, reason)]
-
-
 async def _settle(future: PrefectFuture[Any]) -> Any:
     """Wait off the event loop; return the task's result, or the exception it ended with."""
     await asyncio.to_thread(wait, [future])
@@ -183,91 +146,36 @@ async def _settle(future: PrefectFuture[Any]) -> Any:
         return e
 
 
-async def collect_results(plan: GatePlan) -> list[CheckResult]:
-    """One task per check kind, all submitted at once; results gathered in kind order."""
+async def run_check_tasks(plan: GatePlan) -> list[CheckResult]:
+    """One task per planned check, all submitted at once; results gathered in plan order."""
     # quote(): Prefect must neither walk nor copy the plan (its memo is shared by the checks).
     futures = [
-        (kind, check_task.submit(quote(plan), kind))  # type: ignore[call-overload]
-        for kind in plan.kinds
+        (check, check_task.submit(quote(plan), quote(check)))  # type: ignore[call-overload]
+        for check in plan.checks
     ]
     results: list[CheckResult] = []
-    for kind, future in futures:
+    for check, future in futures:
         outcome = await _settle(future)
-        if isinstance(outcome, BaseException):
-            results.extend(error_results(kind, outcome))
-        elif isinstance(outcome, list) and all(isinstance(r, CheckResult) for r in outcome):
-            results.extend(outcome)
-        else:
-            reason = f"check returned {type(outcome).__name__}, not a list of results"
-            results.append(CheckResult(kind, kind, Status.ERROR, reason))
+        results.extend(check_results(check.kind, outcome, attempts=IO_RETRIES + 1))
     return results
 
 
-def artifact_key(usecase: str, source: Stage, target: Stage) -> str:
-    """Prefect artifact keys allow only lower-case letters, digits and dashes."""
-    raw = f"gate-{usecase}-{source.value}-to-{target.value}".lower()
-    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", raw)).strip("-")
-
-
-def _cell(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def gate_markdown(
-    evaluation: GateEvaluation, entry: Entry, alias: str | None, alias_problem: str | None = None
-) -> str:
-    plan = evaluation.plan
-    blocking = len(evaluation.failing)
-    lines = [
-        f"# {plan.usecase_id}: {plan.stage.label} → {plan.target.label} — "
-        f"**{evaluation.verdict.value.upper()}**",
-        "",
-        f"{len(evaluation.results)} checks, {blocking} blocking · evaluated at "
-        f"{plan.context.now.isoformat()} · criteria `{plan.context.criteria_digest}`",
-        "",
-        "| check | status | observed | expected | reason |",
-        "|---|---|---|---|---|",
-    ]
-    for r in evaluation.results:
-        status = f"**{r.status.value}**" if r.status.blocks else r.status.value
-        lines.append(
-            f"| {_cell(r.check)} | {status} | {_cell(r.observed)} | {_cell(r.expected)} "
-            f"| {_cell(r.reason)} |"
+async def wait_for_approvals(
+    session: Session, state: ChainState, plan: GatePlan, timeout: float
+) -> tuple[ChainState, GatePlan]:
+    """``ApprovalWait`` with the pauses awaited and the ledger read off the event loop."""
+    logger = get_run_logger()
+    poll = session.workspace.settings.promotion.approval_poll_seconds
+    waiting = ApprovalWait.start(session, state, plan, timeout=timeout, poll=poll)
+    while (pause := waiting.pause()) is not None:
+        logger.info(
+            "%s: waiting for %s approval(s) in the ledger",
+            plan.usecase_id,
+            missing_text(waiting.missing),
         )
-    lines += [
-        "",
-        f"**Ledger entry** `{entry.key}` (sequence {entry.sequence}, stage after: "
-        f"{entry.predicate.stage.after})  ",
-        f"**Entry digest** `{entry.digest}`",
-    ]
-    if evaluation.model:
-        lines.append(f"  \n**Gated model** `models:/{evaluation.model[0]}/{evaluation.model[1]}`")
-    if alias:
-        lines.append(f"  \n**Alias moved** `{alias}`")
-    if alias_problem:
-        lines.append(f"  \n**Alias NOT moved**: {_cell(alias_problem)}")
-    return "\n".join(lines) + "\n"
-
-
-def summary(evaluation: GateEvaluation, entry: Entry, alias: str | None) -> dict[str, Any]:
-    plan = evaluation.plan
-    return {
-        "usecase": plan.usecase_id,
-        "from": plan.stage.value,
-        "to": plan.target.value,
-        "verdict": evaluation.verdict.value,
-        "stage": entry.predicate.stage.after,
-        "sequence": entry.sequence,
-        "entry_key": entry.key,
-        "entry_digest": entry.digest,
-        "failing": [
-            {"check": r.check, "status": r.status.value, "reason": r.reason}
-            for r in evaluation.failing
-        ],
-        "alias": alias,
-    }
+        await asyncio.sleep(pause)
+        await asyncio.to_thread(waiting.look_again)
+    return waiting.state, waiting.plan
 
 
 def _parse_target(to: str) -> Stage:
@@ -290,32 +198,11 @@ def _this_flow_run() -> str | None:
     return str(run_id) if run_id else None
 
 
-def resumed_summary(entry: Entry, alias: str | None) -> dict[str, Any]:
-    """The flow's return value when the passing gate was already recorded."""
-    gate = entry.predicate.gate
-    assert gate is not None
-    return {
-        "usecase": entry.predicate.use_case,
-        "from": gate.from_stage,
-        "to": gate.to_stage,
-        "verdict": gate.verdict,
-        "stage": entry.predicate.stage.after,
-        "sequence": entry.sequence,
-        "entry_key": entry.key,
-        "entry_digest": entry.digest,
-        "failing": [],
-        "alias": alias,
-        "alert": None,
-        "resumed": True,
-    }
-
-
 async def finish_recorded(session: Session, state: ChainState, entry: Entry) -> dict[str, Any]:
     """The passing gate is already the chain's latest gate: finish its follow-ups only."""
-    logger = get_run_logger()
     gate = entry.predicate.gate
     assert gate is not None
-    logger.info(
+    get_run_logger().info(
         "%s: found the passing gate %s → %s already recorded as %s; finishing its follow-ups",
         state.usecase,
         gate.from_stage,
@@ -326,85 +213,87 @@ async def finish_recorded(session: Session, state: ChainState, entry: Entry) -> 
         finished = await _settle(
             finish_task.submit(quote(session), quote(state), quote(entry))  # type: ignore[call-overload]
         )
+    if isinstance(finished, BaseException):
+        raise alias_not_moved(state.usecase, entry, finished) from finished
+    alias = finished if isinstance(finished, str) else None
     source, target = Stage(gate.from_stage), Stage(gate.to_stage)
-    if isinstance(finished, Exception):
-        problem = (
-            finished.message
-            if isinstance(finished, StagegateError)
-            else f"{type(finished).__name__}: {finished}"
-        )
-        raise EvidenceError(
-            f"{state.usecase}: the gate passed and is recorded as {entry.key}, "
-            f"but the model alias was not moved: {problem}",
-            hint="move the alias once MLflow is reachable; the ledger already admits the version",
-        ) from finished
-    lines = [
-        f"# {state.usecase}: {source.label} → {target.label} — **PASS** (already recorded)",
-        "",
-        f"**Ledger entry** `{entry.key}` (sequence {entry.sequence}), found in the ledger; "
-        "nothing was evaluated or written again.  ",
-        f"**Entry digest** `{entry.digest}`",
-    ]
-    if finished:
-        lines.append(f"  \n**Alias moved** `{finished}`")
     await acreate_markdown_artifact(
-        markdown="\n".join(lines) + "\n",
+        markdown=resumed_markdown(entry, alias),
         key=artifact_key(state.usecase, source, target),
         description=f"{state.usecase} gate {source.value} → {target.value}: pass (already recorded)",
     )
-    return resumed_summary(entry, finished if isinstance(finished, str) else None)
+    return resumed_summary(entry, alias)
 
 
-def missing_approvals(plan: GatePlan) -> dict[str, int]:
-    """Per role, how many more distinct trusted approver keys the gate needs."""
-    missing = {}
-    for role, needed in sorted(plan.criteria.approvals.items()):
-        have = len({a.keyid for a in plan.context.view.approvals if a.role == role})
-        if needed > have:
-            missing[role] = needed - have
-    return missing
-
-
-async def await_approvals(
-    session: Session,
-    state: ChainState,
-    plan: GatePlan,
-    when: datetime | None,
-    timeout: float,
-    poll: float,
-) -> tuple[ChainState, GatePlan]:
-    """Wait until the ledger holds the approvals the gate needs, or ``timeout`` passes.
-
-    Approvals are signatures by approvers' own keys, written to the ledger with
-    ``stagegate approve``; the flow only re-reads the verified chain. Nothing a person
-    types into the run can stand in for one. Returns the newest state and plan.
-    """
+async def run_gate_flow(
+    usecase: str,
+    to: str,
+    workspace: str | None = None,
+    now: str | None = None,
+    approval_timeout: float | None = None,
+    *,
+    checks: CheckRegistry = DEFAULT_CHECKS,
+) -> dict[str, Any]:
+    """The body of ``gate_flow``, run inside a flow, with the checks of ``checks``."""
     logger = get_run_logger()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (missing := missing_approvals(plan)) and loop.time() < deadline:
-        roles = ", ".join(f"{n} {role}" for role, n in missing.items())
-        logger.info("%s: waiting for %s approval(s) in the ledger", plan.usecase_id, roles)
-        await asyncio.sleep(max(0.0, min(poll, deadline - loop.time())))
-        state = await asyncio.to_thread(session.ledger.state, plan.usecase_id)
-        plan = await asyncio.to_thread(
-            plan_gate,
-            session.workspace,
-            state,
-            plan.usecase_id,
-            plan.target,
-            when if session.clock.simulated else None,
-        )
-    return state, plan
-
-
-def _alias_due(evaluation: GateEvaluation) -> bool:
-    # A cheap pre-filter so ordinary gates show no alias task; move_model_alias decides.
-    return (
-        evaluation.verdict is Verdict.PASS
-        and evaluation.model is not None
-        and bool(evaluation.plan.criteria.alias)
+    target = _parse_target(to)
+    requested = parse_time(now, field_name="now") if now is not None else None
+    session, state = await asyncio.to_thread(_open, workspace, usecase)
+    recorded = recorded_promotion(state, target)
+    if recorded is not None:
+        return await finish_recorded(session, state, recorded)
+    plan = await asyncio.to_thread(
+        plan_promotion, session, state, usecase, target, requested, checks=checks
     )
+    waiting = session.workspace.settings.promotion
+    timeout = waiting.approval_timeout_seconds if approval_timeout is None else approval_timeout
+    state, plan = await wait_for_approvals(session, state, plan, timeout)
+
+    # One API client for all task threads of this run, as the sync engine arranges by
+    # itself; otherwise every task opens its own client and connection (~30 ms each).
+    with SyncClientContext.get_or_create():
+        evaluation = conclude(plan, await run_check_tasks(plan))
+        written = record_task.submit(  # type: ignore[call-overload]
+            quote(session), quote(state), quote(evaluation), _this_flow_run()
+        )
+        await asyncio.to_thread(wait, [written])
+        entry = written.result()  # raises the ledger's own error: nothing claims a pass
+        alert = await asyncio.to_thread(notify_gate, session, state, evaluation, entry)
+        moved: Any = None
+        if alias_due(evaluation):  # so that ordinary gates show no alias task
+            moved = await _settle(
+                move_alias_task.submit(quote(session), quote(evaluation))  # type: ignore[call-overload]
+            )
+
+    for r in evaluation.failing:
+        logger.warning("%s %s: %s", r.check, r.status.value, r.reason)
+    logger.info(
+        "%s %s → %s: %s; entry %s (%s)",
+        plan.usecase_id,
+        plan.stage.value,
+        plan.target.value,
+        evaluation.verdict.value,
+        entry.key,
+        entry.digest,
+    )
+    alias_error = moved if isinstance(moved, BaseException) else None
+    alias = moved if isinstance(moved, str) else None
+    await acreate_markdown_artifact(
+        markdown=gate_markdown(
+            evaluation, entry, alias, problem_text(alias_error) if alias_error else None
+        ),
+        key=artifact_key(plan.usecase_id, plan.stage, plan.target),
+        description=f"{plan.usecase_id} gate {plan.stage.value} → {plan.target.value}: "
+        f"{evaluation.verdict.value}",
+    )
+    if alias_error is not None:
+        # As in ``promote``: the promotion stands (the ledger is the source of truth, and
+        # admission reads it), but the caller must hear the alias is stale.
+        raise alias_not_moved(plan.usecase_id, entry, alias_error) from alias_error
+    result = gate_summary(evaluation, entry, alias)
+    result["alert"] = alert.to_record() if alert else None
+    result["resumed"] = False
+    return result
 
 
 @flow(
@@ -422,6 +311,9 @@ async def gate_flow(
 ) -> dict[str, Any]:
     """Run the gate of ``usecase`` to stage ``to`` and record its signed verdict.
 
+    ``now`` is ISO 8601 (a time without a zone is UTC, ``gates.clock.parse_time``),
+    honoured only where the workspace's clock allows it (``Clock.stamp``).
+
     When approvals the gate needs are not yet in the ledger, the run waits for them up
     to ``approval_timeout`` seconds (default ``[promotion] approval_timeout_seconds``),
     re-reading the ledger every ``approval_poll_seconds``; then the gate runs, and ends
@@ -438,77 +330,4 @@ async def gate_flow(
     move, a bad workspace or a ledger that fails verification raises its StagegateError
     before anything is written, so the run fails with that message.
     """
-    logger = get_run_logger()
-    target = _parse_target(to)
-    when = parse_time(now, field_name="now") if now is not None else None
-    session, state = await asyncio.to_thread(_open, workspace, usecase)
-    recorded = recorded_promotion(state, target)
-    if recorded is not None:
-        return await finish_recorded(session, state, recorded)
-    when = session.clock.stamp(when, what=f"a gate evaluation of {usecase}")
-    plan = await asyncio.to_thread(plan_gate, session.workspace, state, usecase, target, when)
-    waiting = session.workspace.settings.promotion
-    timeout = waiting.approval_timeout_seconds if approval_timeout is None else approval_timeout
-    if timeout > 0 and missing_approvals(plan):
-        state, plan = await await_approvals(
-            session, state, plan, when, timeout, waiting.approval_poll_seconds
-        )
-
-    # One API client for all task threads of this run, as the sync engine arranges by
-    # itself; otherwise every task opens its own client and connection (~30 ms each).
-    with SyncClientContext.get_or_create():
-        evaluation = conclude(plan, await collect_results(plan))
-        written = record_task.submit(  # type: ignore[call-overload]
-            quote(session), quote(state), quote(evaluation), _this_flow_run()
-        )
-        await asyncio.to_thread(wait, [written])
-        entry = written.result()  # raises the ledger's own error: nothing claims a pass
-        alert = await asyncio.to_thread(notify_gate, session, state, evaluation, entry)
-
-        alias: str | None = None
-        alias_error: Exception | None = None
-        if _alias_due(evaluation):
-            moved = await _settle(
-                move_alias_task.submit(quote(session), quote(evaluation))  # type: ignore[call-overload]
-            )
-            if isinstance(moved, Exception):
-                alias_error = moved
-            else:
-                alias = moved
-
-    for r in evaluation.failing:
-        logger.warning("%s %s: %s", r.check, r.status.value, r.reason)
-    logger.info(
-        "%s %s → %s: %s; entry %s (%s)",
-        plan.usecase_id,
-        plan.stage.value,
-        plan.target.value,
-        evaluation.verdict.value,
-        entry.key,
-        entry.digest,
-    )
-    alias_problem = None
-    if alias_error is not None:
-        alias_problem = (
-            alias_error.message
-            if isinstance(alias_error, StagegateError)
-            else f"{type(alias_error).__name__}: {alias_error}"
-        )
-    await acreate_markdown_artifact(
-        markdown=gate_markdown(evaluation, entry, alias, alias_problem),
-        key=artifact_key(plan.usecase_id, plan.stage, plan.target),
-        description=f"{plan.usecase_id} gate {plan.stage.value} → {plan.target.value}: "
-        f"{evaluation.verdict.value}",
-    )
-    if alias_problem is not None:
-        # As in the library path: the promotion stands (the ledger is the source of
-        # truth, and admission reads it), but the caller must hear the alias is stale.
-        raise EvidenceError(
-            f"{plan.usecase_id}: the gate passed and is recorded as {entry.key}, "
-            f"but the model alias was not moved: {alias_problem}",
-            hint="move the alias once MLflow is reachable; the ledger already admits the version",
-        ) from alias_error
-    result = summary(evaluation, entry, alias)
-    result["alert"] = alert.to_record() if alert else None
-    result["resumed"] = False
-    return result
+    return await run_gate_flow(usecase, to, workspace, now, approval_timeout)

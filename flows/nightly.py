@@ -1,12 +1,14 @@
 """The nightly re-check as a Prefect flow: every use case's current stage, fanned out.
 
-One task per use case (in even batches beyond ``[schedule] max_tasks``), on a thread
-pool by default or on a Dask cluster (``[schedule] task_runner = "dask"``, with
-``dask_address`` of a running scheduler or a local cluster started for the run). Each
-use case is re-checked, alerted on and signed into its own ``recheck`` entry; one use
-case's failure never stops the others. The run publishes a table artifact
-of the night and ends **Failed** when any production use case fails its health check,
-so Prefect's own notifications and dashboards see it.
+The steps are ``gates.recheck``'s (``plan_night``, ``recheck_batch``, ``night_summary``,
+``gates.recheck.night``); this module maps them to Prefect. One task per use case (in
+even batches beyond ``[schedule] max_tasks``), on a thread pool by default or on a Dask
+cluster (``[schedule] task_runner = "dask"``, with ``dask_address`` of a running
+scheduler or a local cluster started for the run). Each use case is re-checked, alerted
+on and signed into its own ``recheck`` entry; one use case's failure never stops the
+others. The run publishes a table artifact of the night and ends **Failed** when any
+production use case fails its health check, so Prefect's own notifications and
+dashboards see it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from gates.clock import parse_time
 from gates.errors import StagegateError
-from gates.recheck.run import RecheckOutcome, recheck_usecase, targets
+from gates.recheck.night import (
+    batch_label,
+    batch_outcomes,
+    batches,
+    night_summary,
+    night_table,
+    recheck_batch,
+)
+from gates.recheck.run import RecheckOutcome, plan_night
 from gates.stack.prefect_server import default_recorder_batching
 from gates.workspace.session import Session
 from gates.workspace.settings import ScheduleSettings
@@ -65,27 +75,8 @@ def session_for(workspace: str) -> Session:
 def recheck_task(
     workspace: str, usecases: list[str], now: datetime | None, label: str, notify: bool = True
 ) -> list[RecheckOutcome]:
-    """Re-check a batch of use cases in turn (each signs its own entry, none stops the others)."""
-    session = session_for(workspace)
-    return [recheck_usecase(session, uc, now, notify=notify) for uc in usecases]
-
-
-def batches(ids: list[str], max_tasks: int) -> list[list[str]]:
-    """Split ``ids`` into at most ``max_tasks`` contiguous batches of even size."""
-    if not ids:
-        return []
-    count = min(len(ids), max_tasks)
-    size, extra = divmod(len(ids), count)
-    out, start = [], 0
-    for i in range(count):
-        end = start + size + (1 if i < extra else 0)
-        out.append(ids[start:end])
-        start = end
-    return out
-
-
-def batch_label(batch: list[str]) -> str:
-    return batch[0] if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
+    """``recheck_batch`` in this worker's session of the workspace."""
+    return recheck_batch(session_for(workspace), usecases, now, notify=notify)
 
 
 def task_runner_for(schedule: ScheduleSettings, choice: str | None = None) -> TaskRunner[Any]:
@@ -113,10 +104,7 @@ def _outcomes_of(batch: list[str], future: PrefectFuture[Any]) -> list[RecheckOu
         result = future.result(raise_on_failure=False)
     except Exception as e:  # a task that crashed without a result
         result = e
-    if isinstance(result, list) and all(isinstance(o, RecheckOutcome) for o in result):
-        return result
-    message = str(result) if isinstance(result, BaseException) else f"task returned {result!r}"
-    return [RecheckOutcome(uc, None, "error", message=f"task failed: {message}") for uc in batch]
+    return batch_outcomes(batch, result)
 
 
 def _fan_out(
@@ -148,32 +136,6 @@ def _fan_out(
         return [o for batch, f in futures for o in _outcomes_of(batch, f)]
 
 
-def night_table(outcomes: list[RecheckOutcome]) -> list[dict[str, Any]]:
-    return [
-        {
-            "use case": o.usecase,
-            "stage": o.stage or "—",
-            "verdict": o.verdict,
-            "problems": "; ".join(f"{r.check} {r.status.value}" for r in o.problems)
-            or (o.message or "—"),
-            "entry": o.entry or "—",
-            "alert": o.alert,
-        }
-        for o in outcomes
-    ]
-
-
-def night_summary(outcomes: list[RecheckOutcome]) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.verdict] = counts.get(o.verdict, 0) + 1
-    return {
-        "counts": counts,
-        "healthFailed": sorted(o.usecase for o in outcomes if o.health_failed),
-        "outcomes": [o.to_json() for o in outcomes],
-    }
-
-
 @flow(name=FLOW_NAME, flow_run_name="nightly-recheck", persist_result=False, log_prints=False)
 async def nightly_recheck(
     workspace: str | None = None,
@@ -191,20 +153,19 @@ async def nightly_recheck(
     root_dir = str(Path(workspace).resolve()) if workspace else _found()
     session = await asyncio.to_thread(session_for, root_dir)
     root = str(session.workspace.root)
-    now = session.clock.stamp(parse_time(at, field_name="at") if at else None, what="a night")
-    ids = targets(session, usecases)
-    runner = task_runner_for(session.workspace.settings.schedule, task_runner)
+    requested = parse_time(at, field_name="at") if at else None
+    night = await asyncio.to_thread(plan_night, session, usecases, requested)
+    ids = list(night.usecases)
     schedule = session.workspace.settings.schedule
-    # On the system clock each use case is judged and signed at its own moment.
-    per_usecase = now if session.clock.simulated else None
+    runner = task_runner_for(schedule, task_runner)
     outcomes = await asyncio.to_thread(
-        _fan_out, runner, root, ids, per_usecase, notify, schedule.max_tasks
+        _fan_out, runner, root, ids, night.per_usecase, notify, schedule.max_tasks
     )
     summary = night_summary(outcomes)
     await acreate_table_artifact(
         table=night_table(outcomes),
         key=ARTIFACT_KEY,
-        description=f"Nightly re-check of {len(ids)} use case(s) as of {now.isoformat()}: "
+        description=f"Nightly re-check of {len(ids)} use case(s) as of {night.at.isoformat()}: "
         + ", ".join(f"{n} {v}" for v, n in sorted(summary["counts"].items())),
     )
     for o in outcomes:

@@ -8,17 +8,18 @@
 - ``in-process``: the library's ``promote``, no Prefect at all.
 
 Prefect loads only when a flow route is taken, so ``in-process`` runs and the library
-never pay for it.
+never pay for it. Every route answers with a ``PromotionReport``
+(``flows.promotion_report``, which ``flows.submit`` shares without importing this module).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from flows.promotion_report import PromotionReport
 from gates.engine.actions import promote
 from gates.ledger.entry import Entry
 from gates.stages import Stage
@@ -28,19 +29,6 @@ if TYPE_CHECKING:
     from flows.submit import SubmittedRun
 
 Route = Literal["deployment", "local-flow", "in-process"]
-
-
-@dataclass(frozen=True)
-class PromotionReport:
-    """What a promotion did, whichever route it took."""
-
-    entry: Entry
-    #: The passing gate was already recorded: only its follow-ups ran.
-    resumed: bool = False
-    #: The model alias moved (``models:/NAME@ALIAS -> VERSION``), if any.
-    alias: str | None = None
-    #: The Prefect flow run that evaluated the gate, if one did.
-    flow_run: str | None = None
 
 
 def prefect_api_configured() -> bool:

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flows.deployments import PROMOTE
-from flows.promotion import PromotionReport
-from gates.engine.actions import alias_text, recorded_alias, recorded_promotion
+from flows.promotion_report import PromotionReport
+from gates.engine.followups import alias_text, recorded_alias, recorded_promotion
 from gates.errors import StagegateError
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,3 +71,18 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackTsa]:
     """A real RFC 3161 timestamp authority (OpenSSL) on 127.0.0.1 for the whole session."""
     with LoopbackTsa(tmp_path_factory.mktemp("tsa")) as authority:
         yield authority
+
+
+@pytest.fixture
+def host_in_new_york() -> Iterator[None]:
+    """This process's local time zone is not UTC (as on most laptops), for one test."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    assert time.localtime().tm_gmtoff != 0
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()

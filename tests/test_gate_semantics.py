@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 
-from gates.engine.gate import GatePlan, run_check
+from gates.checks.interface import Check
+from gates.engine.gate import GatePlan, check_results, run_check
 from gates.results import CheckResult, Status, Verdict, verdict_of
 
 
@@ -32,16 +30,27 @@ def test_verdict_is_the_worst_status(statuses: list[Status], verdict: Verdict) -
     assert verdict_of([result(s) for s in statuses]) is verdict
 
 
-def test_a_crashing_check_becomes_an_error_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    crashing = types.ModuleType("gates.checks.crashing")
-
+def test_a_crashing_check_becomes_an_error_result() -> None:
     def run(ctx: object) -> list[CheckResult]:
         raise ZeroDivisionError("division by zero in a check")
 
-    crashing.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gates.checks.crashing", crashing)
     plan = GatePlan.__new__(GatePlan)
     object.__setattr__(plan, "context", None)
-    results = run_check(plan, "crashing")
-    assert [r.status for r in results] == [Status.ERROR]
+    results = run_check(plan, Check("crashing", run))
+    assert [(r.check, r.kind, r.status) for r in results] == [
+        ("crashing", "crashing", Status.ERROR)
+    ]
     assert "ZeroDivisionError" in results[0].reason
+
+
+@pytest.mark.parametrize("returned", [None, "pass", [CheckResult("c", "k", Status.PASS, "r"), 1]])
+def test_a_check_that_returns_no_list_of_results_is_an_error(returned: object) -> None:
+    def run(ctx: object) -> object:
+        return returned
+
+    plan = GatePlan.__new__(GatePlan)
+    object.__setattr__(plan, "context", None)
+    results = run_check(plan, Check("odd", run))  # type: ignore[arg-type]
+    assert [(r.check, r.status) for r in results] == [("odd", Status.ERROR)]
+    assert results[0].reason == f"check returned {type(returned).__name__}, not a list of results"
+    assert check_results("odd", returned) == results

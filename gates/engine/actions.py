@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from gates.canonical import digest_of
-from gates.engine.gate import GateEvaluation, evaluate_gate
+from gates.checks.interface import CheckRegistry
+from gates.checks.registry import DEFAULT_CHECKS
+from gates.engine.followups import (
+    alias_not_moved,
+    finish_promotion,
+    move_model_alias,
+    recorded_promotion,
+)
+from gates.engine.gate import GateEvaluation, GatePlan, plan_gate, run_gate
 from gates.engine.notify import notify_gate
 from gates.errors import PromotionRefused, WriteOutcomeUnknown
 from gates.ledger.entry import Entry
@@ -148,106 +156,60 @@ def record_gate(
         ) from e
 
 
+def plan_promotion(
+    session: Session,
+    state: ChainState,
+    usecase_id: str,
+    target: Stage,
+    now: datetime | None = None,
+    *,
+    checks: CheckRegistry = DEFAULT_CHECKS,
+) -> GatePlan:
+    """Plan the gate at the time the session's clock allows (``Clock.stamp``).
+
+    Illegal moves (skips, backward, from Stopped) are refused here, before any check runs.
+    """
+    when = session.clock.stamp(now, what=f"a gate evaluation of {usecase_id}")
+    return plan_gate(session.workspace, state, usecase_id, target, when, checks=checks)
+
+
 def promote(
-    session: Session, usecase_id: str, target: Stage, *, now: datetime | None = None
+    session: Session,
+    usecase_id: str,
+    target: Stage,
+    *,
+    now: datetime | None = None,
+    checks: CheckRegistry = DEFAULT_CHECKS,
 ) -> PromotionOutcome:
     """Evaluate the gate in-process, record it, and on a pass move the model alias.
 
+    The steps, which the gate flow (``flows.gate_flow``) takes too, each as its task:
+    finish a recorded pass (``recorded_promotion``, ``finish_promotion``), else plan
+    (``plan_promotion``), run the checks and conclude (``run_gate``), record
+    (``record_gate``), alert (``notify_gate``), move the alias (``move_model_alias``).
+
     If the passing gate into ``target`` is already the chain's latest gate (its entry
     landed but the follow-ups did not run, say its answer was lost), nothing is
-    evaluated or written again: the follow-ups are finished (``resumed``).
+    evaluated or written again: the follow-ups are finished (``resumed``). A recorded
+    pass whose alias cannot move raises ``alias_not_moved``: the promotion stands.
     """
-    when = session.clock.stamp(now, what=f"a gate evaluation of {usecase_id}")
     state = session.ledger.state(usecase_id)
     recorded = recorded_promotion(state, target)
     if recorded is not None:
-        return PromotionOutcome(None, recorded, alias=finish_promotion(session, state, recorded))
-    evaluation = evaluate_gate(session.workspace, state, usecase_id, target, when)
+        try:
+            alias = finish_promotion(session, state, recorded)
+        except Exception as e:
+            raise alias_not_moved(usecase_id, recorded, e) from e
+        return PromotionOutcome(None, recorded, alias=alias)
+    plan = plan_promotion(session, state, usecase_id, target, now, checks=checks)
+    evaluation = run_gate(plan)
     entry = record_gate(session, state, evaluation)
     alert = notify_gate(session, state, evaluation, entry)
-    alias = move_model_alias(session, evaluation)
+    try:
+        alias = move_model_alias(session, evaluation)
+    except Exception as e:
+        raise alias_not_moved(usecase_id, entry, e) from e
     return PromotionOutcome(evaluation, entry, alert, alias)
-
-
-def recorded_promotion(state: ChainState, target: Stage) -> Entry | None:
-    """The passing gate that moved the use case into ``target``, if it is the latest gate.
-
-    The use case must be in ``target`` by that very entry: a later rollback, a No-Go or
-    another gate means the promotion is history, not something left to finish.
-    """
-    entry = state.last_gate
-    if entry is None or state.stage is not target or state.entered_sequence != entry.sequence:
-        return None
-    gate = entry.predicate.gate
-    if gate is None or gate.verdict != "pass" or gate.to_stage != target.value:
-        return None
-    return entry
-
-
-def finish_promotion(session: Session, state: ChainState, entry: Entry) -> str | None:
-    """Run a recorded passing gate's follow-ups again; each is idempotent.
-
-    The follow-up is the model alias (setting it to the same version again changes
-    nothing). A pass raises no alert, so none can be due. Returns the alias moved.
-    """
-    due = recorded_alias(session, state, entry)
-    return _point_alias(session, *due) if due else None
-
-
-def recorded_alias(
-    session: Session, state: ChainState, entry: Entry
-) -> tuple[str, str, str] | None:
-    """(model, alias, version) a recorded passing gate points at, or None if none is due.
-
-    The alias is the one in the criteria the gate was judged under, as the ledger
-    locked them; whether to move it at all is the use case's ``model.move_alias``.
-    """
-    gate = entry.predicate.gate
-    if gate is None or gate.verdict != "pass" or gate.model is None:
-        return None
-    alias = _locked_alias(state, gate.from_stage, gate.criteria_digest)
-    model = session.workspace.usecase(state.usecase).model
-    if not alias or model is None or not model.move_alias:
-        return None
-    return gate.model.name, alias, gate.model.version
-
-
-def _locked_alias(state: ChainState, stage: str, digest: str) -> str | None:
-    for entry in reversed(state.history):
-        lock = entry.predicate.lock
-        if lock is not None and lock.stage == stage and lock.digest == digest:
-            alias = lock.criteria.get("alias")
-            return alias if isinstance(alias, str) and alias else None
-    return None
-
-
-def move_model_alias(session: Session, evaluation: GateEvaluation) -> str | None:
-    """After a recorded pass, point the registered model's stage alias at the gated version.
-
-    The ledger, not the alias, is the source of truth (``admit`` reads the ledger), so
-    a failed alias move is reported to the caller and does not undo the promotion.
-    """
-    plan = evaluation.plan
-    model = plan.context.usecase.model
-    alias = plan.criteria.alias
-    if evaluation.verdict is not Verdict.PASS or not alias or evaluation.model is None:
-        return None
-    if model is None or not model.move_alias:
-        return None
-    name, version = evaluation.model
-    return _point_alias(session, name, alias, version)
-
-
-def _point_alias(session: Session, name: str, alias: str, version: str) -> str:
-    from gates.promotion.mlflow_alias import move_alias
-
-    move_alias(session.workspace.tracking_uri, name, alias, version)
-    return alias_text(name, alias, version)
-
-
-def alias_text(name: str, alias: str, version: str) -> str:
-    """How a moved alias is reported: ``models:/NAME@ALIAS -> VERSION``."""
-    return f"models:/{name}@{alias} -> {version}"
 
 
 def approve(

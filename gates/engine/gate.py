@@ -1,19 +1,21 @@
 """A gate: plan it from the verified ledger, run its checks, conclude a verdict.
 
-The three steps are separate so the Prefect flow can run each check as a task, while
-``evaluate_gate`` runs the same steps in-process. Any exception inside a check becomes
-an ``error`` result: no path turns an exception into a pass.
+The steps are separate so the Prefect flow can run each check as a task, while
+``evaluate_gate`` runs the same steps in-process. The checks come from a registry the
+caller hands in (``gates.checks.registry.DEFAULT_CHECKS`` unless it says otherwise).
+Any exception inside a check becomes an ``error`` result: no path turns an exception
+into a pass.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gates.checks.interface import CheckContext, StageView
-from gates.errors import PromotionRefused, StagegateError
+from gates.checks.interface import Check, CheckContext, CheckRegistry, StageView
+from gates.checks.registry import DEFAULT_CHECKS
+from gates.engine.failures import check_error
+from gates.errors import PromotionRefused
 from gates.ledger.replay import ChainState
 from gates.policy.effective import criteria_digest
 from gates.policy.model import ExitCriteria
@@ -21,46 +23,13 @@ from gates.results import CheckResult, Status, Verdict, verdict_of
 from gates.stages import Stage, next_stage
 from gates.workspace.loader import Workspace
 
-#: Check kinds in the order a reader meets them in a gate report: module under gates.checks.
-CHECK_KINDS: tuple[str, ...] = (
-    "criteria_lock",
-    "timebox",
-    "sponsors",
-    "approvals",
-    "deliverables",
-    "expectations",
-    "mlflow_metrics",
-    "pilot_outcomes",
-    "blockers",
-    "cost_forecast",
-    "scale_readiness",
-    "next_criteria",
-)
-
-
-#: Which check kinds have something to judge under given criteria. Kinds that do not
-#: apply are left out of the plan (and of the Prefect run) instead of reporting nothing.
-APPLIES: dict[str, Callable[[ExitCriteria], bool]] = {
-    "criteria_lock": lambda c: True,
-    "timebox": lambda c: c.time_box.planned_days is not None or c.time_box.max_days is not None,
-    "sponsors": lambda c: c.sponsors is not None or bool(c.budget_required_for),
-    "approvals": lambda c: any(n > 0 for n in c.approvals.values()),
-    "deliverables": lambda c: bool(c.deliverables),
-    "expectations": lambda c: bool(c.datasets),
-    "mlflow_metrics": lambda c: bool(c.metrics),
-    "pilot_outcomes": lambda c: c.pilot is not None,
-    "blockers": lambda c: c.open_blockers_max is not None,
-    "cost_forecast": lambda c: c.cost is not None,
-    "scale_readiness": lambda c: c.scale is not None,
-    "next_criteria": lambda c: c.to_stage not in (Stage.SCALE.value, Stage.STOPPED.value),
-}
-
 
 @dataclass(frozen=True)
 class GatePlan:
     context: CheckContext
     target: Stage
-    kinds: tuple[str, ...] = CHECK_KINDS
+    #: The checks this gate runs: those of the registry that apply, in its order.
+    checks: tuple[Check, ...] = ()
     #: The model version admitted into the current stage, carried forward when this
     #: gate's own evidence names none (e.g. Pilot → Production judges the pilot model).
     incumbent_model: tuple[str, str] | None = None
@@ -68,6 +37,10 @@ class GatePlan:
     @property
     def usecase_id(self) -> str:
         return self.context.usecase.id
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(check.kind for check in self.checks)
 
     @property
     def stage(self) -> Stage:
@@ -96,8 +69,14 @@ def plan_gate(
     usecase_id: str,
     target: Stage,
     now: datetime | None = None,
+    *,
+    checks: CheckRegistry = DEFAULT_CHECKS,
 ) -> GatePlan:
-    """Refuse illegal moves (skips, backward, from Stopped) before any check runs."""
+    """Refuse illegal moves (skips, backward, from Stopped) before any check runs.
+
+    The plan keeps the checks of ``checks`` that have something to judge under the
+    stage's criteria, in the registry's order.
+    """
     usecase = workspace.usecase(usecase_id)
     current = state.stage
     if current is None:
@@ -134,9 +113,11 @@ def plan_gate(
         view=view,
         now=(now or datetime.now(UTC)).astimezone(UTC),
     )
-    kinds = tuple(kind for kind in CHECK_KINDS if APPLIES[kind](criteria))
     return GatePlan(
-        context=context, target=target, kinds=kinds, incumbent_model=_incumbent_model(state)
+        context=context,
+        target=target,
+        checks=tuple(check for check in checks.values() if check.applies(criteria)),
+        incumbent_model=_incumbent_model(state),
     )
 
 
@@ -148,16 +129,27 @@ def _incumbent_model(state: ChainState) -> tuple[str, str] | None:
     return None
 
 
-def run_check(plan: GatePlan, kind: str) -> list[CheckResult]:
-    """Run one check kind; exceptions become ``error`` results naming what broke."""
+def run_check(plan: GatePlan, check: Check) -> list[CheckResult]:
+    """Run one check in-process; exceptions become ``error`` results naming what broke."""
     try:
-        module = importlib.import_module(f"gates.checks.{kind}")
-        results: list[CheckResult] = module.run(plan.context)
-    except StagegateError as e:
-        return [CheckResult(kind, kind, Status.ERROR, e.message)]
+        outcome: object = check.run(plan.context)
     except Exception as e:  # fail closed: a crashing check is an error, never a pass
-        return [CheckResult(kind, kind, Status.ERROR, f"check crashed: {type(e).__name__}: {e}")]
-    return list(results)
+        outcome = e
+    return check_results(check.kind, outcome)
+
+
+def check_results(kind: str, outcome: object, *, attempts: int = 1) -> list[CheckResult]:
+    """What a run of the check ``kind`` adds to the gate: its results, or one ``error``.
+
+    ``outcome`` is what the run returned or the exception it ended with (after
+    ``attempts`` tries); anything but a list of results is an error, never a pass.
+    """
+    if isinstance(outcome, BaseException):
+        return [check_error(kind, outcome, attempts=attempts)]
+    if isinstance(outcome, list | tuple) and all(isinstance(r, CheckResult) for r in outcome):
+        return list(outcome)
+    reason = f"check returned {type(outcome).__name__}, not a list of results"
+    return [CheckResult(kind, kind, Status.ERROR, reason)]
 
 
 def conclude(plan: GatePlan, results: list[CheckResult]) -> GateEvaluation:
@@ -188,10 +180,16 @@ def evaluate_gate(
     usecase_id: str,
     target: Stage,
     now: datetime | None = None,
+    *,
+    checks: CheckRegistry = DEFAULT_CHECKS,
 ) -> GateEvaluation:
     """Plan, run every check in-process and conclude: the library path without Prefect."""
-    plan = plan_gate(workspace, state, usecase_id, target, now)
+    return run_gate(plan_gate(workspace, state, usecase_id, target, now, checks=checks))
+
+
+def run_gate(plan: GatePlan) -> GateEvaluation:
+    """Run the plan's checks in-process, in order, and conclude."""
     results: list[CheckResult] = []
-    for kind in plan.kinds:
-        results.extend(run_check(plan, kind))
+    for check in plan.checks:
+        results.extend(run_check(plan, check))
     return conclude(plan, results)

@@ -359,6 +359,31 @@ def targets(session: Session, usecases: Iterable[str] | None = None) -> list[str
     return sorted(set(session.ledger.usecases()) | set(session.workspace.usecases))
 
 
+@dataclass(frozen=True)
+class Night:
+    """What a night re-checks, and as of when."""
+
+    #: The night's time, as the session's clock allows it (``Clock.stamp``).
+    at: datetime
+    #: The time each re-check is judged and signed at: the night's on a simulated clock;
+    #: None on the system clock, where each use case takes its own moment (a long night
+    #: must not sign entries with the time it started).
+    per_usecase: datetime | None
+    usecases: tuple[str, ...]
+
+
+def plan_night(
+    session: Session, usecases: Iterable[str] | None = None, at: datetime | None = None
+) -> Night:
+    """The use cases to re-check (the given ones, else all) and the night's time."""
+    night = session.clock.stamp(at, what="a night of re-checks")
+    return Night(
+        at=night,
+        per_usecase=night if session.clock.simulated else None,
+        usecases=tuple(targets(session, usecases)),
+    )
+
+
 def recheck_all(
     session: Session,
     usecases: Iterable[str] | None = None,
@@ -368,18 +393,17 @@ def recheck_all(
     notify: bool = True,
 ) -> list[RecheckOutcome]:
     """The night without Prefect: every target re-checked, in order, ``workers`` at a time."""
-    night = session.clock.stamp(now, what="a night of re-checks")
-    # On the system clock each use case is judged at its own moment: a long night must
-    # not sign entries with the time it started.
-    when = night if session.clock.simulated else None
-    ids = targets(session, usecases)
+    night = plan_night(session, usecases, now)
+    when = night.per_usecase
     session.ledger  # noqa: B018  (open store and trust once, before any thread)
     if workers <= 1:
-        return [recheck_usecase(session, uc, when, notify=notify) for uc in ids]
+        return [recheck_usecase(session, uc, when, notify=notify) for uc in night.usecases]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda uc: recheck_usecase(session, uc, when, notify=notify), ids))
+        return list(
+            pool.map(lambda uc: recheck_usecase(session, uc, when, notify=notify), night.usecases)
+        )
 
 
 def exit_code(verdicts: Iterable[str]) -> int:

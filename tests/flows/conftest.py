@@ -107,11 +107,8 @@ class GateWorld:
     def run_flow(self, to: str = "poc", **options: Any) -> Any:
         from flows.gate_flow import gate_flow
 
-        return asyncio.run(
-            gate_flow(
-                usecase=UC, to=to, workspace=str(self.root), now=GATE_TIME.isoformat(), **options
-            )
-        )
+        options.setdefault("now", GATE_TIME.isoformat())
+        return asyncio.run(gate_flow(usecase=UC, to=to, workspace=str(self.root), **options))
 
 
 def build_world(

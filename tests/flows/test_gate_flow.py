@@ -6,28 +6,22 @@ import asyncio
 import json
 import shutil
 import socket
-import sys
 import time
-import types
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect import flow
 
-from flows.gate_flow import (
-    IO_RETRIES,
-    artifact_key,
-    collect_results,
-    gate_flow,
-    is_transient,
-)
+from flows.gate_flow import IO_RETRIES, gate_flow, run_check_tasks, run_gate_flow
+from gates.checks.interface import Check, CheckRegistry
+from gates.checks.registry import DEFAULT_CHECKS, registry_of
 from gates.engine.actions import promote, record_gate
-from gates.engine.gate import CHECK_KINDS, GatePlan, evaluate_gate, plan_gate
+from gates.engine.gate import GatePlan, evaluate_gate, plan_gate
 from gates.errors import EvidenceError, PromotionRefused, StagegateError
+from gates.report.gate_summary import artifact_key
 from gates.results import CheckResult, Status
 from gates.stages import Stage
 from gates.workspace.session import Session
@@ -135,7 +129,7 @@ def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: Ga
         "deliverables",
         "next_criteria",
     }
-    assert applicable < set(CHECK_KINDS)
+    assert applicable < set(DEFAULT_CHECKS)
     names = task_run_names(artifact.flow_run_id, expected=len(applicable) + 1)
     assert [n for n in names if n.startswith("check:")] == sorted(f"check:{k}" for k in applicable)
     assert next(n for n in names if not n.startswith("check:")).startswith("record-gate")
@@ -262,20 +256,29 @@ class ParsesTrackerExport:
         return [CheckResult("blockers", "blockers", Status.PASS, f"{len(issues)} issues")]
 
 
+def run_flow_with(world: GateWorld, checks: CheckRegistry) -> Any:
+    """The gate flow's own body (``run_gate_flow``) with other checks, in a flow run."""
+
+    @flow(name="stagegate-gate-with-checks", persist_result=False)
+    async def gate_with_checks() -> dict[str, Any]:
+        return await run_gate_flow(UC, "poc", str(world.root), GATE_TIME.isoformat(), checks=checks)
+
+    return asyncio.run(gate_with_checks())
+
+
 def test_a_check_that_raises_is_the_same_error_in_library_and_flow(
-    world: GateWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: GateWorld, tmp_path: Path
 ) -> None:
     export = tmp_path / "issues.json"
     export.write_text('[{"id": 1, "kind": "blocker", "status": "open"')  # truncated
     crashing = ParsesTrackerExport(export)
-    module = types.ModuleType("gates.checks.deliverables")
-    module.run = crashing.run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gates.checks.deliverables", module)
+    applies = DEFAULT_CHECKS["deliverables"].applies
+    checks = {**DEFAULT_CHECKS, "deliverables": Check("deliverables", crashing.run, applies)}
     library_root = tmp_path / "library-copy"
     shutil.copytree(world.root, library_root)
 
-    outcome = promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME)
-    result = world.run_flow()
+    outcome = promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME, checks=checks)
+    result = run_flow_with(world, checks)
 
     assert result["verdict"] == outcome.evaluation.verdict.value == "error"
     assert crashing.attempts == 2  # once per path: a crash on bad data is not retried
@@ -329,55 +332,55 @@ class TcpEvidence:
 
 
 @pytest.fixture
-def plug_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Any], None]]:
-    """Install a check kind under gates.checks for one test."""
-    installed: list[Any] = []
+def tcp_evidence() -> Iterator[Callable[..., TcpEvidence]]:
+    """TCP evidence sources for one test, their listeners closed at its end."""
+    made: list[TcpEvidence] = []
 
-    def install(kind: str, source: Any) -> None:
-        module = types.ModuleType(f"gates.checks.{kind}")
-        module.run = source.run  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, f"gates.checks.{kind}", module)
-        installed.append(source)
+    def make(refusals: int | None, *, wrap: bool = False) -> TcpEvidence:
+        made.append(TcpEvidence(refusals, wrap=wrap))
+        return made[-1]
 
-    yield install
-    for source in installed:
-        if hasattr(source, "close"):
-            source.close()
+    yield make
+    for source in made:
+        source.close()
 
 
-def explore_plan(world: GateWorld, *kinds: str) -> GatePlan:
+def explore_plan(world: GateWorld, *checks: Check) -> GatePlan:
+    """The Explore gate's plan, running exactly ``checks``."""
     session = world.session()
     state = session.ledger.state(UC)
-    return replace(plan_gate(session.workspace, state, UC, Stage.POC, GATE_TIME), kinds=kinds)
+    return plan_gate(
+        session.workspace, state, UC, Stage.POC, GATE_TIME, checks=registry_of(*checks)
+    )
 
 
 def run_checks(plan: GatePlan) -> list[CheckResult]:
     @flow(name="stagegate-checks-only", persist_result=False)
     async def checks_only() -> list[CheckResult]:
-        return await collect_results(plan)
+        return await run_check_tasks(plan)
 
     return asyncio.run(checks_only())
 
 
 def test_a_briefly_unreachable_source_is_retried_until_it_answers(
-    world: GateWorld, plug_in: Callable[[str, Any], None]
+    world: GateWorld, tcp_evidence: Callable[..., TcpEvidence]
 ) -> None:
-    source = TcpEvidence(refusals=1)
-    plug_in("tcp_evidence", source)
+    source = tcp_evidence(refusals=1)
 
-    results = run_checks(explore_plan(world, "tcp_evidence"))
+    results = run_checks(explore_plan(world, Check("tcp_evidence", source.run)))
 
     assert [(r.check, r.status) for r in results] == [("tcp-source", Status.PASS)]
     assert source.attempts == 2
 
 
 def test_a_source_that_stays_down_is_an_error_after_the_retries_never_a_pass(
-    world: GateWorld, plug_in: Callable[[str, Any], None]
+    world: GateWorld, tcp_evidence: Callable[..., TcpEvidence]
 ) -> None:
-    source = TcpEvidence(refusals=None, wrap=True)
-    plug_in("tcp_evidence", source)
+    source = tcp_evidence(refusals=None, wrap=True)
 
-    results = run_checks(explore_plan(world, "tcp_evidence", "sponsors"))
+    results = run_checks(
+        explore_plan(world, Check("tcp_evidence", source.run), DEFAULT_CHECKS["sponsors"])
+    )
 
     assert source.attempts == IO_RETRIES + 1
     down = results[0]
@@ -389,7 +392,7 @@ def test_a_source_that_stays_down_is_an_error_after_the_retries_never_a_pass(
 
 
 def test_a_check_that_crashes_on_bad_evidence_is_not_retried(
-    world: GateWorld, plug_in: Callable[[str, Any], None], tmp_path: Path
+    world: GateWorld, tmp_path: Path
 ) -> None:
     class ReadsAMissingFile:
         attempts = 0
@@ -400,18 +403,15 @@ def test_a_check_that_crashes_on_bad_evidence_is_not_retried(
             return [CheckResult("export", "file_evidence", Status.PASS, "read")]
 
     source = ReadsAMissingFile()
-    plug_in("file_evidence", source)
 
-    results = run_checks(explore_plan(world, "file_evidence"))
+    results = run_checks(explore_plan(world, Check("file_evidence", source.run)))
 
     assert source.attempts == 1
     assert [(r.check, r.status) for r in results] == [("file_evidence", Status.ERROR)]
     assert results[0].reason.startswith("check crashed: FileNotFoundError:")
 
 
-def test_a_failed_check_is_recorded_as_is_and_not_rerun(
-    world: GateWorld, plug_in: Callable[[str, Any], None]
-) -> None:
+def test_a_failed_check_is_recorded_as_is_and_not_rerun(world: GateWorld) -> None:
     class FailsOnce:
         attempts = 0
 
@@ -421,71 +421,11 @@ def test_a_failed_check_is_recorded_as_is_and_not_rerun(
             return [CheckResult("flaky-bar", "flaky", status, f"attempt {self.attempts}")]
 
     source = FailsOnce()
-    plug_in("flaky", source)
 
-    results = run_checks(explore_plan(world, "flaky"))
+    results = run_checks(explore_plan(world, Check("flaky", source.run)))
 
     assert [(r.status, r.reason) for r in results] == [(Status.FAIL, "attempt 1")]
     assert source.attempts == 1
-
-
-def refused() -> ConnectionRefusedError:
-    try:
-        socket.create_connection(("127.0.0.1", free_port()), timeout=2).close()
-    except ConnectionRefusedError as e:
-        return e
-    raise AssertionError("nothing should listen on a port just released")
-
-
-def wrapped(cause: BaseException, *, suppress: bool) -> EvidenceError:
-    try:
-        try:
-            raise cause
-        except BaseException:
-            if suppress:
-                raise EvidenceError("source unreachable") from None
-            raise EvidenceError("source unreachable")  # noqa: B904 - implicit context on purpose
-    except EvidenceError as e:
-        return e
-
-
-def test_connection_failures_and_timeouts_are_transient_bad_evidence_is_not(
-    tmp_path: Path,
-) -> None:
-    import boto3
-    import botocore.config
-    import requests
-
-    down = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(requests.exceptions.ConnectionError) as by_requests:
-        requests.get(down, timeout=2)
-    s3 = boto3.client(
-        "s3", endpoint_url=down, region_name="us-east-1", aws_access_key_id="x",
-        aws_secret_access_key="x", config=botocore.config.Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-    with pytest.raises(Exception) as by_boto:
-        s3.list_objects_v2(Bucket="ledger")
-    try:
-        (tmp_path / "missing").read_bytes()
-    except FileNotFoundError as e:
-        missing = e
-
-    assert is_transient(refused())
-    assert is_transient(TimeoutError("timed out"))
-    assert is_transient(by_requests.value)
-    assert is_transient(by_boto.value), type(by_boto.value).__mro__
-    assert is_transient(wrapped(refused(), suppress=False))
-    with pytest.raises(EvidenceError) as chained:
-        try:
-            raise refused()
-        except ConnectionRefusedError as e:
-            raise EvidenceError("MLflow unreachable") from e
-    assert is_transient(chained.value)
-
-    assert not is_transient(missing)
-    assert not is_transient(ValueError("bad row"))
-    assert not is_transient(EvidenceError("suite not found"))
-    assert not is_transient(wrapped(refused(), suppress=True))
 
 
 # -- the model alias ---------------------------------------------------------------------
@@ -540,6 +480,23 @@ def test_an_alias_that_cannot_move_fails_the_run_but_the_recorded_pass_stands(
     assert "'latest' alias name (case insensitive) is reserved" in markdown
 
 
+def test_an_alias_that_cannot_move_is_the_same_error_in_library_and_flow(
+    tmp_path: Path, tracking_uri: str
+) -> None:
+    world, _, _ = model_world(tmp_path / "ws", tracking_uri, alias="latest")
+    library_root = tmp_path / "library-copy"
+    shutil.copytree(world.root, library_root)
+
+    with pytest.raises(EvidenceError) as by_library:
+        promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME)
+    with pytest.raises(EvidenceError) as by_flow:
+        world.run_flow()
+
+    assert by_library.value.diagnostics() == by_flow.value.diagnostics()
+    assert "the gate passed and is recorded as" in by_library.value.message
+    assert Session.open(library_root).ledger.state(UC).stage is Stage.POC
+
+
 def test_a_recorded_pass_whose_alias_never_moved_is_finished_by_the_flow_not_gated_again(
     tmp_path: Path, tracking_uri: str
 ) -> None:
@@ -579,11 +536,16 @@ def test_the_gate_entry_records_the_flow_run_that_signed_it(world: GateWorld) ->
     assert gate.flow_run == str(final.state_details.flow_run_id)
 
 
-def test_artifact_keys_use_only_the_characters_prefect_allows() -> None:
-    assert (
-        artifact_key("Support_Bot.v2", Stage.POC, Stage.PILOT) == "gate-support-bot-v2-poc-to-pilot"
-    )
-    assert artifact_key(UC, Stage.EXPLORE, Stage.POC) == "gate-ticket-triage-explore-to-poc"
+@pytest.mark.usefixtures("host_in_new_york")
+def test_the_flow_reads_a_time_without_a_zone_as_utc_as_the_cli_does(world: GateWorld) -> None:
+    naive = GATE_TIME.replace(tzinfo=None).isoformat()
+    assert "+" not in naive and not naive.endswith("Z")
+
+    result = world.run_flow(now=naive)
+
+    entry = world.state().history[-1]
+    assert result["verdict"] == "pass", result["failing"]
+    assert entry.predicate.time == GATE_TIME
 
 
 def test_gate_flow_is_registered_under_its_stable_name() -> None:

@@ -129,17 +129,6 @@ def test_night_runs_on_a_local_dask_cluster(
     assert outcomes["bot"]["verdict"] == "fail" and outcomes["svc"]["verdict"] == "ok"
 
 
-def test_batches_are_even_contiguous_and_bounded() -> None:
-    from flows.nightly import batch_label, batches
-
-    ids = [f"uc-{i}" for i in range(10)]
-    assert batches(ids, 100) == [[uc] for uc in ids]
-    split = batches(ids, 3)
-    assert [len(b) for b in split] == [4, 3, 3] and [uc for b in split for uc in b] == ids
-    assert batches([], 5) == []
-    assert batch_label(split[0]) == "uc-0..uc-3" and batch_label(["solo"]) == "solo"
-
-
 def test_night_in_one_batch_signs_one_entry_per_use_case(night: tuple[RecheckWorld, str]) -> None:
     world, at = night
     settings = world.root / "stagegate.toml"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gates.engine.actions import approve, decide, promote, recorded_promotion, register
+from gates.engine.actions import approve, decide, promote, register
+from gates.engine.followups import recorded_promotion
 from gates.errors import PromotionRefused
 from gates.stages import Stage
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from gates.checks.registry import DEFAULT_CHECKS
 from gates.engine.actions import approve, decide, record_gate, register
 from gates.engine.gate import conclude, plan_gate, run_check
 from gates.results import CheckResult, Status
@@ -215,9 +216,9 @@ def build_workspace(root: Path, plans: list[UseCasePlan]) -> None:
 def _gate(session: Session, usecase: str, target: Stage, when: datetime, blocked: bool) -> None:
     state = session.ledger.state(usecase)
     plan = plan_gate(session.workspace, state, usecase, target, when)
-    results = run_check(plan, "criteria_lock")
+    results = run_check(plan, DEFAULT_CHECKS["criteria_lock"])
     if "cost_forecast" in plan.kinds:
-        results += run_check(plan, "cost_forecast")
+        results += run_check(plan, DEFAULT_CHECKS["cost_forecast"])
     if blocked:
         results.append(
             CheckResult("deliverable:prototype", "deliverables", Status.FAIL, "prototype missing")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gates.canonical import digest_of
+from gates.checks.registry import DEFAULT_CHECKS
 from gates.engine.gate import plan_gate, run_check
 from gates.ledger.entry import entry_key
 from gates.policy import effective_criteria
@@ -49,7 +50,7 @@ def readiness(session: Session, usecase: str, **scale: Any) -> dict[str, CheckRe
     if scale:
         criteria = effective_criteria(Stage.PRODUCTION, {"scale": scale})
         plan = replace(plan, context=replace(plan.context, criteria=criteria))
-    return {r.check: r for r in run_check(plan, "scale_readiness")}
+    return {r.check: r for r in run_check(plan, DEFAULT_CHECKS["scale_readiness"])}
 
 
 def statuses(results: dict[str, CheckResult]) -> dict[str, Status]:
@@ -160,13 +161,13 @@ def test_a_ledger_that_fails_verification_is_an_error_never_a_pass(tmp_path: Pat
 
 
 def test_the_check_belongs_to_the_production_gate_only() -> None:
-    from gates.engine.gate import APPLIES
-
     overrides: dict[Stage, dict[str, Any]] = {
         Stage.POC: {"metrics": [{"metric": "accuracy", "op": ">=", "value": 0.8}]}
     }
     applies = {
-        stage: APPLIES["scale_readiness"](effective_criteria(stage, overrides.get(stage)))
+        stage: DEFAULT_CHECKS["scale_readiness"].applies(
+            effective_criteria(stage, overrides.get(stage))
+        )
         for stage in (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION)
     }
     assert applies == {

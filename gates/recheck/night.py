@@ -1,0 +1,77 @@
+"""A night of re-checks fanned out: batches of use cases, each run, then the night's summary.
+
+The nightly Prefect flow (``flows.nightly``) plans the night (``plan_night``), runs
+each batch as a task (``recheck_batch``), on threads or a Dask cluster, and publishes
+``night_table`` and ``night_summary``; ``recheck_all`` is the same night in this process.
+Every use case signs its own entry and one use case's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from gates.recheck.run import RecheckOutcome, recheck_usecase
+from gates.workspace.session import Session
+
+
+def batches(ids: list[str], max_tasks: int) -> list[list[str]]:
+    """Split ``ids`` into at most ``max_tasks`` contiguous batches of even size."""
+    if not ids:
+        return []
+    count = min(len(ids), max_tasks)
+    size, extra = divmod(len(ids), count)
+    out, start = [], 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        out.append(ids[start:end])
+        start = end
+    return out
+
+
+def batch_label(batch: list[str]) -> str:
+    """``first..last`` (or the one id) naming a batch."""
+    return batch[0] if len(batch) == 1 else f"{batch[0]}..{batch[-1]}"
+
+
+def recheck_batch(
+    session: Session, usecases: list[str], now: datetime | None, *, notify: bool = True
+) -> list[RecheckOutcome]:
+    """Re-check a batch of use cases in turn (each signs its own entry, none stops the others)."""
+    return [recheck_usecase(session, uc, now, notify=notify) for uc in usecases]
+
+
+def batch_outcomes(batch: list[str], outcome: object) -> list[RecheckOutcome]:
+    """A batch's outcomes from what its run returned, or an ``error`` for each use case."""
+    if isinstance(outcome, list) and all(isinstance(o, RecheckOutcome) for o in outcome):
+        return outcome
+    message = str(outcome) if isinstance(outcome, BaseException) else f"task returned {outcome!r}"
+    return [RecheckOutcome(uc, None, "error", message=f"task failed: {message}") for uc in batch]
+
+
+def night_table(outcomes: list[RecheckOutcome]) -> list[dict[str, Any]]:
+    """One row per use case: stage, verdict, problems, entry written and alert sent."""
+    return [
+        {
+            "use case": o.usecase,
+            "stage": o.stage or "—",
+            "verdict": o.verdict,
+            "problems": "; ".join(f"{r.check} {r.status.value}" for r in o.problems)
+            or (o.message or "—"),
+            "entry": o.entry or "—",
+            "alert": o.alert,
+        }
+        for o in outcomes
+    ]
+
+
+def night_summary(outcomes: list[RecheckOutcome]) -> dict[str, Any]:
+    """Counts per verdict, the production use cases whose health failed, every outcome."""
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.verdict] = counts.get(o.verdict, 0) + 1
+    return {
+        "counts": counts,
+        "healthFailed": sorted(o.usecase for o in outcomes if o.health_failed),
+        "outcomes": [o.to_json() for o in outcomes],
+    }

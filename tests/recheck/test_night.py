@@ -1,0 +1,59 @@
+"""A night's steps outside Prefect: whom and when, the batches, a failed batch, the summary."""
+
+from __future__ import annotations
+
+from gates.recheck.night import (
+    batch_label,
+    batch_outcomes,
+    batches,
+    night_summary,
+    night_table,
+    recheck_batch,
+)
+from gates.recheck.run import plan_night
+from gates.stages import Stage
+from tests.recheck.conftest import RecheckWorld
+
+
+def test_batches_are_even_contiguous_and_bounded() -> None:
+    ids = [f"uc-{i}" for i in range(10)]
+    assert batches(ids, 100) == [[uc] for uc in ids]
+    split = batches(ids, 3)
+    assert [len(b) for b in split] == [4, 3, 3] and [uc for b in split for uc in b] == ids
+    assert batches([], 5) == []
+    assert batch_label(split[0]) == "uc-0..uc-3" and batch_label(["solo"]) == "solo"
+
+
+def test_a_batch_that_ended_without_outcomes_is_an_error_for_each_of_its_use_cases() -> None:
+    crashed = batch_outcomes(["a", "b"], RuntimeError("worker lost"))
+    odd = batch_outcomes(["c"], {"not": "outcomes"})
+
+    assert [(o.usecase, o.verdict, o.message) for o in crashed] == [
+        ("a", "error", "task failed: worker lost"),
+        ("b", "error", "task failed: worker lost"),
+    ]
+    assert [(o.usecase, o.verdict) for o in odd] == [("c", "error")]
+    assert odd[0].message == "task failed: task returned {'not': 'outcomes'}"
+
+
+def test_a_night_on_a_simulated_clock_judges_every_use_case_at_the_night_s_time(
+    rworld: RecheckWorld,
+) -> None:
+    rworld.add("bot")
+    rworld.add("svc")
+    rworld.advance("bot", Stage.POC)
+    at = rworld.at(20)
+
+    night = plan_night(rworld.session, at=at)
+    outcomes = recheck_batch(rworld.session, list(night.usecases), night.per_usecase)
+
+    assert night.at == at and night.per_usecase == at
+    assert night.usecases == ("bot", "svc")  # every chain and every spec, sorted
+    bot, svc = outcomes
+    assert bot.verdict != "error" and bot.entry is not None
+    assert (svc.verdict, svc.message) == ("skipped", "not registered")
+    entry = rworld.session.ledger.state("bot").history[-1]
+    assert entry.predicate.kind == "recheck" and entry.predicate.time == at
+    summary = night_summary(outcomes)
+    assert summary["counts"] == {bot.verdict: 1, "skipped": 1}
+    assert [row["use case"] for row in night_table(outcomes)] == ["bot", "svc"]
