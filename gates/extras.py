@@ -57,7 +57,7 @@ class Extra:
                 importlib.metadata.distribution(name)
             except importlib.metadata.PackageNotFoundError:
                 absent.append(name)
-        return tuple(absent)
+        return tuple(dict.fromkeys(absent))  # mlflow: a module and a distribution
 
 
 GATE = Extra(
