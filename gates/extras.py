@@ -7,8 +7,8 @@ pandas); the local stack needs ``stack``. A command that needs an extra asks for
 before doing anything, so a missing one never becomes a traceback, nor a check that
 errors inside a signed gate entry.
 
-``pyproject.toml`` declares what each extra installs; ``tests/test_dependencies.py``
-keeps this table and that file in step.
+``pyproject.toml`` declares what each extra installs;
+``tests/packaging/test_dependencies.py`` keeps this table and that file in step.
 """
 
 from __future__ import annotations
