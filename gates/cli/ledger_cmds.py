@@ -126,6 +126,9 @@ def register_commands(app: typer.Typer) -> None:
         With a Prefect API configured, the gate service runs it (the stagegate-promote
         deployment, which holds the gate key); this command waits and shows the entry.
         """
+        from gates.extras import GATE, require
+
+        require(GATE, "stagegate promote")
         if in_process and local_flow:
             raise ConfigError("--in-process/--local-flow", ["choose one of the two"])
         session = session_of(ctx)

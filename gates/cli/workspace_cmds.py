@@ -192,6 +192,9 @@ def register_commands(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Build a self-contained demo workspace and run a realistic scenario through every stage."""
+        from gates.extras import GATE, require
+
+        require(GATE, "stagegate demo")
         from gates.demo.scenario import run_demo
         from gates.errors import ConfigError
 
