@@ -22,6 +22,7 @@ from gates.engine.followups import (
 from gates.engine.gate import GateEvaluation, GatePlan, plan_gate, run_gate
 from gates.engine.notify import notify_gate
 from gates.errors import PromotionRefused, WriteOutcomeUnknown
+from gates.extras import GATE, require
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
 from gates.ledger.statement import SelectionRecord
@@ -167,8 +168,12 @@ def plan_promotion(
 ) -> GatePlan:
     """Plan the gate at the time the session's clock allows (``Clock.stamp``).
 
-    Illegal moves (skips, backward, from Stopped) are refused here, before any check runs.
+    Illegal moves (skips, backward, from Stopped) are refused here, before any check runs;
+    so is a gate whose checks could not run here for want of the ``gate`` extra, which
+    would otherwise be signed as a gate that errored.
     """
+    if checks is DEFAULT_CHECKS:
+        require(GATE, f"the gate of {usecase_id}")
     when = session.clock.stamp(now, what=f"a gate evaluation of {usecase_id}")
     return plan_gate(session.workspace, state, usecase_id, target, when, checks=checks)
 
