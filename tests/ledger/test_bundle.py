@@ -31,14 +31,13 @@ from gates.signing.trust import TrustStore
 from gates.store.interface import ObjectStore
 from gates.store.memory import MemoryStore
 from gates.workspace.auditor import trust_from_settings
-
-from .conftest import LedgerWorld
-from .test_tamper import forge
+from tests.support.forge import forge_entry
+from tests.support.world import World
 
 SIMULATED = Clock(simulated=True)
 
 
-def history(world: LedgerWorld, *, checkpoint: bool = True) -> None:
+def history(world: World, *, checkpoint: bool = True) -> None:
     register(world.session, "alpha", now=world.at(0))
     approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     approve(
@@ -53,7 +52,7 @@ def history(world: LedgerWorld, *, checkpoint: bool = True) -> None:
         write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
 
 
-def exported(world: LedgerWorld, tmp_path: Path) -> Path:
+def exported(world: World, tmp_path: Path) -> Path:
     bundle, report = export_bundle(world.session.ledger, "alpha", now=world.at(4))
     assert report.intact, [str(v) for v in report.violations]
     path = tmp_path / "alpha.bundle.json"
@@ -75,7 +74,7 @@ def edit(path: Path, change: object) -> Bundle:
 
 
 def test_bundle_carries_exact_bytes_keys_checkpoint_and_report(
-    world: LedgerWorld, tmp_path: Path
+    world: World, tmp_path: Path
 ) -> None:
     history(world)
     bundle = load_bundle(exported(world, tmp_path))
@@ -91,9 +90,7 @@ def test_bundle_carries_exact_bytes_keys_checkpoint_and_report(
     assert bundle.report["intact"] is True and bundle.report["entries"] == 3
 
 
-def test_bundle_verifies_offline_after_the_store_is_gone(
-    world: LedgerWorld, tmp_path: Path
-) -> None:
+def test_bundle_verifies_offline_after_the_store_is_gone(world: World, tmp_path: Path) -> None:
     history(world)
     path = exported(world, tmp_path)
     trust = world.session.trust
@@ -105,12 +102,8 @@ def test_bundle_verifies_offline_after_the_store_is_gone(
     assert report.latest_checkpoint is not None and report.latest_checkpoint.sequence == 0
 
 
-def test_bundle_from_seaweedfs_verifies_offline(world: LedgerWorld, s3_bucket: str) -> None:
-    settings = world.root / "stagegate.toml"
-    settings.write_text(
-        settings.read_text().replace('uri = "ledger"', f'uri = "s3://{s3_bucket}/l"')
-    )
-    world.reopen()
+def test_bundle_from_seaweedfs_verifies_offline(world: World, s3_bucket: str) -> None:
+    world.use_store(f"s3://{s3_bucket}/l")
     history(world)
     bundle, report = export_bundle(world.session.ledger, "alpha")
     assert report.intact and bundle.checkpoint is not None
@@ -119,7 +112,7 @@ def test_bundle_from_seaweedfs_verifies_offline(world: LedgerWorld, s3_bucket: s
 
 
 def test_bundle_without_a_checkpoint_says_truncation_cannot_be_ruled_out(
-    world: LedgerWorld, tmp_path: Path
+    world: World, tmp_path: Path
 ) -> None:
     history(world, checkpoint=False)
     bundle = load_bundle(exported(world, tmp_path))
@@ -128,7 +121,7 @@ def test_bundle_without_a_checkpoint_says_truncation_cannot_be_ruled_out(
     assert any("carries no checkpoint" in note for note in report.notes)
 
 
-def test_a_flipped_byte_in_a_bundled_entry_is_detected(world: LedgerWorld, tmp_path: Path) -> None:
+def test_a_flipped_byte_in_a_bundled_entry_is_detected(world: World, tmp_path: Path) -> None:
     history(world)
     path = exported(world, tmp_path)
 
@@ -142,16 +135,14 @@ def test_a_flipped_byte_in_a_bundled_entry_is_detected(world: LedgerWorld, tmp_p
 
 
 def test_newest_entries_dropped_from_a_bundle_are_caught_by_its_checkpoint(
-    world: LedgerWorld, tmp_path: Path
+    world: World, tmp_path: Path
 ) -> None:
     history(world)
     bundle = edit(exported(world, tmp_path), lambda doc: doc["entries"].pop())
     assert rules(bundle, world.session.trust) == {("alpha", 2, "checkpoint-truncated")}
 
 
-def test_a_wrong_inclusion_proof_in_a_bundle_is_detected(
-    world: LedgerWorld, tmp_path: Path
-) -> None:
+def test_a_wrong_inclusion_proof_in_a_bundle_is_detected(world: World, tmp_path: Path) -> None:
     history(world)
 
     def corrupt(doc: dict) -> None:  # type: ignore[type-arg]
@@ -162,7 +153,7 @@ def test_a_wrong_inclusion_proof_in_a_bundle_is_detected(
 
 
 def test_an_entry_of_another_chain_slipped_into_a_bundle_is_detected(
-    world: LedgerWorld, tmp_path: Path
+    world: World, tmp_path: Path
 ) -> None:
     history(world)
     beta = base64.b64encode(world.session.store.get(entry_key("beta", 0))).decode()
@@ -181,20 +172,18 @@ def test_an_entry_of_another_chain_slipped_into_a_bundle_is_detected(
     }
 
 
-def test_a_bundle_cannot_vouch_for_a_key_it_added_itself(
-    world: LedgerWorld, tmp_path: Path
-) -> None:
+def test_a_bundle_cannot_vouch_for_a_key_it_added_itself(world: World, tmp_path: Path) -> None:
     """A forger adds their own key with the gate role to the bundle and signs with it."""
     history(world, checkpoint=False)
     stage = world.session.ledger.state("alpha").stage
     assert stage is not None
-    forge(
-        world,
+    forge_entry(
+        world.session,
         "alpha",
         world.outsider,
         kind="recheck",
         after=stage,
-        days=5,
+        time=world.at(5),
         records={
             "recheck": {
                 "stage": stage.value,
@@ -218,7 +207,7 @@ def test_a_bundle_cannot_vouch_for_a_key_it_added_itself(
 
 
 def test_a_bundle_key_whose_id_does_not_match_its_pem_is_refused(
-    world: LedgerWorld, tmp_path: Path
+    world: World, tmp_path: Path
 ) -> None:
     history(world)
 
@@ -229,9 +218,7 @@ def test_a_bundle_key_whose_id_does_not_match_its_pem_is_refused(
         bundle_trust(edit(exported(world, tmp_path), swap))
 
 
-def test_a_malformed_bundle_is_an_error_naming_file_and_field(
-    world: LedgerWorld, tmp_path: Path
-) -> None:
+def test_a_malformed_bundle_is_an_error_naming_file_and_field(world: World, tmp_path: Path) -> None:
     history(world)
     path = exported(world, tmp_path)
     with pytest.raises(ConfigError, match=r"alpha\.bundle\.json.*signedBy.*Extra inputs"):
@@ -243,7 +230,7 @@ def test_a_malformed_bundle_is_an_error_naming_file_and_field(
         load_bundle(tmp_path / "missing.json")
 
 
-def test_trust_comes_from_a_settings_file_or_its_folder(world: LedgerWorld) -> None:
+def test_trust_comes_from_a_settings_file_or_its_folder(world: World) -> None:
     by_file = trust_from_settings(world.root / "stagegate.toml")
     by_folder = trust_from_settings(world.root)
     assert set(by_file.by_keyid) == set(by_folder.by_keyid) == set(world.session.trust.by_keyid)

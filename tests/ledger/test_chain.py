@@ -11,11 +11,10 @@ from gates.errors import EntryExistsError, LedgerError, PromotionRefused
 from gates.ledger.entry import entry_key
 from gates.results import Verdict
 from gates.stages import Stage
+from tests.support.world import World
 
-from .conftest import LedgerWorld
 
-
-def test_registration_enters_explore_and_locks_its_exit_criteria(world: LedgerWorld) -> None:
+def test_registration_enters_explore_and_locks_its_exit_criteria(world: World) -> None:
     entry = register(world.session, "alpha", now=world.at(0))
     state = world.session.ledger.state("alpha")
     assert entry.sequence == 0 and entry.predicate.previous is None
@@ -24,13 +23,13 @@ def test_registration_enters_explore_and_locks_its_exit_criteria(world: LedgerWo
     assert state.lock.digest.startswith("sha256:")
 
 
-def test_registering_twice_is_refused(world: LedgerWorld) -> None:
+def test_registering_twice_is_refused(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     with pytest.raises(PromotionRefused, match="already registered"):
         register(world.session, "alpha", now=world.at(1))
 
 
-def test_gate_passes_with_approvals_and_moves_to_poc(world: LedgerWorld) -> None:
+def test_gate_passes_with_approvals_and_moves_to_poc(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     world.approve_explore_exit()
     outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
@@ -43,7 +42,7 @@ def test_gate_passes_with_approvals_and_moves_to_poc(world: LedgerWorld) -> None
     assert state.entered_at == world.at(10)
 
 
-def test_gate_without_budget_approval_is_blocked_and_stage_unchanged(world: LedgerWorld) -> None:
+def test_gate_without_budget_approval_is_blocked_and_stage_unchanged(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(9))
     outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
@@ -57,7 +56,7 @@ def test_gate_without_budget_approval_is_blocked_and_stage_unchanged(world: Ledg
     )
 
 
-def test_skipping_a_stage_is_refused_and_nothing_is_written(world: LedgerWorld) -> None:
+def test_skipping_a_stage_is_refused_and_nothing_is_written(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     with pytest.raises(PromotionRefused, match="one at a time"):
         promote(world.session, "alpha", Stage.PRODUCTION, now=world.at(3))
@@ -65,7 +64,7 @@ def test_skipping_a_stage_is_refused_and_nothing_is_written(world: LedgerWorld) 
     assert world.session.ledger.state("alpha").stage is Stage.EXPLORE
 
 
-def test_approval_by_a_key_without_the_role_is_refused(world: LedgerWorld) -> None:
+def test_approval_by_a_key_without_the_role_is_refused(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     with pytest.raises(PromotionRefused, match="may not sign as 'budget_owner'"):
         approve(
@@ -86,7 +85,7 @@ def test_approval_by_a_key_without_the_role_is_refused(world: LedgerWorld) -> No
     assert len(world.session.ledger.entry_keys("alpha")) == 1
 
 
-def test_no_go_stops_the_use_case_for_good(world: LedgerWorld) -> None:
+def test_no_go_stops_the_use_case_for_good(world: World) -> None:
     register(world.session, "beta", now=world.at(0))
     decide(world.session, "beta", "no-go", reason="data not accessible", now=world.at(5))
     assert world.session.ledger.state("beta").stage is Stage.STOPPED
@@ -94,31 +93,16 @@ def test_no_go_stops_the_use_case_for_good(world: LedgerWorld) -> None:
         promote(world.session, "beta", Stage.POC, now=world.at(6))
 
 
-def test_back_dated_entries_are_refused(world: LedgerWorld) -> None:
+def test_back_dated_entries_are_refused(world: World) -> None:
     register(world.session, "alpha", now=world.at(5))
     with pytest.raises(LedgerError, match="behind the chain head"):
         decide(world.session, "alpha", "no-go", reason="x", now=world.at(1))
 
 
-@pytest.fixture(params=["local", "s3"])
-def racing_world(request: pytest.FixtureRequest, world: LedgerWorld) -> LedgerWorld:
-    """The same world, its ledger either in the local folder or in a SeaweedFS bucket."""
-    if request.param == "s3":
-        request.getfixturevalue("seaweedfs")
-        bucket = request.getfixturevalue("s3_bucket")
-        settings = world.root / "stagegate.toml"
-        settings.write_text(
-            settings.read_text().replace('uri = "ledger"', f'uri = "s3://{bucket}/ledger"')
-        )
-        world.reopen()
-        assert world.session.store.uri.startswith("s3://")
-    return world
-
-
 def test_twenty_concurrent_promotions_write_one_entry_per_sequence(
-    racing_world: LedgerWorld,
+    anywhere: World,
 ) -> None:
-    world = racing_world
+    world = anywhere
     register(world.session, "alpha", now=world.at(0))
     world.approve_explore_exit()
     barrier = threading.Barrier(20)

@@ -23,8 +23,7 @@ from gates.ledger.proof import (
 )
 from gates.ledger.verify import verify_ledger
 from gates.signing.dsse import parse_envelope
-
-from .conftest import LedgerWorld, other_notes
+from tests.support.world import World, other_notes
 
 # The certificate-transparency reference vectors for RFC 6962 (leaves, roots by size,
 # and two audit paths in the tree of all eight leaves).
@@ -110,7 +109,7 @@ def test_inclusion_proofs_fail_for_a_wrong_leaf_position_or_root(
     assert not verify_inclusion(head, 0, 1, [], bogus_root)
 
 
-def _history(world: LedgerWorld) -> None:
+def _history(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
     approve(
@@ -123,7 +122,7 @@ def _history(world: LedgerWorld) -> None:
     register(world.session, "beta", now=world.at(0))
 
 
-def test_a_checkpoint_signs_every_chain_head_in_use_case_order(world: LedgerWorld) -> None:
+def test_a_checkpoint_signs_every_chain_head_in_use_case_order(world: World) -> None:
     _history(world)
     checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
     report = verify_ledger(world.session.ledger)
@@ -145,7 +144,7 @@ def test_a_checkpoint_signs_every_chain_head_in_use_case_order(world: LedgerWorl
     assert report.latest_checkpoint is not None and report.latest_checkpoint.sequence == 0
 
 
-def test_checkpoints_form_a_chain_of_their_own(world: LedgerWorld) -> None:
+def test_checkpoints_form_a_chain_of_their_own(world: World) -> None:
     _history(world)
     first = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
     decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(4))
@@ -159,7 +158,7 @@ def test_checkpoints_form_a_chain_of_their_own(world: LedgerWorld) -> None:
 
 
 def test_a_ledger_without_checkpoints_says_truncation_cannot_be_detected(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     _history(world)
     report = verify_ledger(world.session.ledger)
@@ -168,7 +167,7 @@ def test_a_ledger_without_checkpoints_says_truncation_cannot_be_detected(
     assert report.to_json()["checkpoints"] == {"verified": 0, "latest": None}
 
 
-def test_checkpointing_a_tampered_ledger_is_refused_and_writes_nothing(world: LedgerWorld) -> None:
+def test_checkpointing_a_tampered_ledger_is_refused_and_writes_nothing(world: World) -> None:
     _history(world)
     (world.root / "ledger" / "chains" / "alpha" / "000000000001.dsse.json").unlink()
     with pytest.raises(LedgerError, match=r"refusing to checkpoint.*alpha#2: \[sequence-gap\]"):
@@ -176,7 +175,7 @@ def test_checkpointing_a_tampered_ledger_is_refused_and_writes_nothing(world: Le
     assert world.session.store.list_keys("checkpoints/") == []
 
 
-def test_a_back_dated_checkpoint_is_refused(world: LedgerWorld) -> None:
+def test_a_back_dated_checkpoint_is_refused(world: World) -> None:
     _history(world)
     write_checkpoint(world.session.ledger, world.session.signer, world.at(5))
     with pytest.raises(LedgerError, match="back-dated checkpoint"):
@@ -184,14 +183,14 @@ def test_a_back_dated_checkpoint_is_refused(world: LedgerWorld) -> None:
     assert len(world.session.store.list_keys("checkpoints/")) == 1
 
 
-def test_a_checkpoint_signed_by_an_approver_key_is_refused(world: LedgerWorld) -> None:
+def test_a_checkpoint_signed_by_an_approver_key_is_refused(world: World) -> None:
     _history(world)
     with pytest.raises(LedgerError, match="checkpoint-signer"):
         write_checkpoint(world.session.ledger, world.sponsor, world.at(3))
     assert world.session.store.list_keys("checkpoints/") == []
 
 
-def test_an_entry_proof_verifies_offline_with_public_keys_only(world: LedgerWorld) -> None:
+def test_an_entry_proof_verifies_offline_with_public_keys_only(world: World) -> None:
     _history(world)
     checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
     proof = prove_entry(world.session.ledger, "alpha", 0, checkpoint)
@@ -206,11 +205,11 @@ def test_an_entry_proof_verifies_offline_with_public_keys_only(world: LedgerWorl
     assert newest.links == [] and verify_entry_proof(newest, world.session.trust).verified
 
 
-def _rules(proof: EntryProof, world: LedgerWorld) -> set[str]:
+def _rules(proof: EntryProof, world: World) -> set[str]:
     return {v.rule for v in verify_entry_proof(proof, world.session.trust).violations}
 
 
-def test_a_tampered_entry_proof_fails_naming_what_broke(world: LedgerWorld) -> None:
+def test_a_tampered_entry_proof_fails_naming_what_broke(world: World) -> None:
     _history(world)
     checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
     proof = prove_entry(world.session.ledger, "alpha", 0, checkpoint)
@@ -241,7 +240,7 @@ def test_a_tampered_entry_proof_fails_naming_what_broke(world: LedgerWorld) -> N
     assert _rules(forged, world) == {"checkpoint-signature"}
 
 
-def test_an_entry_newer_than_the_checkpoint_cannot_be_proven(world: LedgerWorld) -> None:
+def test_an_entry_newer_than_the_checkpoint_cannot_be_proven(world: World) -> None:
     _history(world)
     checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
     decide(world.session, "alpha", "no-go", reason="stop", now=world.at(4))
@@ -249,7 +248,7 @@ def test_an_entry_newer_than_the_checkpoint_cannot_be_proven(world: LedgerWorld)
         prove_entry(world.session.ledger, "alpha", 3, checkpoint)
 
 
-def test_a_third_party_dsse_verifier_accepts_our_checkpoints(world: LedgerWorld) -> None:
+def test_a_third_party_dsse_verifier_accepts_our_checkpoints(world: World) -> None:
     from securesystemslib.dsse import Envelope as SslibEnvelope
     from securesystemslib.signer import SSlibKey
 

@@ -15,11 +15,10 @@ from securesystemslib.signer import SSlibKey
 from gates.canonical import canonical_json, digest_of
 from gates.engine.actions import approve, register
 from gates.schemas import committed_predicate_schema, generated_predicate_schema
+from tests.support.world import World
 
-from .conftest import LedgerWorld
 
-
-def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: LedgerWorld) -> None:
+def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: World) -> None:
     entry = register(world.session, "alpha", now=world.at(0))
     raw = world.session.store.get(entry.key)
     gate_key = next(s for s in world.session.trust.by_keyid.values() if s.name == "gate")
@@ -30,7 +29,7 @@ def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: LedgerWorld) -
     assert envelope.payload == entry.envelope.payload
 
 
-def test_every_entry_kind_validates_against_the_committed_json_schema(world: LedgerWorld) -> None:
+def test_every_entry_kind_validates_against_the_committed_json_schema(world: World) -> None:
     schema = committed_predicate_schema()
     register(world.session, "alpha", now=world.at(0))
     approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
@@ -82,7 +81,7 @@ def test_canonical_json_refuses_nan() -> None:
 
 
 def test_committed_checkpoint_schema_matches_the_models_and_real_checkpoints(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     from gates.engine.checkpoints import write_checkpoint
     from gates.schemas import committed_checkpoint_schema, generated_checkpoint_schema

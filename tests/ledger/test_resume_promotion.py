@@ -8,11 +8,10 @@ from gates.engine.actions import approve, decide, promote, register
 from gates.engine.followups import recorded_promotion
 from gates.errors import PromotionRefused
 from gates.stages import Stage
+from tests.support.world import World
 
-from .conftest import LedgerWorld
 
-
-def _promoted_to_poc(world: LedgerWorld) -> int:
+def _promoted_to_poc(world: World) -> int:
     register(world.session, "alpha", now=world.at(0))
     world.approve_explore_exit()
     outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
@@ -21,7 +20,7 @@ def _promoted_to_poc(world: LedgerWorld) -> int:
 
 
 def test_promoting_again_into_the_stage_a_recorded_pass_entered_writes_nothing(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     sequence = _promoted_to_poc(world)
     # Later entries that do not move the stage (an approval toward Pilot) change nothing.
@@ -41,7 +40,7 @@ def test_promoting_again_into_the_stage_a_recorded_pass_entered_writes_nothing(
     assert after.entries == before.entries and after.head_digest == before.head_digest
 
 
-def test_a_blocked_latest_gate_is_not_a_promotion_to_finish(world: LedgerWorld) -> None:
+def test_a_blocked_latest_gate_is_not_a_promotion_to_finish(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     blocked = promote(world.session, "alpha", Stage.POC, now=world.at(10))
     assert not blocked.promoted
@@ -49,7 +48,7 @@ def test_a_blocked_latest_gate_is_not_a_promotion_to_finish(world: LedgerWorld) 
     assert state.last_gate is not None and recorded_promotion(state, Stage.POC) is None
 
 
-def test_a_recorded_pass_followed_by_a_no_go_is_not_resumed(world: LedgerWorld) -> None:
+def test_a_recorded_pass_followed_by_a_no_go_is_not_resumed(world: World) -> None:
     _promoted_to_poc(world)
     decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(11))
 
@@ -58,7 +57,7 @@ def test_a_recorded_pass_followed_by_a_no_go_is_not_resumed(world: LedgerWorld) 
         promote(world.session, "alpha", Stage.POC, now=world.at(12))
 
 
-def test_a_recorded_pass_is_finished_only_for_its_own_target(world: LedgerWorld) -> None:
+def test_a_recorded_pass_is_finished_only_for_its_own_target(world: World) -> None:
     _promoted_to_poc(world)
     state = world.session.ledger.state("alpha")
     assert recorded_promotion(state, Stage.POC) is not None

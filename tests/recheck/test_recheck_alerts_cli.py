@@ -9,7 +9,7 @@ import pytest
 from gates.recheck.run import recheck_usecase
 from gates.stages import Stage
 from tests.alerts.conftest import Receiver, receiver  # noqa: F401  (fixture)
-from tests.cli.test_cli import run
+from tests.support.cli import run
 from tests.recheck.conftest import RecheckWorld
 
 
