@@ -195,8 +195,8 @@ def test_urls_are_not_paths_and_pass_through(make_ctx: MakeCtx) -> None:
 def test_validate_names_evidence_paths_outside_and_evidence_roots_that_are_no_folder(
     tmp_path: Path,
 ) -> None:
-    from tests.support.cli import run
     from tests.ledger.conftest import build_workspace
+    from tests.support.cli import run
 
     ws = tmp_path / "ws"
     build_workspace(ws)

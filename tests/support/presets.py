@@ -124,6 +124,12 @@ def gate_world(
     return world
 
 
+def run_flow(world: World, to: str = "poc", **options: Any) -> Any:
+    """The gate flow taking ``UC`` to ``to``, evaluated at ``GATE_TIME`` unless told."""
+    options.setdefault("now", GATE_TIME.isoformat())
+    return world.run_gate_flow(UC, to, **options)
+
+
 def approve_gate_exit(world: World) -> None:
     """The sponsor and the budget owner sign off ``UC``'s move to PoC with their own keys."""
     world.approve(UC, "sponsor", 3)

@@ -121,6 +121,10 @@ class World:
         self.session = Session.open(self.root)
         return self.session
 
+    def new_session(self) -> Session:
+        """A session of its own on the workspace, as another process would open it."""
+        return Session.open(self.root)
+
     def configure(self, **changes: Any) -> Session:
         """Rewrite the settings from the template with ``changes`` (see ``SettingsOptions``)."""
         self.settings = replace(self.settings, **changes)
@@ -216,7 +220,7 @@ class World:
 
     def state(self, usecase: str) -> ChainState:
         """The use case's chain state as a newly opened session reads it."""
-        return Session.open(self.root).ledger.state(usecase)
+        return self.new_session().ledger.state(usecase)
 
     def violations(self) -> set[tuple[str, int | None, str]]:
         """What verifying the whole ledger finds: (use case, sequence, rule) of each violation."""
@@ -328,11 +332,11 @@ class World:
     def checkpoint(self, day: float) -> Checkpoint:
         return write_checkpoint(self.session.ledger, self.session.signer, self.at(day))
 
-    def run_gate_flow(self, usecase: str, to: str, now: datetime, **options: Any) -> Any:
-        """The Prefect gate flow (``flows.gate_flow``) on this workspace."""
+    def run_gate_flow(self, usecase: str, to: str = "poc", **options: Any) -> Any:
+        """The Prefect gate flow (``flows.gate_flow``) on this workspace, with ``options``
+        (``now`` as ISO text, ``return_state``...) as the flow takes them."""
         from flows.gate_flow import gate_flow
 
-        options.setdefault("now", now.isoformat())
         return asyncio.run(gate_flow(usecase=usecase, to=to, workspace=str(self.root), **options))
 
     # --- entries signed as the gate service signs them, without running its checks ------
