@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scale.ledger_plan import UseCasePlan, build_workspace, make_plan, write_ledger
+from tests.scale.ledger_plan import UseCasePlan, make_plan, plan_world, write_ledger
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     """Never modify it: tests that need another ledger build their own."""
     root = tmp_path_factory.mktemp("scale") / "ws"
     plans = make_plan()
-    build_workspace(root, plans)
-    write_ledger(root, plans)
+    world = plan_world(root, plans)
+    write_ledger(world, plans)
     return Generated(root, plans)
