@@ -19,6 +19,7 @@ from gates.stack.seaweedfs import SeaweedFS
 from gates.stages import Stage
 from gates.workspace.session import Session
 from tests.lossy_proxy import LossyProxy, is_entry_put
+from tests.support.mlflow import sqlite_tracking_store
 from tests.support.presets import GATE_TIME, UC, model_gate_world
 from tests.support.world import World
 
@@ -30,11 +31,7 @@ STAGEGATE = [sys.executable, "-m", "gates.cli"]
 @pytest.fixture(scope="module")
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One real SQLite MLflow store for the module (its migrations take seconds)."""
-    from mlflow.tracking import MlflowClient
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
-    return uri
+    return sqlite_tracking_store(tmp_path_factory.mktemp("mlflow"))
 
 
 def alias_version(tracking_uri: str, model: str, alias: str) -> str | None:

@@ -25,7 +25,7 @@ from gates.stages import Stage
 from gates.workspace.settings import EvidenceSettings
 
 if TYPE_CHECKING:
-    from conftest import MakeCtx
+    from tests.support.check_context import MakeCtx
 
 DEPTH = "../" * 12  # more than enough to climb out of any temporary folder
 

@@ -25,6 +25,7 @@ from gates.report.gate_summary import artifact_key
 from gates.results import CheckResult, Status
 from gates.stages import Stage
 from gates.workspace.session import Session
+from tests.support.mlflow import sqlite_tracking_store
 from tests.support.presets import GATE_TIME, UC, model_gate_world, run_flow
 from tests.support.world import World
 
@@ -426,11 +427,7 @@ def test_a_failed_check_is_recorded_as_is_and_not_rerun(world: World) -> None:
 @pytest.fixture(scope="module")
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One real SQLite MLflow store for the module (its migrations take seconds)."""
-    from mlflow.tracking import MlflowClient
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
-    return uri
+    return sqlite_tracking_store(tmp_path_factory.mktemp("mlflow"))
 
 
 def test_a_pass_moves_the_model_alias_to_the_gated_version(

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from tests.scale.ledger_plan import UseCasePlan, make_plan, plan_world, write_ledger
-
-
-@dataclass(frozen=True)
-class Generated:
-    root: Path
-    plans: list[UseCasePlan]
+from tests.scale.ledger_plan import Generated, make_plan, plan_world, write_ledger
 
 
 @pytest.fixture(scope="session")

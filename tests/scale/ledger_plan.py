@@ -71,6 +71,14 @@ class UseCasePlan:
         return changes
 
 
+@dataclass(frozen=True)
+class Generated:
+    """A workspace whose ledger was written from ``plans``."""
+
+    root: Path
+    plans: list[UseCasePlan]
+
+
 def make_plan(count: int = 50, seed: int = 20261) -> list[UseCasePlan]:
     """``count`` use cases over six quarters (three of them on quarter boundaries);
     later ones adopt faster (reuse)."""

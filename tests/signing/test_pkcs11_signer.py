@@ -20,7 +20,7 @@ from gates.signing.pkcs11_uri import parse_pkcs11_uri
 from gates.signing.signers import load_signer
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.signing.conftest import PIN_ENV, SOFTHSM2_MODULE, USER_PIN, Token
+from tests.support.key_holders import PIN_ENV, SOFTHSM2_MODULE, USER_PIN, Token
 from tests.support.presets import ledger_world
 from tests.support.world import T0
 

@@ -17,7 +17,7 @@ from gates.signing.dsse import pae, parse_envelope
 from gates.signing.keys import load_public_key
 from gates.signing.signers import load_signer
 from gates.workspace.session import Session
-from tests.signing.conftest import Agent, fingerprint_of
+from tests.support.key_holders import Agent, fingerprint_of
 from tests.support.presets import ledger_world
 from tests.support.world import T0
 
