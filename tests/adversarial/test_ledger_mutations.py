@@ -120,7 +120,7 @@ def build_world(root: Path) -> Pristine:
     session = world.session
     register(session, "alpha", now=world.at(0))
     register(session, "beta", now=world.at(0))
-    world.approve_explore_exit(day=9)
+    world.approve_exit("alpha", 9)
     assert promote(session, "alpha", Stage.POC, now=world.at(10)).promoted
     decide(session, "beta", "no-go", reason="no measurable outcome", now=world.at(3))
     write_checkpoint(session.ledger, session.signer, world.at(11))

@@ -18,7 +18,6 @@ from tests.support.world import World
 @pytest.fixture
 def night(tmp_path: Path) -> tuple[World, str]:
     """A production service, a PoC in its 7th week, and one stopped use case."""
-    from gates.engine.actions import decide
 
     world = recheck_world(tmp_path / "ws")
     for uc in ("svc", "bot", "gone"):
@@ -26,7 +25,7 @@ def night(tmp_path: Path) -> tuple[World, str]:
     prod_day = world.advance("svc", Stage.PRODUCTION)
     poc_day = world.advance("bot", Stage.POC, start_day=1)
     world.advance("gone", Stage.EXPLORE)
-    decide(world.session, "gone", "no-go", reason="no sponsor budget", now=world.at(2))
+    world.decide("gone", "no-go", 2, reason="no sponsor budget")
     now = world.at(poc_day + 43)  # the PoC's 7th week
     assert now > world.at(prod_day)
     world.write_monitoring("svc", now, daily_cost=500)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.engine.actions import admit, amend, approve, decide, promote, register
+from gates.engine.actions import admit, approve, decide, promote
 from gates.errors import PromotionRefused
 from gates.ledger.verify import verify_ledger
 from gates.results import Status, Verdict
@@ -14,13 +14,13 @@ from tests.support.world import World
 
 
 def _into_poc(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit()
-    assert promote(world.session, "alpha", Stage.POC, now=world.at(10)).promoted
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 9)
+    assert world.promote("alpha", Stage.POC, 10).promoted
 
 
 def test_criteria_changed_after_the_stage_started_fail_the_gate(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     world.edit_spec(
         "alpha", "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
     )
@@ -33,28 +33,19 @@ def test_criteria_changed_after_the_stage_started_fail_the_gate(world: World) ->
 
 
 def test_an_approved_amendment_relocks_the_criteria(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     world.edit_spec(
         "alpha", "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
     )
-    session = world.reopen()
+    reason = "budget owner sign-off moved to the PoC gate"
     with pytest.raises(PromotionRefused, match="sponsor's signed approval"):
-        amend(
-            session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(2)
-        )
-    approve(
-        session,
-        "alpha",
-        world.sponsor,
-        role="sponsor",
-        purpose="amendment",
-        now=world.at(2),
-    )
-    amend(session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(3))
-    approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(9))
-    outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
+        world.amend("alpha", reason, 2)
+    world.approve("alpha", "sponsor", 2, purpose="amendment")
+    world.amend("alpha", reason, 3)
+    world.approve("alpha", "sponsor", 9)
+    outcome = world.promote("alpha", Stage.POC, 10)
     assert outcome.promoted, [str(r) for r in outcome.evaluation.failing]
-    assert verify_ledger(session.ledger).intact
+    assert verify_ledger(world.session.ledger).intact
 
 
 def test_rollback_moves_one_step_back_and_relocks(world: World) -> None:

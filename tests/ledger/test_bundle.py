@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 
 from gates.clock import Clock
-from gates.engine.actions import approve, register
-from gates.engine.checkpoints import write_checkpoint
 from gates.errors import ConfigError, EntryExistsError
 from gates.ledger.bundle import (
     Bundle,
@@ -36,18 +34,12 @@ SIMULATED = Clock(simulated=True)
 
 
 def history(world: World, *, checkpoint: bool = True) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
-    approve(
-        world.session,
-        "alpha",
-        world.budget_owner,
-        role="budget_owner",
-        now=world.at(2),
-    )
-    register(world.session, "beta", now=world.at(0))
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
+    world.approve("alpha", "budget_owner", 2)
+    world.register("beta", 0)
     if checkpoint:
-        write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+        world.checkpoint(3)
 
 
 def exported(world: World, tmp_path: Path) -> Path:

@@ -14,7 +14,7 @@ import pytest
 
 from gates.canonical import digest_of
 from gates.clock import ClockError
-from gates.engine.actions import amend, approve, promote, register
+from gates.engine.actions import approve, promote, register
 from gates.errors import LedgerError, PromotionRefused
 from gates.ledger.verify import verify_ledger
 from gates.results import Status, Verdict
@@ -41,7 +41,7 @@ def _relaxed_lock(world: World) -> dict[str, Any]:
 def test_an_approval_carrying_a_relaxed_lock_is_a_violation_and_never_adopted(
     world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     locked = world.session.ledger.state("alpha").lock
     assert locked is not None
     approval = {
@@ -65,11 +65,11 @@ def test_an_approval_carrying_a_relaxed_lock_is_a_violation_and_never_adopted(
     assert replayed.state.lock is not None and replayed.state.lock.digest == locked.digest
     # The gate does not run on a chain that fails verification: nothing more is written.
     with pytest.raises(LedgerError, match="criteria-lock"):
-        promote(world.session, "alpha", Stage.POC, now=world.at(2))
+        world.promote("alpha", Stage.POC, 2)
 
 
 def test_a_recheck_or_blocked_gate_carrying_a_lock_is_a_violation(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     recheck = {
         "stage": "explore",
         "verdict": "ok",
@@ -145,7 +145,7 @@ def test_the_cli_refuses_at_on_the_system_clock_with_one_clear_message(world: Wo
 
 
 def test_a_simulated_clock_records_the_chosen_time_and_says_so(world: World) -> None:
-    entry = register(world.session, "alpha", now=world.at(0))
+    entry = world.register("alpha", 0)
     assert entry.predicate.time == world.at(0) and entry.predicate.clock == "simulated"
 
 
@@ -154,18 +154,17 @@ def test_a_simulated_clock_records_the_chosen_time_and_says_so(world: World) -> 
 
 def _amend_budget(world: World, session: Session) -> Session:
     """The PoC budget is raised in the spec and re-locked by a sponsor-approved amendment."""
-    world.edit_spec("alpha", "budgets: {poc: 5000,", "budgets: {poc: 9000,")
-    session = world.reopen()
-    approve(session, "alpha", world.sponsor, role="sponsor", purpose="amendment", now=world.at(4))
-    amend(session, "alpha", reason="PoC needs a second GPU", now=world.at(5))
+    session = world.edit_spec("alpha", "budgets: {poc: 5000,", "budgets: {poc: 9000,")
+    world.approve("alpha", "sponsor", 4, purpose="amendment")
+    world.amend("alpha", "PoC needs a second GPU", 5)
     return session
 
 
 def test_approvals_given_before_an_amendment_no_longer_count_and_the_gate_names_them(
     world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=2)
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 2)
     session = _amend_budget(world, world.session)
     outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
     assert outcome.evaluation.verdict is Verdict.BLOCKED
@@ -174,14 +173,14 @@ def test_approvals_given_before_an_amendment_no_longer_count_and_the_gate_names_
     reason = failing["approval:budget_owner"].reason
     assert "superseded criteria" in reason and "lee (#2" in reason
     # Approving again under the amended criteria opens the gate.
-    world.approve_explore_exit(day=11)
+    world.approve_exit("alpha", 11)
     assert promote(world.reopen(), "alpha", Stage.POC, now=world.at(12)).promoted
     assert verify_ledger(world.session.ledger).intact
 
 
 def test_a_pass_citing_approvals_of_superseded_criteria_is_a_violation(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=2)
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 2)
     session = _amend_budget(world, world.session)
     state = session.ledger.state("alpha")
     assert state.lock is not None
@@ -203,7 +202,7 @@ def test_a_pass_citing_approvals_of_superseded_criteria_is_a_violation(world: Wo
 def test_an_approval_naming_other_criteria_or_another_stage_is_a_violation(
     world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     approval = {
         "purpose": "promotion",
         "role": "sponsor",
@@ -226,16 +225,16 @@ def test_an_approval_naming_other_criteria_or_another_stage_is_a_violation(
 
 
 def test_the_recorded_approver_is_the_trusted_keys_name(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    entry = approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+    world.register("alpha", 0)
+    entry = world.approve("alpha", "sponsor", 1)
     assert entry.predicate.approval is not None and entry.predicate.approval.approver == "dana"
 
 
 def test_a_changed_budget_fails_the_criteria_lock_until_amended(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     world.edit_spec("alpha", "budgets: {poc: 5000,", "budgets: {poc: 50000,")
     session = world.reopen()
-    world.approve_explore_exit(day=2)
+    world.approve_exit("alpha", 2)
     outcome = promote(session, "alpha", Stage.POC, now=world.at(3))
     lock = next(r for r in outcome.evaluation.results if r.check == "criteria-lock")
     assert lock.status is Status.FAIL and not outcome.promoted
@@ -245,9 +244,9 @@ def test_a_changed_budget_fails_the_criteria_lock_until_amended(world: World) ->
 
 
 def test_past_the_hard_maximum_the_gate_blocks(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=18)
-    outcome = promote(world.session, "alpha", Stage.POC, now=world.at(20))
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 18)
+    outcome = world.promote("alpha", Stage.POC, 20)
     assert outcome.evaluation.verdict is Verdict.BLOCKED
     (box,) = [r for r in outcome.evaluation.failing if r.check == "time-box"]
     assert box.status is Status.FAIL and "hard maximum of 14 days" in box.reason
@@ -257,19 +256,18 @@ def test_past_the_hard_maximum_the_gate_blocks(world: World) -> None:
 def test_a_sponsor_approved_extension_reopens_the_gate_and_is_recorded_as_such(
     world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     world.edit_spec(
         "alpha",
         "criteria:\n",
         "criteria:\n  explore:\n    time_box: {planned_days: 14, max_days: 21}\n",
     )
-    session = world.reopen()
-    approve(session, "alpha", world.sponsor, role="sponsor", purpose="amendment", now=world.at(13))
-    extension = amend(session, "alpha", reason="vendor data arrives late", now=world.at(13))
+    world.approve("alpha", "sponsor", 13, purpose="amendment")
+    extension = world.amend("alpha", "vendor data arrives late", 13)
     record = extension.predicate.amendment
     assert record is not None and record.extension is not None
     assert (record.extension.previous_max_days, record.extension.max_days) == (14, 21)
-    world.approve_explore_exit(day=18)
+    world.approve_exit("alpha", 18)
     outcome = promote(world.reopen(), "alpha", Stage.POC, now=world.at(20))
     assert outcome.promoted, [r.reason for r in outcome.evaluation.failing]
     box = next(r for r in outcome.evaluation.results if r.check == "time-box")
@@ -278,8 +276,8 @@ def test_a_sponsor_approved_extension_reopens_the_gate_and_is_recorded_as_such(
 
 
 def test_a_forged_pass_after_the_hard_maximum_is_a_violation(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=1)
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 1)
     seq = _forge(
         world,
         world.session.signer,
@@ -295,7 +293,7 @@ def test_a_forged_pass_after_the_hard_maximum_is_a_violation(world: World) -> No
 
 
 def test_an_amendment_hiding_its_extension_is_a_violation(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     state = world.session.ledger.state("alpha")
     assert state.lock is not None
     world.edit_spec(
@@ -326,8 +324,8 @@ def test_an_amendment_hiding_its_extension_is_a_violation(world: World) -> None:
 
 
 def test_a_revoked_key_can_neither_approve_nor_pass_verification(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    early = approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+    world.register("alpha", 0)
+    early = world.approve("alpha", "sponsor", 1)
     settings = world.root / "stagegate.toml"
     settings.write_text(
         settings.read_text().replace(

@@ -20,8 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gates.engine.actions import approve, decide, register
-from gates.engine.checkpoints import write_checkpoint
 from gates.errors import LedgerError
 from gates.ledger.checkpoint import CHECKPOINTS, Checkpoint, checkpoint_key, open_checkpoint
 from gates.ledger.entry import entry_key
@@ -44,26 +42,26 @@ Found = tuple[str, int | None, str]
 
 def chained(world: World) -> None:
     """alpha: registration, two approvals, a No-Go (0-3); beta: registration."""
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
-    approve(world.session, "alpha", world.budget_owner, role="budget_owner", now=world.at(2))
-    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(3))
-    register(world.session, "beta", now=world.at(0))
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
+    world.approve("alpha", "budget_owner", 2)
+    world.decide("alpha", "no-go", 3, reason="priorities changed")
+    world.register("beta", 0)
 
 
 def approvals_signed(world: World, *, budget: bool = True) -> None:
     """alpha registered, then the sponsor's (and the budget owner's) approval: 0-1(-2)."""
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
     if budget:
-        approve(world.session, "alpha", world.budget_owner, role="budget_owner", now=world.at(2))
+        world.approve("alpha", "budget_owner", 2)
 
 
 def checkpointed(world: World) -> Checkpoint:
     """alpha: 3 entries, beta: 1 entry, then checkpoint 0 over both."""
     approvals_signed(world)
-    register(world.session, "beta", now=world.at(0))
-    return write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+    world.register("beta", 0)
+    return world.checkpoint(3)
 
 
 # --- Byte edits of stored entries --------------------------------------------------------
@@ -137,13 +135,13 @@ def forge_gate(world: World, gate: dict[str, Any]) -> None:
 
 
 def no_go_by_an_untrusted_key(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     forge(world, world.outsider, kind="decision", after=Stage.STOPPED, days=1,
           records={"decision": {"decision": "no-go", "reason": "forged", "to": "stopped"}})  # fmt: skip
 
 
 def approval_by_a_key_without_the_role(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     approval = {
         "role": "budget_owner",
         "approver": "Dana Park",
@@ -176,9 +174,9 @@ def pass_with_every_required_approval(world: World) -> None:
 
 
 def pass_with_two_approvals_by_the_same_key(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     for day in (1, 2):
-        approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(day))
+        world.approve("alpha", "sponsor", day)
     forge_gate(world, gate_record(world, "pass", approvals=[1, 2]))
 
 
@@ -206,8 +204,8 @@ def roll_back_and_regrow_a_chain(world: World) -> None:
     checkpointed(world)
     delete_object(world.session, entry_key("alpha", 2))
     delete_object(world.session, entry_key("alpha", 1))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(4))
-    approve(world.session, "alpha", world.budget_owner, role="budget_owner", now=world.at(5))
+    world.approve("alpha", "sponsor", 4)
+    world.approve("alpha", "budget_owner", 5)
     # The rewritten history verifies on its own: only the checkpoint shows it changed.
     assert world.session.ledger.replay("alpha").intact
 
@@ -218,10 +216,10 @@ def delete_a_chain(world: World) -> None:
 
 
 def delete_the_entry_a_checkpoint_recorded_as_head(world: World) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
-    write_checkpoint(world.session.ledger, world.session.signer, world.at(2))
-    approve(world.session, "alpha", world.budget_owner, role="budget_owner", now=world.at(3))
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
+    world.checkpoint(2)
+    world.approve("alpha", "budget_owner", 3)
     delete_object(world.session, entry_key("alpha", 1))
 
 
@@ -259,8 +257,8 @@ def forge_next_checkpoint(
 
 def delete_the_middle_checkpoint(world: World) -> None:
     checkpointed(world)
-    write_checkpoint(world.session.ledger, world.session.signer, world.at(4))
-    write_checkpoint(world.session.ledger, world.session.signer, world.at(5))
+    world.checkpoint(4)
+    world.checkpoint(5)
     delete_object(world.session, checkpoint_key(1))
 
 
@@ -471,8 +469,8 @@ def test_intact_ledger_verifies_clean(chained_world: World) -> None:
 
 def test_intact_ledger_with_checkpoints_verifies_clean(anywhere: World) -> None:
     checkpointed(anywhere)
-    decide(anywhere.session, "alpha", "no-go", reason="priorities changed", now=anywhere.at(4))
-    write_checkpoint(anywhere.session.ledger, anywhere.session.signer, anywhere.at(5))
+    anywhere.decide("alpha", "no-go", 4, reason="priorities changed")
+    anywhere.checkpoint(5)
     report = verify_ledger(anywhere.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
     assert report.checkpoints == 2 and not other_notes(report)

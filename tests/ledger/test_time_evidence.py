@@ -160,8 +160,8 @@ def test_simulated_entries_under_a_system_clock_verifier_are_clock_simulated(
 def test_simulated_entries_in_a_simulated_workspace_are_allowed_and_said_so(
     world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=3)
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 3)
     report = verify_ledger(world.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
     assert report.simulated_clock
@@ -176,7 +176,7 @@ def test_simulated_entries_in_a_simulated_workspace_are_allowed_and_said_so(
 def test_a_system_clock_entry_in_a_simulated_workspace_is_still_held_to_the_store_clock(
     world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     seq = craft(world, "alpha", world.sponsor, kind="approval", after=Stage.EXPLORE,
                 time=FAR_FUTURE, records=sponsor_approval_record(world.session))  # fmt: skip
     assert rules(verify_ledger(world.session.ledger)) == {("alpha", seq, "time-ahead-of-store")}
@@ -187,7 +187,7 @@ def test_verify_cli_says_simulated_time_plainly_in_table_and_json(world: World) 
 
     from gates.cli.app import app
 
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     runner = CliRunner()
     table = runner.invoke(app, ["--workspace", str(world.root), "audit", "verify"])
     assert table.exit_code == 0, table.output

@@ -220,7 +220,7 @@ def test_entries_on_a_simulated_clock_get_tokens_without_comparing_times(
     world: World, tsa: LoopbackTsa
 ) -> None:
     world = with_tsa(world, tsa)
-    register(world.session, "alpha", now=world.at(0))  # months before the TSA's genTime
+    world.register("alpha", 0)  # months before the TSA's genTime
     report = verify_ledger(world.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
     assert report.simulated_clock and report.time_evidence["timestampsChecked"] == 1

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import approve, register
-from gates.engine.checkpoints import write_checkpoint
 from gates.errors import LedgerError
 from gates.ledger.bundle import export_bundle, load_bundle, verify_bundle, write_bundle
 from gates.ledger.checkpoint import checkpoint_key, read_checkpoints
@@ -27,8 +25,8 @@ from tests.support.world import World
 
 @pytest.fixture
 def alpha(world: World) -> World:
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
     return world
 
 
@@ -111,7 +109,7 @@ def test_a_stored_key_with_unicode_digits_is_a_stray_object(alpha: World) -> Non
 def test_a_non_ascii_character_in_a_checkpoint_envelope_is_a_violation(
     alpha: World, field: str
 ) -> None:
-    write_checkpoint(alpha.session.ledger, alpha.session.signer, alpha.at(2))
+    alpha.checkpoint(2)
     path = alpha.root / "ledger" / checkpoint_key(0)
     path.write_bytes(edit_envelope(path.read_bytes(), field))
 
@@ -125,7 +123,7 @@ def test_a_non_ascii_character_in_a_checkpoint_envelope_is_a_violation(
 
 
 def _exported(world: World, tmp_path: Path) -> dict:  # type: ignore[type-arg]
-    write_checkpoint(world.session.ledger, world.session.signer, world.at(2))
+    world.checkpoint(2)
     bundle, report = export_bundle(world.session.ledger, "alpha", now=world.at(3))
     assert report.intact
     path = tmp_path / "alpha.bundle.json"

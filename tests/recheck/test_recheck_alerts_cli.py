@@ -50,7 +50,6 @@ def test_blocked_promotion_alerts_once_per_distinct_failure(
     world: World,
     receiver: Receiver,
 ) -> None:
-    from gates.engine.actions import promote, register
 
     spec = (
         "id: bot\ntitle: Bot\nowner: o@example.com\ndepartment: support\n"
@@ -58,13 +57,13 @@ def test_blocked_promotion_alerts_once_per_distinct_failure(
     )
     add_monitored(world, "bot", spec=spec)
     _with_webhook(world, receiver.url)
-    register(world.session, "bot", now=world.at(0))
-    first = promote(world.session, "bot", Stage.POC, now=world.at(5))
+    world.register("bot", 0)
+    first = world.promote("bot", Stage.POC, 5)
     assert not first.promoted
     assert first.alert is not None and first.alert.status == "sent"
     body = receiver.requests[0].json()
     assert "approval:sponsor" in json.dumps(body) and first.entry.key in json.dumps(body)
-    again = promote(world.session, "bot", Stage.POC, now=world.at(6))
+    again = world.promote("bot", Stage.POC, 6)
     assert again.alert is not None and again.alert.status == "unchanged"
     assert len(receiver.requests) == 1
 
@@ -99,7 +98,6 @@ def test_bad_recheck_override_keeps_the_gate_into_production_closed_naming_the_f
     world: World, broken: str
 ) -> None:
     """Production's re-check thresholds are locked when it starts: unreadable ones stop the gate."""
-    from gates.engine.actions import promote
 
     add_monitored(
         world,
@@ -110,7 +108,7 @@ def test_bad_recheck_override_keeps_the_gate_into_production_closed_naming_the_f
         ),
     )
     day = world.advance("svc", Stage.PILOT)
-    outcome = promote(world.session, "svc", Stage.PRODUCTION, now=world.at(day + 10))
+    outcome = world.promote("svc", Stage.PRODUCTION, day + 10)
     assert not outcome.promoted
     assert world.session.ledger.state("svc").stage is Stage.PILOT
     reasons = [r.reason for r in outcome.evaluation.failing]

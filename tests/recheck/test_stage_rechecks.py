@@ -17,7 +17,7 @@ def _check(outcome, name):  # type: ignore[no-untyped-def]
 def test_poc_in_its_seventh_week_is_go_no_go_overdue(world: World) -> None:
     add_monitored(world, "bot")
     entered = world.advance("bot", Stage.POC)
-    outcome = recheck_usecase(world.session, "bot", world.at(entered + 43), notify=False)
+    outcome = world.recheck("bot", entered + 43)
     box = _check(outcome, "time-box")
     assert box.status.value == "fail" and "Go/No-Go decision overdue" in box.reason
     assert outcome.verdict == "fail"
@@ -27,7 +27,7 @@ def test_poc_in_its_seventh_week_is_go_no_go_overdue(world: World) -> None:
 def test_poc_in_its_fifth_week_warns_past_planned(world: World) -> None:
     add_monitored(world, "bot")
     entered = world.advance("bot", Stage.POC)
-    outcome = recheck_usecase(world.session, "bot", world.at(entered + 30), notify=False)
+    outcome = world.recheck("bot", entered + 30)
     assert _check(outcome, "time-box").status.value == "warn"
 
 
@@ -36,7 +36,7 @@ def test_pilot_past_90_days_fails(world: World) -> None:
     entered = world.advance("bot", Stage.PILOT)
     assert (
         _check(
-            recheck_usecase(world.session, "bot", world.at(entered + 91), notify=False),
+            world.recheck("bot", entered + 91),
             "time-box",
         ).status.value
         == "fail"
@@ -49,7 +49,7 @@ def test_criteria_changed_without_amendment_fails(world: World) -> None:
     policy = world.root / "policy.yaml"
     policy.write_text(policy.read_text().replace("max_days: 42", "max_days: 60"))
     world.session = type(world.session).open(world.root)
-    outcome = recheck_usecase(world.session, "bot", world.at(entered + 3), notify=False)
+    outcome = world.recheck("bot", entered + 3)
     changed = _check(outcome, "criteria:unchanged")
     assert changed.status.value == "fail" and "amend" in changed.reason
 
@@ -65,9 +65,9 @@ def test_stale_poc_evidence_warns(world: World) -> None:
     data = world.root / "data" / "test.csv"
     data.write_text("id,input,expected,timestamp\n1,a,b,2026-06-05T00:00:00Z\n")
     entered = world.advance("bot", Stage.POC)
-    fresh = recheck_usecase(world.session, "bot", world.at(entered + 2), notify=False)
+    fresh = world.recheck("bot", entered + 2)
     assert _check(fresh, "evidence:freshness").status.value == "pass"
-    stale = recheck_usecase(world.session, "bot", world.at(entered + 20), notify=False)
+    stale = world.recheck("bot", entered + 20)
     freshness = _check(stale, "evidence:freshness")
     assert freshness.status.value == "warn" and "stalled" in freshness.reason
 
@@ -76,7 +76,7 @@ def test_single_sponsor_warns_and_missing_budget_per_policy(world: World) -> Non
     spec = "id: solo\ntitle: Solo\nowner: o@example.com\ndepartment: hr\nsponsors: [{name: A}]\n"
     add_monitored(world, "solo", spec=spec)
     world.advance("solo", Stage.EXPLORE)
-    outcome = recheck_usecase(world.session, "solo", world.at(3), notify=False)
+    outcome = world.recheck("solo", 3)
     assert _check(outcome, "risk:sponsors").status.value == "warn"
     assert _check(outcome, "risk:budget").status.value == "warn"  # Explore: missing is a warning
     assert outcome.verdict == "warn"
@@ -113,12 +113,11 @@ def test_one_broken_use_case_does_not_stop_the_others(
 
 
 def test_stopped_and_unregistered_use_cases_are_skipped(world: World) -> None:
-    from gates.engine.actions import decide
 
     add_monitored(world, "gone")
     add_monitored(world, "new")
     world.advance("gone", Stage.POC)
-    decide(world.session, "gone", "no-go", reason="not feasible", now=world.at(20))
+    world.decide("gone", "no-go", 20, reason="not feasible")
     for uc in ("gone", "new"):
         outcome = recheck_usecase(world.session, uc, world.at(21), notify=False)
         assert outcome.verdict == "skipped" and outcome.entry is None

@@ -126,7 +126,8 @@ class World:
         return Session.open(self.root)
 
     def configure(self, **changes: Any) -> Session:
-        """Rewrite the settings from the template with ``changes`` (see ``SettingsOptions``)."""
+        """Rewrite the settings from the template with ``changes`` (see ``SettingsOptions``);
+        edits made to the file by hand are replaced too."""
         self.settings = replace(self.settings, **changes)
         (self.root / "stagegate.toml").write_text(settings_toml(self.settings))
         return self.reopen()
@@ -135,10 +136,8 @@ class World:
         return self.configure(store=uri)
 
     def append_settings(self, toml: str) -> Session:
-        """Append raw TOML to the settings file as it stands."""
-        with (self.root / "stagegate.toml").open("a") as settings:
-            settings.write("\n" + toml)
-        return self.reopen()
+        """Add raw TOML (a ``[timestamp]`` or ``[alerts]`` section...) after the template's."""
+        return self.configure(extra=f"{self.settings.extra}\n{toml}")
 
     # --- files -------------------------------------------------------------------------
 
@@ -242,10 +241,6 @@ class World:
         return self.signer(ROLE_KEYS["budget_owner"])
 
     @property
-    def operations_lead(self) -> Signer:
-        return self.signer(ROLE_KEYS["operations_lead"])
-
-    @property
     def outsider(self) -> Signer:
         """A key pair no settings trust."""
         return self.signer("outsider")
@@ -275,18 +270,14 @@ class World:
             now=self.at(day),
         )
 
-    def approve_explore_exit(self, usecase: str = "alpha", day: float = 9) -> None:
-        """The sponsor and the budget owner sign off the move to PoC."""
-        self.approve(usecase, "sponsor", day)
-        self.approve(usecase, "budget_owner", day)
-
     def approve_exit(self, usecase: str, day: float) -> list[int]:
         """Every approval the locked criteria require, in role order; their sequences."""
         state = self.session.ledger.state(usecase)
         assert state.lock is not None
-        required = state.lock.criteria.get("approvals", {})
+        required = {r: n for r, n in state.lock.criteria.get("approvals", {}).items() if n}
+        assert set(required) <= set(ROLE_KEYS), f"no key for the roles {sorted(required)}"
+        assert all(n == 1 for n in required.values()), f"one key per role: {required}"
         roles = [role for role in ROLE_KEYS if role in required]
-        assert len(roles) == len(required), f"no key for the roles {sorted(required)}"
         return [self.approve(usecase, role, day).sequence for role in roles]
 
     def promote(self, usecase: str, target: Stage, day: float) -> PromotionOutcome:
