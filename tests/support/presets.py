@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -232,9 +232,8 @@ def add_monitored(
 
 # --- the roadmap's calendar ------------------------------------------------------------
 
-#: A Monday; alpha's roadmap starts on it.
-ROADMAP_START = date(2026, 1, 5)
-assert T0.date() == ROADMAP_START
+#: The World's first day, a Monday; alpha's roadmap starts on it.
+ROADMAP_START = T0.date()
 
 
 def roadmap_world(root: Path) -> World:
