@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scale.conftest import Generated
 from tests.scale.expected import QUARTERS, expected_quarter
+from tests.scale.ledger_plan import Generated
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]
 AT = "2027-01-02T00:00:00Z"
