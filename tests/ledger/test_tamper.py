@@ -344,14 +344,25 @@ def test_pass_with_every_required_approval_is_clean(world: LedgerWorld) -> None:
 
 def test_two_approvals_by_the_same_key_count_once(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(0))
-    for day in (1, 2):
-        approve(
-            world.session,
-            "alpha",
-            world.sponsor,
-            role="sponsor",
-            now=world.at(day),
-        )
+    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+    # The writer refuses a second approval by the same key; one written past it
+    # still counts once.
+    approval = {
+        "role": "sponsor",
+        "approver": "Dana Park",
+        "from": "explore",
+        "to": "poc",
+        "criteriaDigest": lock_of(world, "alpha", Stage.EXPLORE)["digest"],
+    }
+    forge(
+        world,
+        "alpha",
+        world.sponsor,
+        kind="approval",
+        after=Stage.EXPLORE,
+        days=2,
+        records={"approval": approval},
+    )
     seq = forge(
         world,
         "alpha",
