@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from gates.cli.context import state_of
+from gates.stages import Stage
 from gates.terminal import console, print_json
+
+if TYPE_CHECKING:
+    from gates.workspace.loader import Workspace
+    from gates.workspace.validation import Finding
 
 keys_app = typer.Typer(help="Ed25519 signing keys.", no_args_is_help=True)
 
@@ -73,7 +78,8 @@ def keys_public(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The public key and key id of a signer, to list under [[trusted_keys]]."""
+    # Help is Rich markup: ``[\[`` keeps the brackets of [[trusted_keys]] on screen.
+    r"""The public key and key id of a signer, to list under [\[trusted_keys]]."""
     from gates.signing.signers import key_argument_uri, load_signer
 
     signer = load_signer(key_argument_uri(uri), Path.cwd())
@@ -137,42 +143,119 @@ def keys_list(
     console().print(table)
 
 
+def _current_stages(
+    workspace: Workspace,
+) -> tuple[dict[str, Stage | None], list[Finding]]:
+    """Each use case's stage from the ledger; one it cannot be read for is left out (and said)."""
+    from gates.errors import StagegateError
+    from gates.workspace.session import Session
+    from gates.workspace.validation import Finding
+
+    session = Session(workspace)
+    stages: dict[str, Stage | None] = {}
+    unread: list[Finding] = []
+    for usecase in sorted(workspace.usecases):
+        try:
+            stages[usecase] = session.ledger.state(usecase).stage
+        except StagegateError as e:
+            unread.append(
+                Finding(
+                    "error",
+                    f"{usecase}: cannot read its ledger at {workspace.store_uri} ({e.message}); "
+                    "only its spec's structure was checked (--all-stages judges every stage "
+                    "without the ledger)",
+                )
+            )
+    return stages, unread
+
+
 def register_commands(app: typer.Typer) -> None:
     app.add_typer(keys_app, name="keys")
 
     @app.command()
     def validate(
-        ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False
+        ctx: typer.Context,
+        all_stages: Annotated[
+            bool,
+            typer.Option(
+                "--all-stages",
+                help="Judge every stage of every use case, not only each one's current stage "
+                "(and read no ledger).",
+            ),
+        ] = False,
+        json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Check the settings and every use-case spec; list every problem with file and field."""
-        from gates.errors import ConfigError
-        from gates.workspace.loader import load_workspace, validate_workspace
+        """Check the settings and every use-case spec: errors (exit 2) apart from warnings.
 
+        By default each use case is judged by what its current stage needs (from the
+        ledger; not registered: Explore): its gate's evidence and its nightly re-check.
+        """
+        from gates.errors import ConfigError
+        from gates.workspace.loader import load_workspace
+        from gates.workspace.validation import Finding, check_workspace
+
+        stages: dict[str, Stage | None] | None = None
+        findings: list[Finding] = []
         try:
             workspace = load_workspace(state_of(ctx).workspace)
-            problems = validate_workspace(workspace)
         except ConfigError as e:
-            problems = (
-                [f"{e.source}: {p}" for p in e.problems] if len(e.problems) > 1 else [e.message]
-            )
+            # A problem already naming a file inside the source (a spec) is shown as it is.
+            findings = [
+                Finding("error", p if p.startswith(e.source) else f"{e.source}: {p}")
+                for p in e.problems
+            ]
             workspace = None
+        if workspace is not None:
+            if not all_stages:
+                stages, unread = _current_stages(workspace)
+                findings.extend(unread)
+            findings.extend(check_workspace(workspace, stages))
+        errors = [f.message for f in findings if f.is_error]
+        warnings = [f.message for f in findings if not f.is_error]
         if json_out:
             print_json(
                 {
-                    "valid": not problems,
-                    "problems": problems,
+                    "valid": not errors,
+                    "errors": errors,
+                    "warnings": warnings,
+                    "problems": errors,
                     "useCases": sorted(workspace.usecases) if workspace else [],
+                    "allStages": all_stages,
+                    "stages": (
+                        {k: v.value if v else "unregistered" for k, v in sorted(stages.items())}
+                        if stages is not None
+                        else None
+                    ),
                 }
             )
-        elif problems:
-            for p in problems:
-                console().print(f"[red]✗[/] {escape(p)}", soft_wrap=True)
-        else:
-            assert workspace is not None
-            console().print(
-                f"[green]✓[/] {workspace.root}: settings and {len(workspace.usecases)} use case(s) valid"
-            )
-        raise typer.Exit(2 if problems else 0)
+            raise typer.Exit(2 if errors else 0)
+        out = console()
+        for message in errors:
+            out.print(f"[red]✗ error[/] {escape(message)}", soft_wrap=True)
+        for message in warnings:
+            out.print(f"[yellow]! warning[/] {escape(message)}", soft_wrap=True)
+        if workspace is not None:
+            if stages is not None:
+                judged = ", ".join(
+                    f"{k} ({v.value if v else 'unregistered: explore'})"
+                    for k, v in sorted(stages.items())
+                )
+                out.print(
+                    f"judged by the current stage: {judged or 'no use cases'} "
+                    "(--all-stages for every stage)",
+                    soft_wrap=True,
+                )
+            counts = f"{len(errors)} error(s), {len(warnings)} warning(s)"
+            if errors:
+                out.print(f"[red]✗[/] {escape(str(workspace.root))}: {counts}", soft_wrap=True)
+            else:
+                out.print(
+                    f"[green]✓[/] {escape(str(workspace.root))}: settings and "
+                    f"{len(workspace.usecases)} use case(s) valid"
+                    + (f"; {len(warnings)} warning(s)" if warnings else ""),
+                    soft_wrap=True,
+                )
+        raise typer.Exit(2 if errors else 0)
 
     @app.command()
     def demo(

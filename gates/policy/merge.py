@@ -21,11 +21,17 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """``"; did you mean 'sponsors'?"`` when ``name`` is close to one of ``known``, else ``""``."""
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The one of ``known`` that ``name`` is probably a misspelling of, if any."""
     # A little below difflib's 0.6, so that swapped letters ("singing") still find their word.
     close = difflib.get_close_matches(name, sorted(set(known)), n=1, cutoff=0.55)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'sponsors'?"`` when ``name`` is close to one of ``known``, else ``""``."""
+    close = closest(name, known)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def pydantic_problems(
