@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -9,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from gates.cli.context import state_of
+from gates.errors import StagegateError
 from gates.stages import Stage
 from gates.terminal import console, print_json
 
@@ -21,6 +24,7 @@ keys_app = typer.Typer(help="Ed25519 signing keys.", no_args_is_help=True)
 
 @keys_app.command("generate")
 def keys_generate(
+    ctx: typer.Context,
     out: Annotated[
         str,
         typer.Argument(
@@ -35,9 +39,27 @@ def keys_generate(
             "printed for a key made on a token."
         ),
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Who holds the key, as approvals will record them (default: the file's name)."
+        ),
+    ] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            help="A role the key signs for (gate, sponsor, budget_owner, operations_lead); repeatable.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Generate an Ed25519 key pair (private key mode 0600, or on a PKCS#11 token; never overwrites)."""
+    # Help is Rich markup: ``[\[`` keeps the brackets of [[trusted_keys]] on screen.
+    r"""Generate an Ed25519 key pair (private key mode 0600, or on a PKCS#11 token; never overwrites).
+
+    Prints the [\[trusted_keys]] block to paste into stagegate.toml.
+    """
     from gates.signing.keys import generate_keypair
 
     if out.startswith("pkcs11:"):
@@ -51,6 +73,7 @@ def keys_generate(
     else:
         key = generate_keypair(Path(out), public)
         where, pub_where = out, str(public or Path(out).with_suffix(".pub"))
+    block = _trusted_keys_block(ctx, name or _key_name(out), pub_where, role or [])
     if json_out:
         print_json(
             {
@@ -58,13 +81,48 @@ def keys_generate(
                 "public": pub_where,
                 "keyid": key.keyid,
                 "pem": key.pem().decode("ascii"),
+                "trustedKeys": block,
             }
         )
-    elif pub_where:
+        return
+    if pub_where:
         console().print(f"wrote {where} and {pub_where} (key id {key.keyid})", soft_wrap=True)
     else:
         console().print(f"generated {where} (key id {key.keyid})", soft_wrap=True)
         print(key.pem().decode("ascii"), end="")
+        console().print("save the public key above as a .pub file, and name it in path:")
+    console().print("\nto trust it, add this block to stagegate.toml:\n", soft_wrap=True)
+    print(block, end="")
+
+
+def _key_name(out: str) -> str:
+    """A key's default name: its file's, or the token object's."""
+    if out.startswith("pkcs11:"):
+        match = re.search(r"object=([^;?]+)", out)
+        return match.group(1) if match else "token key"
+    return Path(out).stem
+
+
+def _trusted_keys_block(ctx: typer.Context, name: str, public: str | None, roles: list[str]) -> str:
+    """The block to paste, the path relative to the workspace when the key is inside it."""
+    from gates.scaffold import trusted_keys_block
+    from gates.workspace.loader import find_workspace
+
+    path = public or "keys/NAME.pub"
+    if public is not None:
+        try:
+            root = find_workspace(state_of(ctx).workspace).resolve()
+        except StagegateError:
+            root = None
+        absolute = Path(public).resolve()
+        if root is not None and absolute.is_relative_to(root):
+            path = absolute.relative_to(root).as_posix()
+    block = trusted_keys_block(name, path, roles)
+    if not roles:  # left empty on purpose: pasted as it is, validate refuses it
+        block = block.replace(
+            "roles = []", "roles = []  # fill in: gate, sponsor, budget_owner, operations_lead"
+        )
+    return block
 
 
 @keys_app.command("public")
@@ -256,6 +314,68 @@ def register_commands(app: typer.Typer) -> None:
                     soft_wrap=True,
                 )
         raise typer.Exit(2 if errors else 0)
+
+    @app.command()
+    def init(
+        folder: Annotated[
+            Path,
+            typer.Argument(help="Folder for the new workspace: empty or absent (default: here)."),
+        ] = Path("."),
+        example: Annotated[
+            bool,
+            typer.Option(
+                "--example",
+                help="A richer use case, with evidence for every stage and its files.",
+            ),
+        ] = False,
+        usecase: Annotated[
+            str | None,
+            typer.Option(
+                "--usecase",
+                help="The first use case's id (default: my-use-case; support-assistant with --example).",
+            ),
+        ] = None,
+    ) -> None:
+        """Start a workspace: settings, keys and trusted keys, a use-case template and a first use case."""
+        from gates.engine.next_steps import Commands, Step
+        from gates.scaffold import create_workspace
+        from gates.terminal import show_steps
+
+        created = create_workspace(folder, usecase=usecase, example=example)
+        uc = created.usecase
+        out = console()
+        out.print(f"created a stagegate workspace in {escape(str(folder))}:", soft_wrap=True)
+        for name, what in (
+            (
+                "stagegate.toml",
+                "settings: the ledger in ledger/, the gate key, trusted keys and roles",
+            ),
+            (
+                "keys/",
+                "the gate key and three approver keys (sponsor, budget owner, operations lead)",
+            ),
+            (
+                f"usecases/{uc}.yaml",
+                "your first use case" + (", with evidence for every stage" if example else ""),
+            ),
+            ("templates/usecase.yaml", "every section of a use case, commented"),
+            ("schemas/", "JSON Schemas editors use to complete and check both files"),
+        ):
+            out.print(f"  {name:28} {what}", soft_wrap=True)
+        run = Commands()
+        steps = []
+        if folder.resolve() != Path.cwd().resolve():
+            steps.append(Step("go into the workspace", f"cd {shlex.quote(str(folder))}"))
+        steps.append(Step(f"check it: what {uc}'s first gate needs", run("validate")))
+        if not example:
+            steps.append(
+                Step("write the three Explore deliverables the spec names (docs/explore/*.md)")
+            )
+        steps.append(Step("register the use case: it enters Explore", run("register", uc)))
+        steps.append(
+            Step("see what the gate to PoC still needs, with the commands", run("next", uc))
+        )
+        show_steps(steps)
 
     @app.command()
     def demo(
