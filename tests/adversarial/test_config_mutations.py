@@ -34,7 +34,8 @@ from gates.errors import ConfigError
 from gates.policy.effective import criteria_digest
 from gates.policy.recheck import effective_recheck_policy
 from gates.stages import Stage
-from gates.workspace.loader import load_workspace, validate_workspace
+from gates.workspace.loader import load_workspace
+from gates.workspace.validation import validate_workspace
 from tests.adversarial.config_mutations import (
     SETTINGS,
     SPEC,

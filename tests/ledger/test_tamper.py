@@ -175,8 +175,17 @@ def pass_with_every_required_approval(world: World) -> None:
 
 def pass_with_two_approvals_by_the_same_key(world: World) -> None:
     world.register("alpha", 0)
-    for day in (1, 2):
-        world.approve("alpha", "sponsor", day)
+    world.approve("alpha", "sponsor", 1)
+    # The writer refuses a second approval by the same key; one written past it counts once.
+    approval = {
+        "role": "sponsor",
+        "approver": "Dana Park",
+        "from": "explore",
+        "to": "poc",
+        "criteriaDigest": world.lock("alpha", Stage.EXPLORE)["digest"],
+    }
+    forge(world, world.sponsor, kind="approval", after=Stage.EXPLORE, days=2,
+          records={"approval": approval})  # fmt: skip
     forge_gate(world, gate_record(world, "pass", approvals=[1, 2]))
 
 

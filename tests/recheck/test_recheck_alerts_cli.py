@@ -118,7 +118,8 @@ def test_bad_recheck_override_keeps_the_gate_into_production_closed_naming_the_f
 def test_validate_reports_bad_recheck_overrides_and_monitoring_before_the_night(
     world: World,
 ) -> None:
-    from gates.workspace.loader import load_workspace, validate_workspace
+    from gates.workspace.loader import load_workspace
+    from gates.workspace.validation import validate_workspace
 
     broken = PRODUCTION_SPEC.replace("{{target: 0.9}}", "{{target: 0.9, max_drop: 3}}").replace(
         "dataset: monitoring", "dataset: nowhere"
