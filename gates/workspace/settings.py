@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: The settings file of a workspace, at its root.
 SETTINGS_FILE = "stagegate.toml"
@@ -131,6 +131,29 @@ class EvidenceSettings(_Strict):
     roots: list[str] = Field(default_factory=list)
 
 
+class LinkSettings(_Strict):
+    """Web UIs the report and ``stagegate ui`` link evidence out to (optional).
+
+    With ``mlflow_ui`` set, MLflow runs, experiments and model versions named in entries
+    link to that MLflow UI; with ``prefect_ui``, gates evaluated by a Prefect flow run
+    link to the run. Empty: shown as text, not linked.
+    """
+
+    #: Base URL of the MLflow UI (``http://127.0.0.1:5000``).
+    mlflow_ui: str = ""
+    #: Base URL of the Prefect UI (``http://127.0.0.1:4200``).
+    prefect_ui: str = ""
+
+    @field_validator("mlflow_ui", "prefect_ui")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s):// URL")
+        if any(c.isspace() or c in "\"'<>" for c in value):
+            raise ValueError(f"{value!r} is not a plain URL (no spaces, quotes or angle brackets)")
+        return value.rstrip("/")
+
+
 class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     mlflow: MlflowSettings = MlflowSettings()
@@ -144,3 +167,4 @@ class Settings(_Strict):
     clock: ClockSettings = ClockSettings()
     timestamp: TimestampSettings = TimestampSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    links: LinkSettings = LinkSettings()
