@@ -33,10 +33,17 @@ def test_index_lists_every_use_case_with_stage_time_box_and_health(demo_root: Pa
     )  # fmt: skip
     assert bot.entries == 12 and bot.planned_days == 90 and bot.time_box == "within"
     assert bot.days_in_stage is not None and 20 < bot.days_in_stage < 23
-    assert [b.label for b in bot.health] == ["last gate passed"]
-    assert bot.last_gate == "Pilot → Production"
+    # Health is the newest re-check's verdict, not the last gate's: the gate into
+    # Production passed, the nightly re-check since then warns about the month's cost.
+    assert [(b.label, b.tone) for b in bot.health] == [("re-check warns", "warn")]
+    assert "health:cost warn" in bot.health[0].title and "entry #11" in bot.health[0].title
+    assert bot.health_key == "warn" and bot.recheck is not None
+    assert (bot.recheck.verdict, bot.recheck.sequence) == ("warn", 11)
+    assert [(f.check, f.status) for f in bot.recheck.findings] == [("health:cost", "warn")]
+    assert (bot.last_gate, bot.last_verdict) == ("Pilot → Production", "pass")
     assert ocr.stage == "stopped" and ocr.entries == 7
-    assert [b.label for b in ocr.health] == ["stopped", "last gate blocked"]
+    assert [b.label for b in ocr.health] == ["stopped"] and ocr.health_key == "none"
+    assert (ocr.last_gate, ocr.last_verdict) == ("PoC → Pilot", "blocked")
     assert view.banner.intact and view.banner.entries == 19 and view.banner.chains == 2
 
 
@@ -196,7 +203,7 @@ def test_over_the_planned_length_warns_before_the_hard_maximum() -> None:
     )  # fmt: skip
     assert [(b.label, b.tone) for b in health_badges(status, 0)] == [
         ("over plan", "warn"),
-        ("last gate passed", "ok"),
+        ("not re-checked", "muted"),
     ]
 
 
