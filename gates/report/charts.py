@@ -176,7 +176,7 @@ def stage_timeline_chart(
                 body.append(_text(x0 + 4, y + 22, name, size=11, weight="600", fill="#ffffff"))
             body.append("</g>")
         # Gates of one day (blocked, then passed) sit side by side, in their order.
-        placed = spread([x(g.time) for g in lane.gates], 12)
+        placed = spread([x(g.time) for g in lane.gates], 15)
         for g, gx in zip(lane.gates, placed, strict=True):
             gy = y + 33
             what = (

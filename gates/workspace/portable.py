@@ -42,13 +42,13 @@ def _portable_path(workspace: Workspace, text: str) -> str:
     # Both the path as written and as resolved: a workspace reached through a symlink
     # (macOS /tmp, a mounted checkout) is still the workspace.
     forms = [path]
-    with contextlib.suppress(OSError, RuntimeError):
+    with contextlib.suppress(OSError, RuntimeError, ValueError):
         forms.append(path.resolve())
     roots: list[tuple[Path, str | None]] = [(workspace.root, None)]
     roots += [(Path(workspace.resolve(r)), r) for r in workspace.settings.evidence.roots]
     for root, declared in roots:
         candidates = [root]
-        with contextlib.suppress(OSError, RuntimeError):
+        with contextlib.suppress(OSError, RuntimeError, ValueError):
             candidates.append(root.resolve())
         for form in forms:
             for base in candidates:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import register
+from gates.engine.checkpoints import write_checkpoint
+from gates.ledger.entry import entry_key
 from gates.engine.status import UseCaseStatus
 from gates.report.charts import stage_timeline_chart, time_in_stage_chart
 from gates.report.entry_page import entry_view
@@ -240,3 +242,26 @@ def test_charts_escape_every_text_they_draw() -> None:
     svg = str(stage_timeline_chart([lane], start + timedelta(days=30), chart_id=HOSTILE))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert svg.startswith("<svg") and svg.endswith("</svg>")
+
+
+def test_a_violation_naming_an_entry_that_is_gone_is_not_linked(demo_copy: Path) -> None:
+    session = Session.open(demo_copy)
+    write_checkpoint(session.ledger, session.signer)
+    (demo_copy / "ledger" / entry_key("support-bot", 11)).unlink()  # the newest, deleted
+    (demo_copy / "ledger" / entry_key("support-bot", 4)).unlink()  # an approval a gate cites
+    session = Session.open(demo_copy)
+
+    for banner in (
+        index_view(session, NOW).banner,
+        usecase_view(session, "support-bot", NOW).banner,
+        entry_view(session, "support-bot", 6, NOW).banner,
+    ):
+        named = {(v.sequence, v.rule): v.linkable for v in banner.violations}
+        assert named[(11, "checkpoint-truncated")] is False
+        assert named[(5, "sequence-gap")] is True  # still in the store: linked
+        assert not any(linkable for (seq, _), linkable in named.items() if seq in (4, 11))
+    gate = entry_view(session, "support-bot", 6, NOW).gate
+    assert gate is not None
+    assert [(a.sequence, a.label, a.exists) for a in gate.approvals] == [
+        (4, "entry not in the store", False)
+    ]
