@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from gates.engine.actions import promote
 from gates.engine.status import usecase_status
-from gates.recheck.run import recheck_usecase
 from gates.stages import Stage
-from tests.recheck.conftest import RecheckWorld
-
-STAGEGATE = [sys.executable, "-m", "gates.cli"]
+from tests.support.cli import STAGEGATE
+from tests.support.presets import add_monitored
+from tests.support.world import World
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,20 +31,20 @@ def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_status_json_reports_a_warning_recheck_after_a_passed_gate(rworld: RecheckWorld) -> None:
-    rworld.add("bot")
-    entered = rworld.advance("bot", Stage.POC)
-    recheck = recheck_usecase(rworld.session, "bot", rworld.at(entered + 30), notify=False)
+def test_status_json_reports_a_warning_recheck_after_a_passed_gate(world: World) -> None:
+    add_monitored(world, "bot")
+    entered = world.advance("bot", Stage.POC)
+    recheck = world.recheck("bot", entered + 30)
     assert recheck.verdict == "warn"
-    at = rworld.at(entered + 31).isoformat()
+    at = world.at(entered + 31).isoformat()
 
-    result = run(rworld.root, "status", "bot", "--json", "--at", at)
+    result = run(world.root, "status", "bot", "--json", "--at", at)
 
     assert result.returncode == 0, result.stderr
     (bot,) = json.loads(result.stdout)
     assert (bot["lastGate"], bot["lastVerdict"]) == ("explore->poc", "pass")  # kept as it was
     assert bot["lastRecheckVerdict"] == "warn"
-    assert bot["lastRecheckAt"] == rworld.at(entered + 30).isoformat()
+    assert bot["lastRecheckAt"] == world.at(entered + 30).isoformat()
     assert bot["lastRecheckEntry"] == recheck.sequence
     findings = bot["lastRecheckFindings"]
     assert [(f["check"], f["status"]) for f in findings] == [
@@ -58,37 +55,36 @@ def test_status_json_reports_a_warning_recheck_after_a_passed_gate(rworld: Reche
 
 
 def test_status_table_shows_the_recheck_verdict_day_and_failing_checks(
-    rworld: RecheckWorld,
+    world: World,
 ) -> None:
-    rworld.add("bot")
-    entered = rworld.advance("bot", Stage.POC)
-    outcome = recheck_usecase(rworld.session, "bot", rworld.at(entered + 43), notify=False)
+    add_monitored(world, "bot")
+    entered = world.advance("bot", Stage.POC)
+    outcome = world.recheck("bot", entered + 43)
     assert outcome.verdict == "fail"
-    at = rworld.at(entered + 44).isoformat()
+    at = world.at(entered + 44).isoformat()
 
-    result = run(rworld.root, "status", "--at", at)
+    result = run(world.root, "status", "--at", at)
 
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "use case" in line)
     assert "health" in header and "last gate" in header
     row = next(line for line in result.stdout.splitlines() if "│ bot" in line)
-    assert "fail" in row and rworld.at(entered + 43).date().isoformat() in row
+    assert "fail" in row and world.at(entered + 43).date().isoformat() in row
     assert "time-box" in result.stdout
 
 
-def test_a_new_stage_has_no_health_until_its_first_recheck(rworld: RecheckWorld) -> None:
-    rworld.add("bot")
-    entered = rworld.advance("bot", Stage.POC)
-    recheck_usecase(rworld.session, "bot", rworld.at(entered + 3), notify=False)
-    state = rworld.session.ledger.state("bot")
-    before = usecase_status(rworld.session.workspace, "bot", state, rworld.at(entered + 4))
+def test_a_new_stage_has_no_health_until_its_first_recheck(world: World) -> None:
+    add_monitored(world, "bot")
+    entered = world.advance("bot", Stage.POC)
+    world.recheck("bot", entered + 3)
+    state = world.session.ledger.state("bot")
+    before = usecase_status(world.session.workspace, "bot", state, world.at(entered + 4))
     assert before.health is not None and before.health.verdict == "warn"
     assert [f.check for f in before.health.findings] == ["evidence:freshness"]
 
-    outcome = promote(rworld.session, "bot", Stage.PILOT, now=rworld.at(entered + 5))
-    assert outcome.promoted
-    state = rworld.session.ledger.state("bot")
-    after = usecase_status(rworld.session.workspace, "bot", state, rworld.at(entered + 6))
+    world.promote_approved("bot", Stage.PILOT, entered + 5)
+    state = world.session.ledger.state("bot")
+    after = usecase_status(world.session.workspace, "bot", state, world.at(entered + 6))
 
     # The PoC re-check says nothing about the Pilot.
     assert after.stage == "pilot" and after.health is None

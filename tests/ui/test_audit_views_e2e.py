@@ -37,7 +37,8 @@ from gates.roadmap.gantt import portfolio_gantt, usecase_gantt
 from gates.stack.mlflow_server import MLflowServer
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.ui.conftest import UiProcess, free_port
+from tests.support.browser import UiProcess
+from tests.support.ui_server import free_port
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1024, "height": 800}

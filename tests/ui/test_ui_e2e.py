@@ -13,8 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.report.demo_ledger import flip_payload_byte
-from tests.ui.conftest import UiProcess
+from tests.support.browser import UiProcess
+from tests.support.forge import flip_payload_byte
 
 
 def test_the_index_lists_the_demo_use_cases(

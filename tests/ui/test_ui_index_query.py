@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gates.ui.app import SECURITY_HEADERS
-from tests.ui.conftest import live_server
+from tests.support.ui_server import live_server
 
 ROW = re.compile(
     r'<tr data-health="(?P<health>[a-z]+)">\s*<th scope="row" data-label="Use case">'

@@ -1,5 +1,15 @@
-"""The ledger tests' small real workspace (real keys, a local store), for workspace tests."""
+"""The workspace tests' world: alpha and beta in a real workspace with real keys."""
 
-from tests.ledger.conftest import world
+from __future__ import annotations
 
-__all__ = ["world"]
+from pathlib import Path
+
+import pytest
+
+from tests.support.presets import ledger_world
+from tests.support.world import World
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return ledger_world(tmp_path / "ws")

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import promote, register
 from gates.stages import Stage
 from gates.workspace.loader import load_workspace
 from gates.workspace.portable import portable_location
 from gates.workspace.settings import EvidenceSettings
-from tests.ledger.conftest import LedgerWorld
+from tests.support.world import World
 
 
 def payload(root: Path, usecase: str, sequence: int) -> str:
@@ -37,14 +36,12 @@ def evidence_uris(text: str) -> list[str]:
 
 
 def test_a_gate_entry_records_workspace_files_relative_to_the_workspace(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit()
-    outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
-    assert outcome.promoted
+    world.register("alpha", 0)
+    entry = world.promote_approved("alpha", Stage.POC, 10)
 
-    text = payload(world.root, "alpha", outcome.entry.sequence)
+    text = payload(world.root, "alpha", entry.sequence)
     assert str(world.root) not in text
     uris = evidence_uris(text)
     assert "usecases/alpha.yaml" in uris  # the sponsorship check's spec file
@@ -52,24 +49,18 @@ def test_a_gate_entry_records_workspace_files_relative_to_the_workspace(
     assert not [u for u in uris if u.startswith("/")]
 
 
-def test_a_file_in_an_evidence_root_is_named_from_that_root(
-    world: LedgerWorld, tmp_path: Path
-) -> None:
+def test_a_file_in_an_evidence_root_is_named_from_that_root(world: World, tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     shutil.move(world.root / "docs" / "matrix.md", shared / "matrix.md")
     spec = world.root / "usecases" / "alpha.yaml"
     spec.write_text(spec.read_text().replace("docs/matrix.md", str(shared / "matrix.md")))
-    settings = world.root / "stagegate.toml"
-    settings.write_text(f'[evidence]\nroots = ["../shared"]\n{settings.read_text()}')
-    session = world.reopen()
-    register(session, "alpha", now=world.at(0))
-    world.approve_explore_exit()
+    world.append_settings('[evidence]\nroots = ["../shared"]\n')
+    world.register("alpha", 0)
 
-    outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
+    entry = world.promote_approved("alpha", Stage.POC, 10)
 
-    assert outcome.promoted
-    uris = evidence_uris(payload(world.root, "alpha", outcome.entry.sequence))
+    uris = evidence_uris(payload(world.root, "alpha", entry.sequence))
     assert "../shared/matrix.md" in uris
     assert str(tmp_path) not in json.dumps(uris)
 
