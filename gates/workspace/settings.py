@@ -203,17 +203,18 @@ class EvidenceSettings(_Strict):
 
 
 class LinkSettings(_Strict):
-    """Web UIs the report and ``stagegate ui`` link evidence out to (optional).
+    """Web UIs that the report and `stagegate ui` link evidence out to (optional)."""
 
-    With ``mlflow_ui`` set, MLflow runs, experiments and model versions named in entries
-    link to that MLflow UI; with ``prefect_ui``, gates evaluated by a Prefect flow run
-    link to the run. Empty: shown as text, not linked.
-    """
-
-    #: Base URL of the MLflow UI (``http://127.0.0.1:5000``).
-    mlflow_ui: str = ""
-    #: Base URL of the Prefect UI (``http://127.0.0.1:4200``).
-    prefect_ui: str = ""
+    mlflow_ui: str = Field(
+        "",
+        description="Base URL of the MLflow UI (`http://127.0.0.1:5000`): runs, experiments "
+        "and model versions named in entries link to it; empty: shown as text.",
+    )
+    prefect_ui: str = Field(
+        "",
+        description="Base URL of the Prefect UI (`http://127.0.0.1:4200`): gates evaluated "
+        "by a Prefect flow run link to the run; empty: shown as text.",
+    )
 
     @field_validator("mlflow_ui", "prefect_ui")
     @classmethod
