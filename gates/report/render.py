@@ -140,6 +140,16 @@ def _digests(text: object) -> Markup:
     )
 
 
+#: Where a long name or location may break: after its separators (a break opportunity
+#: is preferred to a cut mid-word; copying the text copies none of it).
+_SEPARATED = re.compile(r"(?<=[:/_.#=&?-])")
+
+
+def _breakable(text: object) -> Markup:
+    """Text (a check name, a path, a URI) that may wrap after ':', '/', '_', '.', '-'..."""
+    return Markup("<wbr>").join(escape(part) for part in _SEPARATED.split(str(text)))
+
+
 def _anchor(text: object) -> str:
     """A fragment id from any text: letters, digits and '-' only."""
     return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-") or "x"
@@ -161,6 +171,7 @@ def _environment() -> Environment:
         short=_short,
         stage_label=stage_label,
         digests=_digests,
+        breakable=_breakable,
         anchor=_anchor,
     )
     env.globals.update(css=Markup(_stylesheet()), version=__version__)

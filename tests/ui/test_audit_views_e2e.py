@@ -321,6 +321,69 @@ def test_a_full_digest_is_cut_short_in_its_cell_and_kept_whole(
     assert digest.text_content() == full  # selecting and copying it copies all of it
 
 
+#: Every place where a name or location (check names, evidence paths, URIs) is broken
+#: across lines inside a part that would fit on a line of its own, instead of after a
+#: separator: "deliverable:tec|hnical_report". A part wider than its cell (a run id, a
+#: digest) may be cut anywhere.
+MID_WORD_BREAKS = """(selector) => {
+  const SEPARATORS = ':/_.-#=&?';
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const cell = el.closest('td, th, dd');
+    const style = getComputedStyle(cell);
+    const room = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const chars = [];
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      for (let i = 0; i < node.length; i++) {
+        const range = document.createRange(); range.setStart(node, i); range.setEnd(node, i + 1);
+        const box = range.getBoundingClientRect();
+        if (box.width) chars.push({c: node.data[i], top: box.top, width: box.width});
+      }
+    }
+    let start = 0;  // where the current part (a run between separators) begins
+    for (let i = 1; i <= chars.length; i++) {
+      if (i < chars.length && !SEPARATORS.includes(chars[i - 1].c)) continue;
+      const part = chars.slice(start, i);
+      const width = part.reduce((sum, ch) => sum + ch.width, 0);
+      for (let j = 1; j < part.length; j++)
+        if (part[j].top > part[j - 1].top + 2 && width <= room)
+          out.push(`${el.textContent} broken inside "${part.map(ch => ch.c).join('')}"`);
+      start = i;
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1024px", "phone"])
+def test_check_names_and_paths_wrap_only_after_their_separators(
+    ui_demo_root: Path,
+    serve: Callable[[Path], UiProcess],
+    open_page: Callable[..., Page],
+    viewport: dict[str, int],
+) -> None:
+    server = serve(ui_demo_root)
+    page = open_page(viewport)
+    page.goto(f"{server.url}/entries/support-bot/6")
+    names = page.locator("table.checks code.name")
+    expect(names.filter(has_text="deliverable:quality_measurements")).to_have_count(1)
+    wrapped = page.evaluate(
+        "() => [...document.querySelectorAll('table.checks code.name')]"
+        ".filter(e => e.getClientRects().length > 1 || e.offsetHeight > 24).length"
+    )
+    assert wrapped > 0  # the column is narrow: long names do wrap, which is what is judged
+    selector = "table.checks code.name, table.checks code.uri, dl.facts code"
+    assert page.evaluate(MID_WORD_BREAKS, selector) == []
+    page.goto(f"{server.url}/usecases/support-bot")
+    assert page.evaluate(MID_WORD_BREAKS, "table.findings code.name, dl.facts code.uri") == []
+    name = page.locator("table.usecases, table.findings").locator("code.name").first
+    expect(name).to_have_text("health:cost")
+    page.goto(server.url)
+    assert page.evaluate(MID_WORD_BREAKS, "table.usecases th[scope=row] > a") == []
+
+
 # -- charts ----------------------------------------------------------------------------------
 
 #: Every text of every chart that the picture's edges cut, and every pair of gate markers
