@@ -57,6 +57,11 @@ def test_invoice_ocr_is_blocked_then_stopped_by_a_no_go(demo: tuple[Path, str]) 
     assert (
         decision is not None and decision.decision == "no-go" and "Handwritten" in decision.reason
     )
+    # The sponsor decided with her own key; the gate's entry cites her approval.
+    approval = state.history[-2]
+    assert approval.predicate.approval is not None
+    assert approval.predicate.approval.purpose == "decision"
+    assert decision.approvals == [approval.sequence] and decision.decider == "Dana Park"
 
 
 def test_the_demo_moves_mlflow_aliases_to_the_gated_versions(demo: tuple[Path, str]) -> None:
@@ -85,7 +90,7 @@ def test_the_story_explains_each_blocked_gate(demo: tuple[Path, str]) -> None:
     _, text = demo
     assert "BLOCKED — stays in PoC; not met: metric:accuracy" in text
     assert "BLOCKED — stays in Pilot; not met: pilot:satisfaction" in text
-    assert "signed No-Go recorded" in text
+    assert "Dana Park (sponsor) signs the No-Go with her own key" in text
     assert "intact" in text
 
 
@@ -111,7 +116,7 @@ def test_the_demo_folder_verifies_after_being_moved(demo: tuple[Path, str], tmp_
     moved = tmp_path / "elsewhere"
     shutil.copytree(root, moved)
     report = verify_ledger(Session.open(moved).ledger)
-    assert report.intact and report.entries == 19
+    assert report.intact and report.entries == 20
 
 
 def test_the_demo_ledger_verifies_and_says_it_ran_on_a_simulated_clock(
@@ -120,7 +125,7 @@ def test_the_demo_ledger_verifies_and_says_it_ran_on_a_simulated_clock(
     root, text = demo
     report = verify_ledger(Session.open(root).ledger)
     assert report.intact and report.simulated_clock
-    assert report.notes[0].startswith("simulated time: timings are not evidence (19 entries")
+    assert report.notes[0].startswith("simulated time: timings are not evidence (20 entries")
     assert "intact (simulated time: timings are not evidence)" in " ".join(text.split())
 
 

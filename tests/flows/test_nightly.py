@@ -17,8 +17,6 @@ from tests.recheck.conftest import RecheckWorld, build_recheck_workspace
 @pytest.fixture
 def night(tmp_path: Path) -> tuple[RecheckWorld, str]:
     """A production service, a PoC in its 7th week, and one stopped use case."""
-    from gates.engine.actions import decide
-
     root = tmp_path / "ws"
     build_recheck_workspace(root)
     world = RecheckWorld(root, Session.open(root))
@@ -27,7 +25,7 @@ def night(tmp_path: Path) -> tuple[RecheckWorld, str]:
     prod_day = world.advance("svc", Stage.PRODUCTION)
     poc_day = world.advance("bot", Stage.POC, start_day=1)
     world.advance("gone", Stage.EXPLORE)
-    decide(world.session, "gone", "no-go", reason="no sponsor budget", now=world.at(2))
+    world.no_go("gone", day=2, reason="no sponsor budget")
     now = world.at(poc_day + 43)  # the PoC's 7th week
     assert now > world.at(prod_day)
     world.monitoring("svc", now, daily_cost=500)

@@ -88,7 +88,8 @@ def test_approval_by_a_key_without_the_role_is_refused(world: LedgerWorld) -> No
 
 def test_no_go_stops_the_use_case_for_good(world: LedgerWorld) -> None:
     register(world.session, "beta", now=world.at(0))
-    decide(world.session, "beta", "no-go", reason="data not accessible", now=world.at(5))
+    decide(world.session, "beta", "no-go", reason="data not accessible", now=world.at(5),
+           sponsor=world.sponsor)  # fmt: skip
     assert world.session.ledger.state("beta").stage is Stage.STOPPED
     with pytest.raises(PromotionRefused, match="stopped"):
         promote(world.session, "beta", Stage.POC, now=world.at(6))
@@ -97,7 +98,7 @@ def test_no_go_stops_the_use_case_for_good(world: LedgerWorld) -> None:
 def test_back_dated_entries_are_refused(world: LedgerWorld) -> None:
     register(world.session, "alpha", now=world.at(5))
     with pytest.raises(LedgerError, match="behind the chain head"):
-        decide(world.session, "alpha", "no-go", reason="x", now=world.at(1))
+        decide(world.session, "alpha", "no-go", reason="x", now=world.at(1), sponsor=world.sponsor)
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -148,10 +148,11 @@ def test_a_checkpoint_signs_every_chain_head_in_use_case_order(world: LedgerWorl
 def test_checkpoints_form_a_chain_of_their_own(world: LedgerWorld) -> None:
     _history(world)
     first = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
-    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(4))
+    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(4),
+           sponsor=world.sponsor)  # fmt: skip
     second = write_checkpoint(world.session.ledger, world.session.signer, world.at(5))
     assert second.sequence == 1 and second.predicate.previous == first.digest
-    assert second.head("alpha") is not None and second.head("alpha").size == 4  # type: ignore[union-attr]
+    assert second.head("alpha") is not None and second.head("alpha").size == 5  # type: ignore[union-attr]
     reads = list(read_checkpoints(world.session.ledger))
     assert [(r.sequence, r.sound, r.violations) for r in reads] == [(0, True, ()), (1, True, ())]
     report = verify_ledger(world.session.ledger)
@@ -244,7 +245,7 @@ def test_a_tampered_entry_proof_fails_naming_what_broke(world: LedgerWorld) -> N
 def test_an_entry_newer_than_the_checkpoint_cannot_be_proven(world: LedgerWorld) -> None:
     _history(world)
     checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
-    decide(world.session, "alpha", "no-go", reason="stop", now=world.at(4))
+    decide(world.session, "alpha", "no-go", reason="stop", now=world.at(4), sponsor=world.sponsor)
     with pytest.raises(LedgerError, match=r"alpha#3 is newer than checkpoint 0"):
         prove_entry(world.session.ledger, "alpha", 3, checkpoint)
 

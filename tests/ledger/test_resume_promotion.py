@@ -51,7 +51,8 @@ def test_a_blocked_latest_gate_is_not_a_promotion_to_finish(world: LedgerWorld) 
 
 def test_a_recorded_pass_followed_by_a_no_go_is_not_resumed(world: LedgerWorld) -> None:
     _promoted_to_poc(world)
-    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(11))
+    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(11),
+           sponsor=world.sponsor)  # fmt: skip
 
     assert recorded_promotion(world.session.ledger.state("alpha"), Stage.POC) is None
     with pytest.raises(PromotionRefused, match="stopped"):

@@ -35,7 +35,8 @@ def _chain(world: LedgerWorld) -> None:
         role="budget_owner",
         now=world.at(2),
     )
-    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(3))
+    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(3),
+           sponsor=world.sponsor)  # fmt: skip
     register(world.session, "beta", now=world.at(0))
 
 
@@ -52,7 +53,7 @@ def chained(world: LedgerWorld) -> LedgerWorld:
 def test_intact_ledger_verifies_clean(chained: LedgerWorld) -> None:
     report = verify_ledger(chained.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
-    assert report.entries == 5
+    assert report.entries == 6  # the No-Go is an approval by the sponsor and the decision
 
 
 def test_flipped_payload_byte_is_detected_at_that_entry(chained: LedgerWorld) -> None:

@@ -79,7 +79,8 @@ def rules(report: VerificationReport) -> set[tuple[str, int | None, str]]:
 
 def test_intact_ledger_with_checkpoints_verifies_clean(anywhere: LedgerWorld) -> None:
     history(anywhere)
-    decide(anywhere.session, "alpha", "no-go", reason="priorities changed", now=anywhere.at(4))
+    decide(anywhere.session, "alpha", "no-go", reason="priorities changed", now=anywhere.at(4),
+           sponsor=anywhere.sponsor)  # fmt: skip
     write_checkpoint(anywhere.session.ledger, anywhere.session.signer, anywhere.at(5))
     report = verify_ledger(anywhere.session.ledger)
     assert report.intact, [str(v) for v in report.violations]

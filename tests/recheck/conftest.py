@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import promote, register
+from gates.engine.actions import decide, promote, register
+from gates.ledger.entry import Entry
 from gates.signing.keys import generate_keypair
+from gates.signing.signers import load_signer
 from gates.stages import Stage
 from gates.workspace.session import Session
 
@@ -93,6 +95,11 @@ class RecheckWorld:
             assert outcome.promoted, [r.reason for r in outcome.evaluation.failing]
         return day
 
+    def no_go(self, uc: str, day: float, reason: str = "not feasible") -> Entry:
+        """The sponsor signs a No-Go with her own key; the gate records it."""
+        sponsor = load_signer("file:keys/sponsor.pem", self.root)
+        return decide(self.session, uc, "no-go", reason=reason, now=self.at(day), sponsor=sponsor)
+
     def monitoring(
         self,
         uc: str,
@@ -142,6 +149,7 @@ def build_recheck_workspace(root: Path) -> None:
         (root / "docs" / f"{name}.md").write_text(f"# {name}\nsteps\n")
     (root / "policy.yaml").write_text(POLICY)
     generate_keypair(root / "keys" / "gate.pem")
+    generate_keypair(root / "keys" / "sponsor.pem")
     (root / "stagegate.toml").write_text(
         textwrap.dedent("""\
         [store]
@@ -156,6 +164,10 @@ def build_recheck_workspace(root: Path) -> None:
         name = "gate"
         path = "keys/gate.pub"
         roles = ["gate"]
+        [[trusted_keys]]
+        name = "Dana Park"
+        path = "keys/sponsor.pub"
+        roles = ["sponsor"]
         """)
     )
 

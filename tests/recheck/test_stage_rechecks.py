@@ -112,12 +112,10 @@ def test_one_broken_use_case_does_not_stop_the_others(
 
 
 def test_stopped_and_unregistered_use_cases_are_skipped(rworld: RecheckWorld) -> None:
-    from gates.engine.actions import decide
-
     rworld.add("gone")
     rworld.add("new")
     rworld.advance("gone", Stage.POC)
-    decide(rworld.session, "gone", "no-go", reason="not feasible", now=rworld.at(20))
+    rworld.no_go("gone", day=20, reason="not feasible")
     for uc in ("gone", "new"):
         outcome = recheck_usecase(rworld.session, uc, rworld.at(21), notify=False)
         assert outcome.verdict == "skipped" and outcome.entry is None

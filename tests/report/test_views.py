@@ -35,9 +35,9 @@ def test_index_lists_every_use_case_with_stage_time_box_and_health(demo_root: Pa
     assert bot.days_in_stage is not None and 20 < bot.days_in_stage < 23
     assert [b.label for b in bot.health] == ["last gate passed"]
     assert bot.last_gate == "Pilot → Production"
-    assert ocr.stage == "stopped" and ocr.entries == 7
+    assert ocr.stage == "stopped" and ocr.entries == 8
     assert [b.label for b in ocr.health] == ["stopped", "last gate blocked"]
-    assert view.banner.intact and view.banner.entries == 19 and view.banner.chains == 2
+    assert view.banner.intact and view.banner.entries == 20 and view.banner.chains == 2
 
 
 def test_index_lanes_follow_each_use_case_through_its_stages(demo_root: Path) -> None:
@@ -105,9 +105,15 @@ def test_approval_and_decision_entries_show_their_records(demo_root: Path) -> No
     fields = {f.label: f.value for f in approval.record}
     assert fields["approver"] == "Sam Okafor" and fields["role"] == "operations_lead"
     assert fields["note"] == "runbook and on-call rota ready"
-    decision = entry_view(session, "invoice-ocr", 6, NOW)
+    sponsor = entry_view(session, "invoice-ocr", 6, NOW)
+    assert sponsor.record_title == "Approval"
+    fields = {f.label: f.value for f in sponsor.record}
+    assert fields["approver"] == "Dana Park" and fields["decision approved"] == "no-go"
+    decision = entry_view(session, "invoice-ocr", 7, NOW)
     assert decision.record_title == "Decision" and decision.next_sequence is None
-    assert "Handwritten invoices" in {f.label: f.value for f in decision.record}["reason"]
+    fields = {f.label: f.value for f in decision.record}
+    assert "Handwritten invoices" in fields["reason"]
+    assert fields["decided by"] == "Dana Park" and fields["sponsor approvals (entries)"] == "#6"
 
 
 def test_a_tampered_entry_is_named_in_every_banner_and_its_content_is_withheld(

@@ -115,12 +115,16 @@ class RoadmapWorld:
         return self._append(usecase, "recheck", state.stage, day, {"recheck": record})
 
     def no_go(self, usecase: str, day: float) -> Entry:
-        return decide(self.session, usecase, "no-go", reason="not feasible", now=self.at(day))
+        return decide(
+            self.session, usecase, "no-go", reason="not feasible", now=self.at(day),
+            sponsor=self.approvers["sponsor"][0],
+        )  # fmt: skip
 
     def rollback(self, usecase: str, to: Stage, day: float) -> Entry:
         return decide(
-            self.session, usecase, "rollback", reason="incidents", to=to, now=self.at(day)
-        )
+            self.session, usecase, "rollback", reason="incidents", to=to, now=self.at(day),
+            sponsor=self.approvers["sponsor"][0],
+        )  # fmt: skip
 
     def _approve_all(self, usecase: str, day: float) -> list[int]:
         state = self.session.ledger.state(usecase)
