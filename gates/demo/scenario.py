@@ -2,7 +2,8 @@
 
 support-bot: Explore → PoC → blocked (accuracy under its bar) → new MLflow run → Pilot →
 blocked (satisfaction 3.8) → more pilot weeks → Production.
-invoice-ocr: Explore → PoC → blocked (field accuracy, open blocker) → No-Go.
+invoice-ocr: Explore → PoC → blocked (field accuracy, open blocker) → No-Go, signed by
+its sponsor's own key and recorded by the gate.
 """
 
 from __future__ import annotations
@@ -68,11 +69,13 @@ def nightly(session: Session, when: datetime, use_prefect: bool) -> list[Recheck
     import asyncio
 
     from flows.nightly import nightly_recheck
+    from flows.prefect_api import flow_api
 
-    run: Any = nightly_recheck(
-        workspace=str(session.workspace.root), at=when.isoformat(), return_state=True
-    )
-    state: Any = asyncio.run(run)
+    with flow_api().active():  # the Prefect API the gates ran on (a temporary server if none)
+        run: Any = nightly_recheck(
+            workspace=str(session.workspace.root), at=when.isoformat(), return_state=True
+        )
+        state: Any = asyncio.run(run)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
@@ -169,14 +172,20 @@ def run_demo(
     gate("support-bot", Stage.PILOT, 25)
     gate("invoice-ocr", Stage.PILOT, 25)
     story.chapter(27, "invoice-ocr: No-Go instead of an eternal PoC")
-    decide(
+    no_go = decide(
         session,
         "invoice-ocr",
         "no-go",
         reason="Handwritten invoices (40% of volume) unreadable; no fix within the PoC time box",
         now=story.day(27),
+        sponsor=keys["dana"],
     )
-    story.say("signed No-Go recorded; invoice-ocr is stopped")
+    assert no_go.predicate.decision is not None
+    story.say(
+        f"{no_go.predicate.decision.decider} (sponsor) signs the No-Go with her own key "
+        f"(entry #{no_go.sequence - 1}); the gate records it citing that approval "
+        f"(entry #{no_go.sequence}); invoice-ocr is stopped"
+    )
     story.chapter(33, "support-bot: a dense retriever lifts accuracy")
     _, v2 = log_run(
         tracking,
