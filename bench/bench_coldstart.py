@@ -33,16 +33,13 @@ def timed(cmd: list[str], runs: int) -> float:
 
 
 def main(size: Size = FULL) -> None:
-    from gates.engine.actions import register
-    from gates.workspace.session import Session
-    from tests.ledger.conftest import T0, build_workspace
+    from tests.support.presets import ledger_world
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
-        build_workspace(root)
-        session = Session.open(root)
-        register(session, "alpha", now=T0)
-        register(session, "beta", now=T0)
+        world = ledger_world(root)
+        world.register("alpha")
+        world.register("beta")
         stagegate = [sys.executable, "-m", "gates.cli"]
         baseline = timed([sys.executable, "-c", "pass"], size.runs)
         status = timed([*stagegate, "--workspace", str(root), "status"], size.runs)

@@ -103,9 +103,10 @@ def generate(root: Path, size: Size) -> list[str]:
 
     from gates.ledger.replay import ChainState, apply_entry
     from gates.policy.effective import criteria_digest
-    from gates.signing.keys import generate_keypair
     from gates.stages import Stage
     from gates.workspace.session import Session
+    from tests.support.settings import SettingsOptions, settings_toml
+    from tests.support.world import write_keys
 
     for folder in ("usecases", "data", "docs", "alerts"):
         (root / folder).mkdir(parents=True, exist_ok=True)
@@ -113,11 +114,9 @@ def generate(root: Path, size: Size) -> list[str]:
         (root / "docs" / f"{name}.md").write_text(f"# {name}\n")
     (root / "alerts" / "rules.yaml").write_text(RULES)
     (root / "policy.yaml").write_text(POLICY)
-    generate_keypair(root / "keys" / "gate.pem")
-    (root / "stagegate.toml").write_text(
-        '[store]\nuri = "ledger"\n[policy]\npath = "policy.yaml"\n[signing]\nkey = "file:keys/gate.pem"\n[clock]\nsimulated = true\n'
-        f'[schedule]\nworkers = {size.workers}\n[[trusted_keys]]\nname = "gate"\npath = "keys/gate.pub"\nroles = ["gate"]\n'
-    )
+    write_keys(root / "keys")
+    options = SettingsOptions(policy="policy.yaml", extra=f"[schedule]\nworkers = {size.workers}\n")
+    (root / "stagegate.toml").write_text(settings_toml(options))
     ids = []
     for i in range(size.usecases):
         uc, stage = f"uc-{i:04d}", STAGES[i % len(STAGES)]

@@ -80,7 +80,7 @@ def ledger_over(session: Session, store: ObjectStore) -> Ledger:
 
 
 def workspace(root: Path) -> Session:
-    from tests.ledger.conftest import build_workspace
+    """The test suite's two-use-case workspace at ``root`` (real keys, a folder store)."""
+    from tests.support.presets import ledger_world
 
-    build_workspace(root)
-    return Session.open(root)
+    return ledger_world(root).session

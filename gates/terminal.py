@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from rich.text import Text
 from gates.stages import Stage
 
 if TYPE_CHECKING:
+    from gates.engine.dry_run import DryRun
+    from gates.engine.next_steps import Step
     from gates.ledger.entry import Entry
 
 STATUS_STYLE = {
@@ -150,3 +153,48 @@ def show_gate(entry: Entry, out: Console | None = None) -> None:
         out.print(
             verdict_text(gate.verdict), f"— stays in {source.label}; not met: {', '.join(failing)}"
         )
+
+
+def show_steps(steps: Sequence[Step], out: Console | None = None, *, lead: str = "next:") -> None:
+    """What to do next, each with its command on a line of its own to copy."""
+    out = out or console()
+    if not steps:
+        return
+    out.print(lead)
+    for number, step in enumerate(steps, start=1):
+        out.print(f"  {number}. {escape(step.what)}", soft_wrap=True)
+        if step.command:
+            out.print(f"     [bold]$ {escape(step.command)}[/]", soft_wrap=True)
+
+
+def show_dry_run(dry: DryRun, out: Console | None = None) -> None:
+    """A rehearsed gate: the checks as they stand, the verdict it would get, and what to do."""
+    out = out or console()
+    out.print(
+        "[bold]DRY RUN[/] — nothing was written: no ledger entry, no model alias moved, no alert.",
+        soft_wrap=True,
+    )
+    if dry.recorded is not None:
+        out.print(
+            f"{dry.usecase_id} is already in {dry.target.label}: the passing gate is recorded "
+            f"as entry #{dry.recorded.sequence}; `promote` would only finish its follow-ups.",
+            soft_wrap=True,
+        )
+        return
+    evaluation = dry.evaluation
+    assert evaluation is not None
+    source, target = evaluation.plan.stage, dry.target
+    assumed = (
+        " (not registered yet: judged as if it entered Explore now)" if dry.unregistered else ""
+    )
+    title = f"{dry.usecase_id}: {source.label} → {target.label} gate, evaluated now{assumed}"
+    out.print(checks_table([r.to_json() for r in evaluation.results], title=title))
+    verdict = evaluation.verdict.value
+    failing = [r.check for r in evaluation.failing]
+    label = {"pass": "WOULD PASS", "blocked": "WOULD BE BLOCKED", "error": "WOULD BE AN ERROR"}
+    text = Text(label.get(verdict, verdict.upper()), style=VERDICT_STYLE.get(verdict, ""))
+    if verdict == "pass" and not dry.steps:
+        out.print(text, f"— `promote` would move {dry.usecase_id} to {target.label}.")
+    else:
+        out.print(text, f"— not met: {', '.join(failing)}" if failing else "")
+    show_steps(dry.steps, out, lead="to pass:")

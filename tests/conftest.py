@@ -1,4 +1,5 @@
-"""Shared fixtures: one real SeaweedFS S3 per test session, fresh buckets, a local store."""
+"""Shared fixtures: one real SeaweedFS S3 per test session, fresh buckets, a local store,
+a webhook receiver and a timestamp authority on loopback."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from gates.stack.seaweedfs import SeaweedFS
 from gates.store.local import LocalStore
 from tests.lossy_proxy import LossyProxy
+from tests.support.webhook import Receiver, serve_receiver
 from tests.tsa_authority import LoopbackTsa
 
 
@@ -71,6 +73,13 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackTsa]:
     """A real RFC 3161 timestamp authority (OpenSSL) on 127.0.0.1 for the whole session."""
     with LoopbackTsa(tmp_path_factory.mktemp("tsa")) as authority:
         yield authority
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on 127.0.0.1 that records each POST and answers as told."""
+    with serve_receiver() as running:
+        yield running
 
 
 @pytest.fixture

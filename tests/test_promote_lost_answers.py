@@ -18,8 +18,10 @@ from gates.engine.actions import promote
 from gates.stack.seaweedfs import SeaweedFS
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.flows.conftest import GATE_TIME, UC, GateWorld, model_world
 from tests.lossy_proxy import LossyProxy, is_entry_put
+from tests.support.mlflow import sqlite_tracking_store
+from tests.support.presets import GATE_TIME, UC, model_gate_world
+from tests.support.world import World
 
 pytestmark = pytest.mark.s3
 
@@ -29,11 +31,7 @@ STAGEGATE = [sys.executable, "-m", "gates.cli"]
 @pytest.fixture(scope="module")
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One real SQLite MLflow store for the module (its migrations take seconds)."""
-    from mlflow.tracking import MlflowClient
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
-    return uri
+    return sqlite_tracking_store(tmp_path_factory.mktemp("mlflow"))
 
 
 def alias_version(tracking_uri: str, model: str, alias: str) -> str | None:
@@ -47,7 +45,7 @@ def alias_version(tracking_uri: str, model: str, alias: str) -> str | None:
     return str(found.version)
 
 
-def stagegate(world: GateWorld, *args: str) -> subprocess.CompletedProcess[str]:
+def stagegate(world: World, *args: str) -> subprocess.CompletedProcess[str]:
     """The command, in a subprocess that reaches S3 through the proxy (AWS_ENDPOINT_URL)."""
     return subprocess.run(
         [*STAGEGATE, "--workspace", str(world.root), *args],
@@ -57,11 +55,11 @@ def stagegate(world: GateWorld, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def gate_entries(world: GateWorld) -> list[int]:
-    return [e.sequence for e in world.state().history if e.predicate.kind == "gate"]
+def gate_entries(world: World) -> list[int]:
+    return [e.sequence for e in world.state(UC).history if e.predicate.kind == "gate"]
 
 
-def promote_cli(world: GateWorld) -> subprocess.CompletedProcess[str]:
+def promote_cli(world: World) -> subprocess.CompletedProcess[str]:
     return stagegate(
         world, "promote", UC, "--to", "poc", "--in-process", "--at", GATE_TIME.isoformat()
     )
@@ -70,10 +68,10 @@ def promote_cli(world: GateWorld) -> subprocess.CompletedProcess[str]:
 def test_a_gate_whose_answer_is_lost_while_s3_is_gone_says_it_may_exist_then_rerun_finishes(
     lossy_s3: LossyProxy, s3_bucket: str, seaweedfs: SeaweedFS, tracking_uri: str, tmp_path: Path
 ) -> None:
-    world, model, version = model_world(
+    world, model, version = model_gate_world(
         tmp_path / "ws", tracking_uri, alias="poc", store=f"s3://{s3_bucket}"
     )
-    sequence = world.state().next_sequence
+    sequence = world.state(UC).next_sequence
     key = f"chains/{UC}/{sequence:012d}.dsse.json"
     lossy_s3.lose_answers(is_entry_put, then_gone=True)
 
@@ -100,7 +98,7 @@ def test_a_gate_whose_answer_is_lost_while_s3_is_gone_says_it_may_exist_then_rer
     assert f"moved models:/{model}@poc -> {version}" in said
     assert alias_version(tracking_uri, model, "poc") == version
     assert gate_entries(world) == [sequence]
-    assert world.state().stage is Stage.POC
+    assert world.state(UC).stage is Stage.POC
     verified = stagegate(world, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
@@ -108,11 +106,11 @@ def test_a_gate_whose_answer_is_lost_while_s3_is_gone_says_it_may_exist_then_rer
 def test_a_gate_whose_answer_is_lost_while_s3_stays_up_is_recorded_once(
     lossy_s3: LossyProxy, s3_bucket: str, tracking_uri: str, tmp_path: Path
 ) -> None:
-    world, model, version = model_world(
+    world, model, version = model_gate_world(
         tmp_path / "ws", tracking_uri, alias="poc", store=f"s3://{s3_bucket}"
     )
     session = Session.open(world.root)
-    sequence = world.state().next_sequence
+    sequence = world.state(UC).next_sequence
     attempts = int(session.store.client.meta.config.retries["total_max_attempts"])  # type: ignore[attr-defined]
     lossy_s3.lose_answers(is_entry_put, times=attempts)
 

@@ -28,6 +28,8 @@ CHECK = "cost:forecast"
 DAYS_PER_MONTH = 30.4
 #: Fewer days than this is too little history for a run-rate.
 MIN_DAYS = 7
+#: Columns of a daily spend dataset (``evidence.cost.daily_spend.<stage>``).
+DAILY_SPEND_COLUMNS = ("date", "cost")
 
 
 @dataclass(frozen=True)
@@ -200,10 +202,11 @@ def load_daily_spend(ctx: CheckContext) -> DailySpend:
         raise EvidenceError(f"{where}: {e.message}") from e
     where = f"{where} ({location})"
     frame = loaded.frame
-    missing = [c for c in ("date", "cost") if c not in frame.columns]
+    missing = [c for c in DAILY_SPEND_COLUMNS if c not in frame.columns]
     if missing:
         raise EvidenceError(
-            f"{where}: missing column(s) {', '.join(missing)}; expected columns date, cost"
+            f"{where}: missing column(s) {', '.join(missing)}; "
+            f"expected columns {', '.join(DAILY_SPEND_COLUMNS)}"
         )
     dates = pd.to_datetime(frame["date"], errors="coerce", utc=True)
     costs = pd.to_numeric(frame["cost"], errors="coerce")

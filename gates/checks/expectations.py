@@ -137,6 +137,26 @@ def read_suite(path: Path, name: str, source: str) -> SuiteFile:
     return SuiteFile(name, path, source, "sha256:" + sha256_hex(raw), data)
 
 
+def suite_columns(suite: SuiteFile) -> tuple[str, ...]:
+    """The columns a suite needs: every column its expectations name, in first-named order."""
+    columns: dict[str, None] = {}
+    for expectation in suite.data["expectations"]:
+        kwargs = expectation.get("kwargs") if isinstance(expectation, dict) else None
+        if not isinstance(kwargs, dict):
+            continue
+        named = kwargs.get("column_list") or [kwargs.get("column")]
+        for column in named if isinstance(named, list) else []:
+            if isinstance(column, str):
+                columns.setdefault(column, None)
+    return tuple(columns)
+
+
+def required_columns(workspace_root: Path, name: str) -> tuple[str, ...]:
+    """The columns the suite ``name`` (the workspace's own, else the built-in one) needs."""
+    path, source = find_suite(workspace_root, name)
+    return suite_columns(read_suite(path, name, source))
+
+
 @dataclass(frozen=True)
 class SuiteOutcome:
     """What GX concluded about one dataset: its verdict, statistics and what failed."""

@@ -37,6 +37,8 @@ WEEKLY = "pilot:weekly-feedback"
 KPI = "pilot:kpi"
 CRITICAL = "pilot:critical-issues"
 WEEK = timedelta(days=7)
+#: Columns of the pilot feedback dataset (``evidence.pilot.feedback``).
+FEEDBACK_COLUMNS = ("user_id", "timestamp", "score")
 
 
 @dataclass(frozen=True)
@@ -101,11 +103,11 @@ def load_feedback(ctx: CheckContext, criteria: PilotCriteria) -> Feedback:
     loaded = named_dataset(ctx, name, "evidence.pilot.feedback")
     where = f"feedback dataset {name!r} ({loaded.uri})"
     frame = loaded.frame
-    missing = [c for c in ("user_id", "timestamp", "score") if c not in frame.columns]
+    missing = [c for c in FEEDBACK_COLUMNS if c not in frame.columns]
     if missing:
         raise EvidenceError(
             f"{where}: missing column(s) {', '.join(missing)}; "
-            "expected columns user_id, timestamp, score"
+            f"expected columns {', '.join(FEEDBACK_COLUMNS)}"
         )
     users = frame["user_id"]
     timestamps = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True, format="mixed")

@@ -16,7 +16,7 @@ from gates.errors import StagegateError
 from gates.policy.model import ScaleCriteria
 from gates.results import CheckResult, Evidence, Status
 from gates.scale.metrics import LedgerMetrics, ledger_metrics
-from gates.scale.quarters import Quarter
+from gates.scale.quarters import Quarter, review_quarter
 from gates.scale.review import GoalReview, ScaleReview
 from gates.workspace.session import Session
 
@@ -27,7 +27,7 @@ def run(ctx: CheckContext) -> list[CheckResult]:
     criteria = ctx.criteria.scale
     if criteria is None:
         return []
-    quarter = Quarter.of(ctx.now).previous()  # the last complete quarter
+    quarter = review_quarter(ctx.now)  # the last complete quarter
     try:
         ledger = Session(ctx.workspace).ledger
         metrics = ledger_metrics(ledger, ctx.workspace, quarter, ctx.now)

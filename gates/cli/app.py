@@ -38,6 +38,14 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from gates._version import __version__
+
+        print(f"stagegate {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -49,6 +57,15 @@ def root(
             help="Workspace folder (default: $STAGEGATE_WORKSPACE or the nearest folder with stagegate.toml).",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = CliState(workspace=workspace)
 
@@ -71,14 +88,18 @@ def main() -> None:
         # Outside standalone mode click returns the code of typer.Exit instead of exiting.
         code = app(standalone_mode=False)
     except StagegateError as e:
-        from rich.markup import escape
-
-        from gates.terminal import err_console
-
-        err_console().print(
-            f"[bold red]error:[/] {escape(e.diagnostics())}", highlight=False, soft_wrap=True
-        )
+        _print_error(e)
         sys.exit(e.exit_code)
+    except ModuleNotFoundError as e:
+        # A package of an extra that is not installed, imported where no command asked
+        # for the extra first: still one message naming the extra, never a traceback.
+        from gates.extras import missing_extra_error
+
+        missing = missing_extra_error(e, "this command")
+        if missing is None:
+            raise
+        _print_error(missing)
+        sys.exit(missing.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except SystemExit:
@@ -89,6 +110,16 @@ def main() -> None:
             raise
         sys.exit(code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _print_error(error: StagegateError) -> None:
+    from rich.markup import escape
+
+    from gates.terminal import err_console
+
+    err_console().print(
+        f"[bold red]error:[/] {escape(error.diagnostics())}", highlight=False, soft_wrap=True
+    )
 
 
 def _usage_error_code(error: Exception) -> int | None:

@@ -9,6 +9,7 @@ run anywhere with read access to the store and the trusted public keys. Exit cod
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -49,8 +50,11 @@ def verify(
         Path | None,
         typer.Option(
             "--trust",
-            help="Settings file (or folder with stagegate.toml) whose [[trusted_keys]] to trust "
-            "instead of the workspace's.",
+            # Help texts are Rich markup: escaped, [[trusted_keys]] keeps its brackets.
+            help=escape(
+                "Settings file (or folder with stagegate.toml) whose [[trusted_keys]] to trust "
+                "instead of the workspace's."
+            ),
         ),
     ] = None,
     trust_bundle_keys: Annotated[
@@ -65,6 +69,7 @@ def verify(
         list[Path] | None,
         typer.Option(
             "--checkpoint",
+            metavar="FILE",
             help="A checkpoint envelope kept independently: the ledger must still hold it and "
             "extend it. Repeatable.",
         ),
@@ -97,7 +102,31 @@ def verify(
         [usecase] if usecase else None,
         pinned=pinned,
     )
+    if usecase is not None and _unknown_usecase(report, usecase, session.workspace.usecases):
+        known = sorted(set(session.workspace.usecases) | set(session.ledger.usecases()))
+        from gates.policy.merge import did_you_mean
+
+        raise ConfigError(
+            "USECASE",
+            [
+                f"no use case {usecase!r}{did_you_mean(usecase, known)} "
+                f"(known: {', '.join(known) or 'none'})"
+            ],
+        )
     _print_report(report, json_out, {})
+
+
+def _unknown_usecase(report: VerificationReport, usecase: str, specs: Iterable[str]) -> bool:
+    """A use case nobody knows: no spec, no entry, no checkpoint that recorded its chain.
+
+    That is a typo, not tampering. A chain that a checkpoint recorded, or whose spec is in
+    the workspace, stays a violation when its entries are missing.
+    """
+    return (
+        usecase not in specs
+        and report.entries == 0
+        and all(v.rule == "chain-missing" for v in report.violations)
+    )
 
 
 def _trust_file(path: Path) -> TrustStore:

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 from rich.markup import escape
 
-from gates.cli.context import parse_when, session_of
+from gates.cli.context import parse_when, session_of, state_of
 from gates.errors import ConfigError
 from gates.terminal import (
     console,
     err_console,
     print_json,
+    show_dry_run,
     show_gate,
     show_resumed,
+    show_steps,
     stage_text,
 )
 
 if TYPE_CHECKING:
     from flows.submit import SubmittedRun
+    from gates.engine.next_steps import Commands
     from gates.ledger.entry import Entry
     from gates.risks import Risk
     from gates.roadmap.tracking import DecisionTrack
@@ -86,6 +90,57 @@ def _overdue_cell(overdue: tuple[DecisionTrack, ...]) -> str:
     return f"[bold red]{len(overdue)}[/]" if overdue else "0"
 
 
+def _commands(ctx: typer.Context) -> Commands:
+    """Commands to suggest, with ``--workspace`` when the user named one."""
+    from gates.engine.next_steps import Commands
+
+    workspace = state_of(ctx).workspace
+    if workspace is None:
+        return Commands()
+    return Commands(f"stagegate --workspace {shlex.quote(str(workspace))}")
+
+
+def _show_next(ctx: typer.Context, usecase: str) -> None:
+    from gates.engine.next_steps import after_approvals
+
+    session = session_of(ctx)
+    state = session.ledger.state(usecase)
+    show_steps(after_approvals(session.workspace, state, usecase, _commands(ctx)))
+
+
+def _dry_run(
+    ctx: typer.Context, usecase: str, target: Stage, now: datetime | None, json_out: bool
+) -> NoReturn:
+    from gates.engine.dry_run import dry_run_promotion
+
+    dry = dry_run_promotion(session_of(ctx), usecase, target, now, commands=_commands(ctx))
+    code = {"pass": 0, "blocked": 1}.get(dry.verdict.value, 2)
+    if json_out:
+        evaluation = dry.evaluation
+        print_json(
+            {
+                "dryRun": True,
+                "useCase": usecase,
+                "from": evaluation.plan.stage.value if evaluation else None,
+                "to": target.value,
+                "verdict": dry.verdict.value,
+                "unregistered": dry.unregistered,
+                "recorded": dry.recorded.key if dry.recorded else None,
+                "checks": [r.to_json() for r in evaluation.results] if evaluation else [],
+                "steps": [step.to_json() for step in dry.steps],
+                "written": False,
+            }
+        )
+    else:
+        show_dry_run(dry)
+        console().print(
+            f"[dim](dry run: exit {code} = "
+            + {0: "would pass", 1: "would be blocked"}.get(code, "error")
+            + ")[/]"
+        )
+    raise typer.Exit(code)
+
+
 def register_commands(app: typer.Typer) -> None:
     @app.command()
     def register(
@@ -117,6 +172,7 @@ def register_commands(app: typer.Typer) -> None:
                 stage_text("explore"),
                 f"(entry #{entry.sequence})",
             )
+            _show_next(ctx, usecase)
 
     @app.command()
     def promote(
@@ -137,6 +193,15 @@ def register_commands(app: typer.Typer) -> None:
                 "even when a Prefect API is configured.",
             ),
         ] = False,
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="Evaluate every check and list what is missing, with the commands that "
+                "supply it; write nothing (no entry, no alias move, no alert). Exit 0 would "
+                "pass, 1 would be blocked, 2 error.",
+            ),
+        ] = False,
         at: Annotated[str | None, typer.Option(help="Evaluate as of this time (ISO 8601).")] = None,
         json_out: JsonOpt = False,
     ) -> None:
@@ -144,11 +209,19 @@ def register_commands(app: typer.Typer) -> None:
 
         With a Prefect API configured, the gate service runs it (the stagegate-promote
         deployment, which holds the gate key); this command waits and shows the entry.
+        With --dry-run it only rehearses the gate, in this process.
         """
+        from gates.extras import GATE, require
+
+        require(GATE, "stagegate promote")
         if in_process and local_flow:
             raise ConfigError("--in-process/--local-flow", ["choose one of the two"])
-        session = session_of(ctx)
+        if dry_run and local_flow:
+            raise ConfigError("--dry-run/--local-flow", ["a dry run evaluates in this process"])
         target = _stage(to, "--to")
+        if dry_run:
+            _dry_run(ctx, usecase, target, parse_when(at), json_out)
+        session = session_of(ctx)
         now = parse_when(at)
         from flows.promotion import choose_route, run_promotion
 
@@ -196,6 +269,25 @@ def register_commands(app: typer.Typer) -> None:
                 where = f": {report.flow_run_url}" if report.flow_run_url else ""
                 console().print(f"Prefect flow run {report.flow_run}{where}", soft_wrap=True)
         raise typer.Exit({"pass": 0, "blocked": 1}.get(str(data["verdict"]), 2))
+
+    @app.command("next")
+    def next_(
+        ctx: typer.Context,
+        usecase: Annotated[str, typer.Argument(help="Use-case id.")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """What the use case needs before its next gate passes: `promote --dry-run` to the next stage.
+
+        Writes nothing. Exit 0 the gate would pass, 1 it would be blocked, 2 error.
+        """
+        from gates.stages import next_stage
+
+        state = session_of(ctx).ledger.state(usecase)
+        target = next_stage(state.stage) if state.stage is not None else Stage.POC
+        if target is None:
+            stage = state.stage.value if state.stage else "none"
+            raise ConfigError("USECASE", [f"{usecase} is in {stage}: there is no next gate"])
+        _dry_run(ctx, usecase, target, None, json_out)
 
     @app.command()
     def approve(
@@ -283,6 +375,8 @@ def register_commands(app: typer.Typer) -> None:
             approval = entry.predicate.approval
             name = approval.approver if approval else role
             console().print(f"{name} approved as {role} for {usecase} (entry #{entry.sequence}).")
+            if not amendment:
+                _show_next(ctx, usecase)
 
     @app.command()
     def amend(

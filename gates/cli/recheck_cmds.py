@@ -36,7 +36,9 @@ def register_commands(app: typer.Typer) -> None:
     ) -> None:
         """Re-check current stages and sign one entry each. Exit 0 ok/warn, 1 fail, 2 error."""
         from gates.errors import ConfigError
+        from gates.extras import GATE, require
 
+        require(GATE, "stagegate recheck")
         if bool(usecase) == all_:
             raise ConfigError("recheck", ["name one USECASE or pass --all"])
         session = session_of(ctx)

@@ -44,11 +44,11 @@ def review(
 
     from gates.errors import ConfigError
     from gates.scale.metrics import ledger_metrics
-    from gates.scale.quarters import Quarter
+    from gates.scale.quarters import Quarter, review_quarter
     from gates.scale.review import ScaleReview, organisation_goal
 
     as_of = parse_when(at) or datetime.now(UTC)
-    chosen = Quarter.parse(quarter) if quarter is not None else Quarter.of(as_of).previous()
+    chosen = Quarter.parse(quarter) if quarter is not None else review_quarter(as_of)
     if chosen.start > as_of:
         raise ConfigError(
             "--quarter",

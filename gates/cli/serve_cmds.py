@@ -32,6 +32,9 @@ def register_commands(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Serve stagegate-promote and stagegate-nightly (cron and time zone from the schedule settings) until Ctrl-C."""
+        from gates.extras import GATE, require
+
+        require(GATE, "stagegate serve")
         from flows.deployments import NIGHTLY, PROMOTE, require_prefect_api, serve_deployments
         from gates.terminal import console
         from gates.workspace.loader import load_workspace

@@ -35,6 +35,13 @@ DirOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
+def _require_stack(command: str) -> None:
+    """The stack's servers and their supervision come with the ``stack`` extra."""
+    from gates.extras import STACK, require
+
+    require(STACK, f"stagegate stack {command}")
+
+
 def _stack_dir(ctx: typer.Context, given: Path | None) -> Path:
     from gates.errors import ConfigError
     from gates.stack.local_stack import default_stack_dir
@@ -90,6 +97,7 @@ def up(
     json_out: JsonOpt = False,
 ) -> None:
     """Start the stack in the background and wait until every service answers."""
+    _require_stack("up")
     from gates.stack.local_stack import stack_status, stack_up
     from gates.terminal import console, print_json
 
@@ -132,6 +140,7 @@ def up(
 @stack_app.command()
 def down(ctx: typer.Context, dir: DirOpt = None, json_out: JsonOpt = False) -> None:
     """Stop every service of the stack (SIGTERM, then SIGKILL after a timeout)."""
+    _require_stack("down")
     from gates.stack.local_stack import stack_down
     from gates.terminal import console, print_json
 
@@ -157,6 +166,7 @@ def down(ctx: typer.Context, dir: DirOpt = None, json_out: JsonOpt = False) -> N
 @stack_app.command()
 def status(ctx: typer.Context, dir: DirOpt = None, json_out: JsonOpt = False) -> None:
     """Each service: pid alive, port, health check answered. Exit 1 unless all are up."""
+    _require_stack("status")
     from gates.stack.local_stack import stack_status
     from gates.terminal import print_json
 
@@ -172,6 +182,7 @@ def status(ctx: typer.Context, dir: DirOpt = None, json_out: JsonOpt = False) ->
 @stack_app.command()
 def env(ctx: typer.Context, dir: DirOpt = None) -> None:
     """Print `export` lines pointing AWS, MLflow, Prefect and the ledger at the stack."""
+    _require_stack("env")
     from gates.stack.local_stack import read_state
     from gates.stack.process import StackError
 

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from gates.cli.context import state_of
+from gates.errors import StagegateError
+from gates.stages import Stage
 from gates.terminal import console, print_json
+
+if TYPE_CHECKING:
+    from gates.workspace.loader import Workspace
+    from gates.workspace.validation import Finding
 
 keys_app = typer.Typer(help="Ed25519 signing keys.", no_args_is_help=True)
 
 
 @keys_app.command("generate")
 def keys_generate(
+    ctx: typer.Context,
     out: Annotated[
         str,
         typer.Argument(
@@ -30,9 +39,27 @@ def keys_generate(
             "printed for a key made on a token."
         ),
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Who holds the key, as approvals will record them (default: the file's name)."
+        ),
+    ] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            metavar="ROLE",
+            help="A role the key signs for (gate, sponsor, budget_owner, operations_lead); repeatable.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Generate an Ed25519 key pair (private key mode 0600, or on a PKCS#11 token; never overwrites)."""
+    # Help is Rich markup: ``[\[`` keeps the brackets of [[trusted_keys]] on screen.
+    r"""Generate an Ed25519 key pair (private key mode 0600, or on a PKCS#11 token; never overwrites).
+
+    Prints the [\[trusted_keys]] block to paste into stagegate.toml.
+    """
     from gates.signing.keys import generate_keypair
 
     if out.startswith("pkcs11:"):
@@ -46,6 +73,7 @@ def keys_generate(
     else:
         key = generate_keypair(Path(out), public)
         where, pub_where = out, str(public or Path(out).with_suffix(".pub"))
+    block = _trusted_keys_block(ctx, name or _key_name(out), pub_where, role or [])
     if json_out:
         print_json(
             {
@@ -53,13 +81,48 @@ def keys_generate(
                 "public": pub_where,
                 "keyid": key.keyid,
                 "pem": key.pem().decode("ascii"),
+                "trustedKeys": block,
             }
         )
-    elif pub_where:
+        return
+    if pub_where:
         console().print(f"wrote {where} and {pub_where} (key id {key.keyid})", soft_wrap=True)
     else:
         console().print(f"generated {where} (key id {key.keyid})", soft_wrap=True)
         print(key.pem().decode("ascii"), end="")
+        console().print("save the public key above as a .pub file, and name it in path:")
+    console().print("\nto trust it, add this block to stagegate.toml:\n", soft_wrap=True)
+    print(block, end="")
+
+
+def _key_name(out: str) -> str:
+    """A key's default name: its file's, or the token object's."""
+    if out.startswith("pkcs11:"):
+        match = re.search(r"object=([^;?]+)", out)
+        return match.group(1) if match else "token key"
+    return Path(out).stem
+
+
+def _trusted_keys_block(ctx: typer.Context, name: str, public: str | None, roles: list[str]) -> str:
+    """The block to paste, the path relative to the workspace when the key is inside it."""
+    from gates.scaffold import trusted_keys_block
+    from gates.workspace.loader import find_workspace
+
+    path = public or "keys/NAME.pub"
+    if public is not None:
+        try:
+            root = find_workspace(state_of(ctx).workspace).resolve()
+        except StagegateError:
+            root = None
+        absolute = Path(public).resolve()
+        if root is not None and absolute.is_relative_to(root):
+            path = absolute.relative_to(root).as_posix()
+    block = trusted_keys_block(name, path, roles)
+    if not roles:  # left empty on purpose: pasted as it is, validate refuses it
+        block = block.replace(
+            "roles = []", "roles = []  # fill in: gate, sponsor, budget_owner, operations_lead"
+        )
+    return block
 
 
 @keys_app.command("public")
@@ -73,7 +136,8 @@ def keys_public(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The public key and key id of a signer, to list under [[trusted_keys]]."""
+    # Help is Rich markup: ``[\[`` keeps the brackets of [[trusted_keys]] on screen.
+    r"""The public key and key id of a signer, to list under [\[trusted_keys]]."""
     from gates.signing.signers import key_argument_uri, load_signer
 
     signer = load_signer(key_argument_uri(uri), Path.cwd())
@@ -137,42 +201,181 @@ def keys_list(
     console().print(table)
 
 
+def _current_stages(
+    workspace: Workspace,
+) -> tuple[dict[str, Stage | None], list[Finding]]:
+    """Each use case's stage from the ledger; one it cannot be read for is left out (and said)."""
+    from gates.errors import StagegateError
+    from gates.workspace.session import Session
+    from gates.workspace.validation import Finding
+
+    session = Session(workspace)
+    stages: dict[str, Stage | None] = {}
+    unread: list[Finding] = []
+    for usecase in sorted(workspace.usecases):
+        try:
+            stages[usecase] = session.ledger.state(usecase).stage
+        except StagegateError as e:
+            unread.append(
+                Finding(
+                    "error",
+                    f"{usecase}: cannot read its ledger at {workspace.store_uri} ({e.message}); "
+                    "only its spec's structure was checked (--all-stages judges every stage "
+                    "without the ledger)",
+                )
+            )
+    return stages, unread
+
+
 def register_commands(app: typer.Typer) -> None:
     app.add_typer(keys_app, name="keys")
 
     @app.command()
     def validate(
-        ctx: typer.Context, json_out: Annotated[bool, typer.Option("--json")] = False
+        ctx: typer.Context,
+        all_stages: Annotated[
+            bool,
+            typer.Option(
+                "--all-stages",
+                help="Judge every stage of every use case, not only each one's current stage "
+                "(and read no ledger).",
+            ),
+        ] = False,
+        json_out: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Check the settings and every use-case spec; list every problem with file and field."""
-        from gates.errors import ConfigError
-        from gates.workspace.loader import load_workspace, validate_workspace
+        """Check the settings and every use-case spec: errors (exit 2) apart from warnings.
 
+        By default each use case is judged by what its current stage needs (from the
+        ledger; not registered: Explore): its gate's evidence and its nightly re-check.
+        """
+        from gates.errors import ConfigError
+        from gates.workspace.loader import load_workspace
+        from gates.workspace.validation import Finding, check_workspace
+
+        stages: dict[str, Stage | None] | None = None
+        findings: list[Finding] = []
         try:
             workspace = load_workspace(state_of(ctx).workspace)
-            problems = validate_workspace(workspace)
         except ConfigError as e:
-            problems = (
-                [f"{e.source}: {p}" for p in e.problems] if len(e.problems) > 1 else [e.message]
-            )
+            # A problem already naming a file inside the source (a spec) is shown as it is.
+            findings = [
+                Finding("error", p if p.startswith(e.source) else f"{e.source}: {p}")
+                for p in e.problems
+            ]
             workspace = None
+        if workspace is not None:
+            if not all_stages:
+                stages, unread = _current_stages(workspace)
+                findings.extend(unread)
+            findings.extend(check_workspace(workspace, stages))
+        errors = [f.message for f in findings if f.is_error]
+        warnings = [f.message for f in findings if not f.is_error]
         if json_out:
             print_json(
                 {
-                    "valid": not problems,
-                    "problems": problems,
+                    "valid": not errors,
+                    "errors": errors,
+                    "warnings": warnings,
+                    "problems": errors,
                     "useCases": sorted(workspace.usecases) if workspace else [],
+                    "allStages": all_stages,
+                    "stages": (
+                        {k: v.value if v else "unregistered" for k, v in sorted(stages.items())}
+                        if stages is not None
+                        else None
+                    ),
                 }
             )
-        elif problems:
-            for p in problems:
-                console().print(f"[red]✗[/] {escape(p)}", soft_wrap=True)
-        else:
-            assert workspace is not None
-            console().print(
-                f"[green]✓[/] {workspace.root}: settings and {len(workspace.usecases)} use case(s) valid"
+            raise typer.Exit(2 if errors else 0)
+        out = console()
+        for message in errors:
+            out.print(f"[red]✗ error[/] {escape(message)}", soft_wrap=True)
+        for message in warnings:
+            out.print(f"[yellow]! warning[/] {escape(message)}", soft_wrap=True)
+        if workspace is not None:
+            if stages is not None:
+                judged = ", ".join(
+                    f"{k} ({v.value if v else 'unregistered: explore'})"
+                    for k, v in sorted(stages.items())
+                )
+                out.print(
+                    f"judged by the current stage: {judged or 'no use cases'} "
+                    "(--all-stages for every stage)",
+                    soft_wrap=True,
+                )
+            counts = f"{len(errors)} error(s), {len(warnings)} warning(s)"
+            if errors:
+                out.print(f"[red]✗[/] {escape(str(workspace.root))}: {counts}", soft_wrap=True)
+            else:
+                out.print(
+                    f"[green]✓[/] {escape(str(workspace.root))}: settings and "
+                    f"{len(workspace.usecases)} use case(s) valid"
+                    + (f"; {len(warnings)} warning(s)" if warnings else ""),
+                    soft_wrap=True,
+                )
+        raise typer.Exit(2 if errors else 0)
+
+    @app.command()
+    def init(
+        folder: Annotated[
+            Path,
+            typer.Argument(help="Folder for the new workspace: empty or absent (default: here)."),
+        ] = Path("."),
+        example: Annotated[
+            bool,
+            typer.Option(
+                "--example",
+                help="A richer use case, with evidence for every stage and its files.",
+            ),
+        ] = False,
+        usecase: Annotated[
+            str | None,
+            typer.Option(
+                "--usecase",
+                help="The first use case's id (default: my-use-case; support-assistant with --example).",
+            ),
+        ] = None,
+    ) -> None:
+        """Start a workspace: settings, keys and trusted keys, a use-case template and a first use case."""
+        from gates.engine.next_steps import Commands, Step
+        from gates.scaffold import create_workspace
+        from gates.terminal import show_steps
+
+        created = create_workspace(folder, usecase=usecase, example=example)
+        uc = created.usecase
+        out = console()
+        out.print(f"created a stagegate workspace in {escape(str(folder))}:", soft_wrap=True)
+        for name, what in (
+            (
+                "stagegate.toml",
+                "settings: the ledger in ledger/, the gate key, trusted keys and roles",
+            ),
+            (
+                "keys/",
+                "the gate key and three approver keys (sponsor, budget owner, operations lead)",
+            ),
+            (
+                f"usecases/{uc}.yaml",
+                "your first use case" + (", with evidence for every stage" if example else ""),
+            ),
+            ("templates/usecase.yaml", "every section of a use case, commented"),
+            ("schemas/", "JSON Schemas editors use to complete and check both files"),
+        ):
+            out.print(f"  {name:28} {what}", soft_wrap=True)
+        run = Commands()
+        steps = []
+        if folder.resolve() != Path.cwd().resolve():
+            steps.append(Step("go into the workspace", f"cd {shlex.quote(str(folder))}"))
+        steps.append(Step(f"check it: what {uc}'s first gate needs", run("validate")))
+        if not example:
+            steps.append(
+                Step("write the three Explore deliverables the spec names (docs/explore/*.md)")
             )
-        raise typer.Exit(2 if problems else 0)
+        steps.append(Step("register the use case: it enters Explore", run("register", uc)))
+        steps.append(
+            Step("see what the gate to PoC still needs, with the commands", run("next", uc))
+        )
+        show_steps(steps)
 
     @app.command()
     def demo(
@@ -192,6 +395,9 @@ def register_commands(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Build a self-contained demo workspace and run a realistic scenario through every stage."""
+        from gates.extras import GATE, require
+
+        require(GATE, "stagegate demo")
         from gates.demo.scenario import run_demo
         from gates.errors import ConfigError
 

@@ -23,10 +23,12 @@ from gates.engine.followups import (
 from gates.engine.gate import GateEvaluation, GatePlan, plan_gate, run_gate
 from gates.engine.notify import notify_gate
 from gates.errors import PromotionRefused, WriteOutcomeUnknown
+from gates.extras import GATE, require
 from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
 from gates.ledger.statement import SelectionRecord
 from gates.policy.effective import criteria_digest
+from gates.policy.merge import did_you_mean
 from gates.results import Verdict
 from gates.signing.signers import Signer
 from gates.stages import ROADMAP, ROLLBACKS, Stage, next_stage
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from gates.alerts import AlertOutcome
 
 
-def _lock(session: Session, usecase_id: str, stage: Stage) -> dict[str, Any] | None:
+def lock_record(session: Session, usecase_id: str, stage: Stage) -> dict[str, Any] | None:
     """The criteria lock recorded when ``stage`` starts (none for Scale and Stopped)."""
     if stage in (Stage.SCALE, Stage.STOPPED):
         return None
@@ -69,7 +71,7 @@ def register(
         raise PromotionRefused(f"{usecase_id}: already registered (stage {state.stage.value})")
     records: dict[str, Any] = {
         "specDigest": _spec_digest(session, usecase_id),
-        "lock": _lock(session, usecase_id, Stage.EXPLORE),
+        "lock": lock_record(session, usecase_id, Stage.EXPLORE),
     }
     if selection is not None:
         records["selection"] = selection.model_dump(mode="json", by_alias=True)
@@ -133,7 +135,7 @@ def record_gate(
     records: dict[str, Any] = {"gate": gate, "specDigest": _spec_digest(session, plan.usecase_id)}
     after = plan.target if passed else plan.stage
     if passed:
-        records["lock"] = _lock(session, plan.usecase_id, plan.target)
+        records["lock"] = lock_record(session, plan.usecase_id, plan.target)
     try:
         return session.ledger.append(
             state,
@@ -168,8 +170,12 @@ def plan_promotion(
 ) -> GatePlan:
     """Plan the gate at the time the session's clock allows (``Clock.stamp``).
 
-    Illegal moves (skips, backward, from Stopped) are refused here, before any check runs.
+    Illegal moves (skips, backward, from Stopped) are refused here, before any check runs;
+    so is a gate whose checks could not run here for want of the ``gate`` extra, which
+    would otherwise be signed as a gate that errored.
     """
+    if checks is DEFAULT_CHECKS:
+        require(GATE, f"the gate of {usecase_id}")
     when = session.clock.stamp(now, what=f"a gate evaluation of {usecase_id}")
     return plan_gate(session.workspace, state, usecase_id, target, when, checks=checks)
 
@@ -224,7 +230,8 @@ def _approver_name(session: Session, usecase_id: str, signer: Signer, role: str)
     if role not in signer_entry.roles or signer_entry.revoked:
         held = ", ".join(sorted(signer_entry.roles)) or "none"
         raise PromotionRefused(
-            f"{usecase_id}: {signer_entry.name}'s key may not sign as {role!r} "
+            f"{usecase_id}: {signer_entry.name}'s key may not sign as {role!r}"
+            f"{did_you_mean(role, signer_entry.roles)} "
             f"(its roles: {held}{'; revoked' if signer_entry.revoked else ''})"
         )
     return signer_entry.name
@@ -248,14 +255,18 @@ def approve(
     """
     approver = _approver_name(session, usecase_id, approver_signer, role)
     state = session.ledger.state(usecase_id)
-    if state.stage is None or next_stage(state.stage) is None:
+    if state.stage is None:
+        session.workspace.usecase(usecase_id)  # an unknown id is named as such
         raise PromotionRefused(
-            f"{usecase_id}: nothing to approve in stage {state.stage.value if state.stage else 'none'}"
+            f"{usecase_id}: not registered yet; there is nothing to approve",
+            hint=f"run `stagegate register {usecase_id}` to enter Explore first",
         )
+    if next_stage(state.stage) is None:
+        raise PromotionRefused(f"{usecase_id}: nothing to approve in stage {state.stage.value}")
     target = next_stage(state.stage)
     assert target is not None
     if purpose == "amendment":
-        lock = _lock(session, usecase_id, state.stage)
+        lock = lock_record(session, usecase_id, state.stage)
         digest = lock["digest"] if lock else ""
         if state.lock and digest == state.lock.digest:
             raise PromotionRefused(
@@ -263,6 +274,7 @@ def approve(
             )
     else:
         digest = state.lock.digest if state.lock else ""
+    _refuse_duplicate(state, usecase_id, approver_signer.keyid, role, digest, purpose)
     record = {
         "purpose": purpose,
         "role": role,
@@ -283,12 +295,35 @@ def approve(
     )
 
 
+def _refuse_duplicate(
+    state: ChainState,
+    usecase_id: str,
+    keyid: str,
+    role: str,
+    digest: str,
+    purpose: Literal["promotion", "amendment"],
+) -> None:
+    """An approval counts once per key, role and criteria: a second one would say nothing new."""
+    given = (
+        tuple(seen for seen in state.current_approvals if seen.criteria_digest == digest)
+        if purpose == "promotion"
+        else tuple(seen for seen, approved in state.amendment_approvals if approved == digest)
+    )
+    for seen in given:
+        if seen.keyid == keyid and seen.role == role:
+            what = "these criteria" if purpose == "promotion" else "this amendment"
+            raise PromotionRefused(
+                f"{usecase_id}: {seen.approver} already approved as {role} under {what} "
+                f"(entry #{seen.sequence}); an approval counts once per key, so nothing was written"
+            )
+
+
 def amend(session: Session, usecase_id: str, *, reason: str, now: datetime | None = None) -> Entry:
     """Re-lock the current stage's criteria from the spec, citing sponsor approvals of the new digest."""
     state = session.ledger.state(usecase_id)
     if state.stage is None or state.lock is None:
         raise PromotionRefused(f"{usecase_id}: no locked criteria to amend")
-    lock = _lock(session, usecase_id, state.stage)
+    lock = lock_record(session, usecase_id, state.stage)
     assert lock is not None
     approvals = sorted(
         s.sequence for s, digest in state.amendment_approvals if digest == lock["digest"]
@@ -440,7 +475,7 @@ def decide(
             "decider": newest.key_name,
         }
     }
-    lock = _lock(session, usecase_id, after)
+    lock = lock_record(session, usecase_id, after)
     if lock:
         records["lock"] = lock
     return session.ledger.append(

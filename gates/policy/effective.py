@@ -17,6 +17,14 @@ from gates.policy.model import ExitCriteria
 from gates.stages import ROADMAP, Stage
 
 DEFAULTS_NAME = "defaults.yaml"
+#: Parts of the effective criteria that come from elsewhere in the spec (or from the
+#: stage itself): an override of them under ``criteria.<stage>`` would be ignored.
+NOT_OVERRIDABLE = {
+    "stage": "the stage is the key this block sits under",
+    "budgets": "budgets come from the spec's top-level `budgets`",
+    "currency": "the currency comes from the spec's top-level `currency`",
+    "recheck": "re-check thresholds go under the spec's top-level `recheck.<stage>`",
+}
 
 
 @cache
@@ -48,6 +56,15 @@ def effective_criteria(
     policy = policy if policy is not None else default_policy()
     if stage not in ROADMAP or stage is Stage.SCALE:
         raise ConfigError(source, [f"stage {stage.value!r} has no exit gate"])
+    ignored = sorted(NOT_OVERRIDABLE.keys() & (overrides or {}).keys())
+    if ignored:
+        raise ConfigError(
+            source,
+            [
+                f"criteria.{stage.value}.{key}: not an exit criterion; {NOT_OVERRIDABLE[key]}"
+                for key in ignored
+            ],
+        )
     base = policy.get(stage.value)
     if not isinstance(base, dict):
         raise ConfigError(source, [f"policy has no exit criteria for stage {stage.value!r}"])
@@ -56,7 +73,9 @@ def effective_criteria(
     try:
         return ExitCriteria.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(source, pydantic_problems(e, prefix=f"criteria.{stage.value}")) from e
+        raise ConfigError(
+            source, pydantic_problems(e, prefix=f"criteria.{stage.value}", model=ExitCriteria)
+        ) from e
 
 
 def criteria_digest(criteria: ExitCriteria) -> str:

@@ -1,5 +1,6 @@
-"""The Scale review page: in the report (every quarter up to the one in progress, from
-the verified ledger), and standing alone for ``scale review --out DIR``.
+"""The Scale review page: in the report (every quarter up to the last complete one, the
+quarter ``scale review`` looks at by default, from the verified ledger), and standing
+alone for ``scale review --out DIR``.
 
 The report's page reads the ledger through the same one-page reader as the others and
 refuses to show numbers from a ledger that fails verification: it says why instead,
@@ -18,7 +19,7 @@ from gates.report.models import Banner
 from gates.report.read_once import page_ledger
 from gates.report.render import FileLinks, Links, render_scale
 from gates.scale.metrics import ledger_metrics
-from gates.scale.quarters import Quarter
+from gates.scale.quarters import review_quarter
 from gates.scale.review import ScaleReview, organisation_goal
 from gates.workspace.session import Session
 
@@ -26,7 +27,7 @@ PAGE = "scale.html"
 
 
 def scale_page(session: Session, banner: Banner, now: datetime, links: Links) -> str:
-    quarter = Quarter.of(now)
+    quarter = review_quarter(now)
     try:
         metrics = ledger_metrics(page_ledger(session), session.workspace, quarter, now)
         review = ScaleReview(metrics.quarters, organisation_goal(session.workspace))

@@ -65,6 +65,15 @@ class Quarter:
         return self.label
 
 
+def review_quarter(as_of: datetime) -> Quarter:
+    """The quarter a Scale review looks at unless told otherwise: the last complete one.
+
+    ``scale review``, the report's and the UI's Scale page and the Production → Scale
+    gate all take it from here, so they never show different quarters by default.
+    """
+    return Quarter.of(as_of).previous()
+
+
 def quarters_between(first: Quarter, last: Quarter) -> list[Quarter]:
     """Every quarter from ``first`` to ``last``, both included (empty if ``first`` is later)."""
     out: list[Quarter] = []

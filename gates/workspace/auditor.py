@@ -58,4 +58,4 @@ def _auditor_settings(path: Path) -> tuple[Settings, Path]:
     try:
         return Settings.model_validate(raw), file
     except ValidationError as e:
-        raise ConfigError(str(file), pydantic_problems(e)) from e
+        raise ConfigError(str(file), pydantic_problems(e, model=Settings)) from e

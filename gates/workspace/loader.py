@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from gates.config_files import read_toml, read_yaml
 from gates.errors import ConfigError, EvidenceError
 from gates.policy.effective import default_policy, effective_criteria, load_policy_file
-from gates.policy.merge import pydantic_problems
+from gates.policy.merge import did_you_mean, pydantic_problems
 from gates.policy.model import ExitCriteria
 from gates.policy.recheck import effective_recheck_policy
 from gates.stages import Stage
@@ -88,9 +88,10 @@ class Workspace:
             return self.usecases[usecase_id]
         except KeyError:
             known = ", ".join(sorted(self.usecases)) or "none"
+            hint = did_you_mean(usecase_id, self.usecases)
             raise ConfigError(
                 str(self.root / USECASES_DIR),
-                [f"no use case {usecase_id!r} (known: {known})"],
+                [f"no use case {usecase_id!r}{hint} (known: {known})"],
             ) from None
 
     def policy(self) -> dict[str, dict[str, Any]]:
@@ -166,7 +167,7 @@ def load_settings(root: Path) -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(str(path), pydantic_problems(e)) from e
+        raise ConfigError(str(path), pydantic_problems(e, model=Settings)) from e
 
 
 def load_usecase(path: Path) -> UseCaseSpec:
@@ -176,7 +177,7 @@ def load_usecase(path: Path) -> UseCaseSpec:
     try:
         spec = UseCaseSpec.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(str(path), pydantic_problems(e)) from e
+        raise ConfigError(str(path), pydantic_problems(e, model=UseCaseSpec)) from e
     if spec.id != path.stem:
         raise ConfigError(str(path), [f"id: {spec.id!r} must match the file name {path.stem!r}"])
     return spec
@@ -196,122 +197,11 @@ def load_workspace(root: Path | None = None) -> Workspace:
     for path in paths:
         try:
             spec = load_usecase(path)
-        except ConfigError as e:
-            problems.append(e.message)
+        except ConfigError as e:  # one line per problem, each naming its file
+            problems.extend(f"{e.source}: {p}" for p in e.problems)
             continue
         usecases[spec.id] = spec
         sources[spec.id] = path
     if problems:
         raise ConfigError(str(folder), problems)
     return Workspace(root=root, settings=settings, usecases=usecases, sources=sources)
-
-
-def validate_workspace(workspace: Workspace) -> list[str]:
-    """Every problem that loading alone does not catch: criteria, evidence names, keys."""
-    problems: list[str] = []
-    try:
-        workspace.policy()
-    except ConfigError as e:  # named once, by its own file, not once per use case and stage
-        where = f"{workspace.root / SETTINGS_FILE}: policy.path"
-        return [f"{where}: {e.message}", *_settings_problems(workspace)]
-    for uc_id, spec in sorted(workspace.usecases.items()):
-        source = str(workspace.sources.get(uc_id, uc_id))
-        for stage in (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION):
-            try:
-                criteria = workspace.criteria(spec, stage)
-            except ConfigError as e:
-                problems.extend(f"{source}: {p}" for p in e.problems)
-                continue
-            for ds in criteria.datasets:
-                if ds.dataset not in spec.evidence.datasets:
-                    problems.append(
-                        f"{source}: evidence.datasets.{ds.dataset}: required by the "
-                        f"{stage.value} exit criteria (suite {ds.suite}) but not declared"
-                    )
-            for name in criteria.deliverables:
-                if name not in spec.evidence.deliverables:
-                    problems.append(
-                        f"{source}: evidence.deliverables.{name}: required to leave "
-                        f"{stage.label} but not declared"
-                    )
-            if criteria.metrics and stage.value not in spec.evidence.metrics:
-                problems.append(
-                    f"{source}: evidence.metrics.{stage.value}: the {stage.label} exit criteria "
-                    "compare MLflow metrics but no run selector is declared"
-                )
-        problems.extend(_recheck_problems(spec, source))
-        problems.extend(_evidence_problems(workspace, spec, source))
-    return [*problems, *_settings_problems(workspace)]
-
-
-def _evidence_problems(workspace: Workspace, spec: UseCaseSpec, source: str) -> list[str]:
-    """Evidence paths that lead outside the workspace and the evidence roots."""
-    ev = spec.evidence
-    declared = [
-        *(f"datasets.{name}" for name in ev.datasets),
-        *(f"deliverables.{name}" for name in ev.deliverables),
-    ]
-    locations = [*ev.datasets.values(), *ev.deliverables.values()]
-    for name, location in (
-        ("issues", ev.issues),
-        ("monitoring.alert_rules", ev.monitoring.alert_rules if ev.monitoring else None),
-    ):
-        if location is not None:
-            declared.append(name)
-            locations.append(location)
-    problems = []
-    for name, location in zip(declared, locations, strict=True):
-        try:
-            workspace.evidence_path(location)
-        except EvidenceError as e:
-            problems.append(f"{source}: evidence.{name}: {e.message}")
-    return problems
-
-
-def _settings_problems(workspace: Workspace) -> list[str]:
-    settings_file = workspace.root / SETTINGS_FILE
-    problems: list[str] = []
-    for number, root in enumerate(workspace.settings.evidence.roots):
-        if not Path(workspace.resolve(root)).is_dir():
-            problems.append(f"{settings_file}: evidence.roots.{number}: {root!r} is not a folder")
-    suites = workspace.root / SUITES_DIR
-    for suite in sorted(suites.glob("*.json")) if suites.is_dir() else []:
-        try:
-            workspace.contain(suite, str(suite))
-        except EvidenceError as e:
-            problems.append(e.message)
-    for key in workspace.settings.trusted_keys:
-        if not Path(workspace.resolve(key.path)).is_file():
-            problems.append(
-                f"{workspace.root / SETTINGS_FILE}: trusted_keys.{key.name}.path: "
-                f"{key.path!r} not found"
-            )
-    chain = workspace.settings.timestamp.tsa_certificate
-    if chain:
-        from gates.tsa.chain import TsaChain
-
-        try:
-            TsaChain.load(Path(workspace.resolve(chain)))
-        except ConfigError as e:
-            problems.extend(
-                f"{workspace.root / SETTINGS_FILE}: timestamp.tsa_certificate: {e.source}: {p}"
-                for p in e.problems
-            )
-    return problems
-
-
-def _recheck_problems(spec: UseCaseSpec, source: str) -> list[str]:
-    """Re-check overrides and monitoring evidence that would only fail at night otherwise."""
-    problems: list[str] = []
-    for stage_name, overrides in sorted(spec.recheck.items()):
-        try:
-            effective_recheck_policy(Stage(stage_name), overrides, source=source)
-        except ConfigError as e:
-            problems.extend(f"{source}: {p}" for p in e.problems)
-    monitoring = spec.evidence.monitoring
-    if monitoring and monitoring.dataset and monitoring.dataset not in spec.evidence.datasets:
-        problems.append(
-            f"{source}: evidence.monitoring.dataset: names {monitoring.dataset!r}, which is "
-            "not declared under evidence.datasets"
-        )
-    return problems

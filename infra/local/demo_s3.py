@@ -16,14 +16,21 @@ BUCKET = "stagegate-demo"
 
 def main(argv: list[str]) -> int:
     from gates.cli.context import quiet_library_logs
-    from gates.cli.render import console
-    from gates.demo.scenario import run_demo
     from gates.errors import StagegateError
-    from gates.stack.seaweedfs import SeaweedFS
+    from gates.extras import STACK, require
+    from gates.terminal import console
 
     root = Path(argv[0] if argv else "demo-workspace").resolve()
     quiet_library_logs()
     out = console()
+    try:
+        require(STACK, "make demo")
+    except StagegateError as e:
+        out.print(f"[bold red]error:[/] {e.diagnostics()}")
+        return 2
+    from gates.demo.scenario import run_demo
+    from gates.stack.seaweedfs import SeaweedFS
+
     data_dir = root.parent / f".{root.name}-s3data"
     data_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,6 +1,6 @@
 """Thousands of seeded hostile edits of a spec and a settings file, through the loader.
 
-The world: ``tests/ledger/conftest.py``'s workspace (real keys), whose ``alpha`` spec and
+The world: ``tests.support.presets.ledger_world`` (real keys), whose ``alpha`` spec and
 ``stagegate.toml`` are replaced by richer valid ones (``config_mutations.SPEC`` and
 ``SETTINGS``). Each case edits one of the two files (data-level or text-level, see
 ``config_mutations``), seeded by its number, and runs what ``stagegate validate`` runs:
@@ -34,7 +34,8 @@ from gates.errors import ConfigError
 from gates.policy.effective import criteria_digest
 from gates.policy.recheck import effective_recheck_policy
 from gates.stages import Stage
-from gates.workspace.loader import load_workspace, validate_workspace
+from gates.workspace.loader import load_workspace
+from gates.workspace.validation import validate_workspace
 from tests.adversarial.config_mutations import (
     SETTINGS,
     SPEC,
@@ -43,9 +44,9 @@ from tests.adversarial.config_mutations import (
     to_toml,
     to_yaml,
 )
-from tests.adversarial.seeded import cases, seeded_keys
+from tests.adversarial.seeded import SEED, cases
 from tests.adversarial.tally import Tally
-from tests.ledger.conftest import build_workspace
+from tests.support.presets import ledger_world
 
 SPEC_CASES = 2000
 SETTINGS_CASES = 1000
@@ -64,8 +65,7 @@ class ConfigWorld:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> ConfigWorld:
     root = tmp_path_factory.mktemp("adversarial-config") / "ws"
-    build_workspace(root)
-    seeded_keys(root)
+    ledger_world(root, key_seed=SEED)
     (root / "usecases" / "beta.yaml").unlink()  # one spec, touching every field, is enough
     spec_text = to_yaml(SPEC).encode()
     settings_text = to_toml(SETTINGS).encode()

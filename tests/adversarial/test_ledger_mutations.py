@@ -1,6 +1,6 @@
 """Thousands of seeded mutations of stored entries and export bundles, through the verifier.
 
-The world: a small real ledger (``tests/ledger/conftest.py``'s workspace and keys) with
+The world: a small real ledger (``tests.support.presets.ledger_world``, keys from the seed) with
 two chains, approvals, a passing gate, a No-Go, and two signed checkpoints, the newest
 covering every entry and held by the auditor (``pinned``), as ``audit verify
 --checkpoint`` does. Each case mutates the stored objects (or the exported bundle) with
@@ -66,7 +66,6 @@ from gates.report.entry_page import entry_view
 from gates.report.index_page import index_view
 from gates.report.models import PageNotFound
 from gates.report.usecase_page import usecase_view
-from gates.signing.signers import load_signer
 from gates.signing.trust import TrustStore
 from gates.stages import Stage
 from gates.store.factory import open_store
@@ -82,10 +81,10 @@ from tests.adversarial.ledger_mutations import (
     mutate_store,
     same_bundle_content,
 )
-from tests.adversarial.seeded import SEED, cases, fixed_folder, seeded_keys
+from tests.adversarial.seeded import SEED, cases, fixed_folder
 from tests.adversarial.tally import Tally
-from tests.ledger.conftest import LedgerWorld, build_workspace
-from tests.ledger.test_untrusted_bytes import declare_simulated_clock
+from tests.support.presets import ledger_world
+from tests.support.world import World
 
 STORE_CASES = 2500
 BUNDLE_CASES = 1500
@@ -96,7 +95,7 @@ S3_CASES = 30
 
 @dataclass
 class Pristine:
-    world: LedgerWorld
+    world: World
     trust: TrustStore
     signers: Signers
     objects: Objects
@@ -117,20 +116,11 @@ def pristine() -> Iterator[Pristine]:
 
 
 def build_world(root: Path) -> Pristine:
-    build_workspace(root)
-    seeded_keys(root)
-    declare_simulated_clock(root)
-    session = Session.open(root)
-    world = LedgerWorld(
-        root=root,
-        session=session,
-        sponsor=load_signer("file:keys/sponsor.pem", root),
-        budget_owner=load_signer("file:keys/budget.pem", root),
-        outsider=load_signer("file:keys/outsider.pem", root),
-    )
+    world = ledger_world(root, key_seed=SEED)
+    session = world.session
     register(session, "alpha", now=world.at(0))
     register(session, "beta", now=world.at(0))
-    world.approve_explore_exit(day=9)
+    world.approve_exit("alpha", 9)
     assert promote(session, "alpha", Stage.POC, now=world.at(10)).promoted
     decide(
         session, "beta", "no-go", reason="no measurable outcome", now=world.at(3),

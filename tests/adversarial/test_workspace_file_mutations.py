@@ -43,7 +43,7 @@ from tests.adversarial.config_mutations import (
 from tests.adversarial.seeded import cases
 from tests.adversarial.tally import Tally
 from tests.adversarial.test_config_mutations import refused_values
-from tests.explore.conftest import CANDIDATES
+from tests.support.candidates import CANDIDATES
 
 CASES = 400
 GATED = (Stage.EXPLORE, Stage.POC, Stage.PILOT, Stage.PRODUCTION)

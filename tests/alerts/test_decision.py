@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gates.alerts import AlertEvent, PreviousOutcome, alert_signature, should_alert
-
-from .conftest import fail, make_event
+from tests.support.alerts import fail, make_event
 
 FAILING = make_event()
 FAILING_PAIRS = (("slo:availability", "fail"), ("cost:monthly", "warn"))

@@ -9,9 +9,8 @@ from gates.alerts import PreviousOutcome, previous_gate, previous_recheck, shoul
 from gates.engine.actions import approve, promote, register
 from gates.ledger.entry import Entry
 from gates.stages import Stage
-from tests.ledger.conftest import T0
-
-from .conftest import AlertLedger, fail, make_event
+from tests.support.alerts import fail, make_event
+from tests.support.world import T0, World
 
 POLICY = "sha256:" + "0" * 64
 
@@ -21,9 +20,9 @@ def at(days: float) -> Any:
 
 
 def recheck(
-    ledger: AlertLedger, day: float, verdict: str, checks: dict[str, str], alert: str | None
+    world: World, day: float, verdict: str, checks: dict[str, str], alert: str | None
 ) -> Entry:
-    session = ledger.session
+    session = world.session
     state = session.ledger.state("alpha")
     assert state.stage is not None
     record: dict[str, Any] = {
@@ -48,61 +47,61 @@ def recheck(
     )
 
 
-def history(ledger: AlertLedger) -> tuple[Entry, ...]:
-    return ledger.session.ledger.state("alpha").history
+def history(world: World) -> tuple[Entry, ...]:
+    return world.session.ledger.state("alpha").history
 
 
 def test_previous_recheck_is_the_last_of_the_stage_with_its_alert_status(
-    ledger: AlertLedger,
+    world: World,
 ) -> None:
-    register(ledger.session, "alpha", now=at(0))
-    recheck(ledger, 1, "fail", {"timebox": "fail"}, "failed")
-    recheck(ledger, 2, "warn", {"timebox": "warn", "cost": "pass", "x": "skipped"}, "sent")
-    assert previous_recheck(history(ledger), "explore") == PreviousOutcome(
+    register(world.session, "alpha", now=at(0))
+    recheck(world, 1, "fail", {"timebox": "fail"}, "failed")
+    recheck(world, 2, "warn", {"timebox": "warn", "cost": "pass", "x": "skipped"}, "sent")
+    assert previous_recheck(history(world), "explore") == PreviousOutcome(
         verdict="warn", checks=(("timebox", "warn"),), delivered=True, alert="sent", sequence=2
     )
-    assert previous_recheck(history(ledger), Stage.EXPLORE) is not None
-    assert previous_recheck(history(ledger), "poc") is None
+    assert previous_recheck(history(world), Stage.EXPLORE) is not None
+    assert previous_recheck(history(world), "poc") is None
 
 
 def test_recheck_without_alert_record_or_with_failed_alert_is_not_delivered(
-    ledger: AlertLedger,
+    world: World,
 ) -> None:
-    register(ledger.session, "alpha", now=at(0))
-    recheck(ledger, 1, "fail", {"timebox": "fail"}, None)
-    prior = previous_recheck(history(ledger), "explore")
+    register(world.session, "alpha", now=at(0))
+    recheck(world, 1, "fail", {"timebox": "fail"}, None)
+    prior = previous_recheck(history(world), "explore")
     assert prior is not None and prior.alert is None and not prior.delivered
-    recheck(ledger, 2, "fail", {"timebox": "fail"}, "disabled")
-    prior = previous_recheck(history(ledger), "explore")
+    recheck(world, 2, "fail", {"timebox": "fail"}, "disabled")
+    prior = previous_recheck(history(world), "explore")
     assert prior is not None and prior.alert == "disabled" and not prior.delivered
 
 
-def test_recheck_history_starts_again_when_the_stage_changes(ledger: AlertLedger) -> None:
-    register(ledger.session, "alpha", now=at(0))
-    recheck(ledger, 1, "fail", {"timebox": "fail"}, "sent")
-    for signer, role in ((ledger.sponsor, "sponsor"), (ledger.budget_owner, "budget_owner")):
-        approve(ledger.session, "alpha", signer, role=role, now=at(9))
-    assert promote(ledger.session, "alpha", Stage.POC, now=at(10)).promoted
-    assert previous_recheck(history(ledger), "explore") is None
+def test_recheck_history_starts_again_when_the_stage_changes(world: World) -> None:
+    register(world.session, "alpha", now=at(0))
+    recheck(world, 1, "fail", {"timebox": "fail"}, "sent")
+    for signer, role in ((world.sponsor, "sponsor"), (world.budget_owner, "budget_owner")):
+        approve(world.session, "alpha", signer, role=role, now=at(9))
+    assert promote(world.session, "alpha", Stage.POC, now=at(10)).promoted
+    assert previous_recheck(history(world), "explore") is None
 
 
-def test_unchanged_recheck_failure_read_from_the_ledger_stays_quiet(ledger: AlertLedger) -> None:
-    register(ledger.session, "alpha", now=at(0))
-    recheck(ledger, 1, "fail", {"timebox": "fail"}, "sent")
+def test_unchanged_recheck_failure_read_from_the_ledger_stays_quiet(world: World) -> None:
+    register(world.session, "alpha", now=at(0))
+    recheck(world, 1, "fail", {"timebox": "fail"}, "sent")
     event = make_event(stage="explore", checks=(fail("timebox"),))
-    assert should_alert(event, previous_recheck(history(ledger), "explore"))[0] is False
-    recheck(ledger, 2, "fail", {"timebox": "fail"}, "unchanged")
-    assert should_alert(event, previous_recheck(history(ledger), "explore"))[0] is False
+    assert should_alert(event, previous_recheck(history(world), "explore"))[0] is False
+    recheck(world, 2, "fail", {"timebox": "fail"}, "unchanged")
+    assert should_alert(event, previous_recheck(history(world), "explore"))[0] is False
 
 
 def test_previous_gate_is_the_last_gate_to_the_target_and_blocked_counts_as_delivered(
-    ledger: AlertLedger,
+    world: World,
 ) -> None:
-    register(ledger.session, "alpha", now=at(0))
-    assert previous_gate(history(ledger), "poc") is None
-    blocked = promote(ledger.session, "alpha", Stage.POC, now=at(5))
+    register(world.session, "alpha", now=at(0))
+    assert previous_gate(history(world), "poc") is None
+    blocked = promote(world.session, "alpha", Stage.POC, now=at(5))
     assert not blocked.promoted
-    prior = previous_gate(history(ledger), Stage.POC)
+    prior = previous_gate(history(world), Stage.POC)
     assert prior is not None
     assert prior.verdict == "blocked" and prior.delivered and prior.sequence == 1
     failing = {(r.check, r.status.value) for r in blocked.evaluation.results if r.status.blocks}
@@ -120,13 +119,13 @@ def test_previous_gate_is_the_last_gate_to_the_target_and_blocked_counts_as_deli
         ),
     )
     assert should_alert(again, prior)[0] is False
-    assert previous_gate(history(ledger), "pilot") is None
+    assert previous_gate(history(world), "pilot") is None
 
 
-def test_passing_gate_is_not_counted_as_an_alert(ledger: AlertLedger) -> None:
-    register(ledger.session, "alpha", now=at(0))
-    for signer, role in ((ledger.sponsor, "sponsor"), (ledger.budget_owner, "budget_owner")):
-        approve(ledger.session, "alpha", signer, role=role, now=at(9))
-    promote(ledger.session, "alpha", Stage.POC, now=at(10))
-    prior = previous_gate(history(ledger), "poc")
+def test_passing_gate_is_not_counted_as_an_alert(world: World) -> None:
+    register(world.session, "alpha", now=at(0))
+    for signer, role in ((world.sponsor, "sponsor"), (world.budget_owner, "budget_owner")):
+        approve(world.session, "alpha", signer, role=role, now=at(9))
+    promote(world.session, "alpha", Stage.POC, now=at(10))
+    prior = previous_gate(history(world), "poc")
     assert prior is not None and prior.verdict == "pass" and not prior.delivered

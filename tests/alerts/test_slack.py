@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gates.alerts import entry_link, slack_payload
-
-from .conftest import fail, make_event
+from tests.support.alerts import fail, make_event
 
 
 def blocks_of(payload: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ import pytest
 from gates.alerts import WEBHOOK_ENV, PreviousOutcome, send_alert
 from gates.ledger.statement import AlertRecord
 from gates.workspace.settings import AlertSettings
-
-from .conftest import Receiver, make_event
+from tests.support.alerts import make_event
+from tests.support.webhook import Receiver
 
 FAILING = make_event()
 SAME_DELIVERED = PreviousOutcome(

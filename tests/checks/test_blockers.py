@@ -16,7 +16,7 @@ from gates.results import CheckResult, Status
 from gates.stages import Stage
 
 if TYPE_CHECKING:
-    from conftest import MakeCtx, WriteRows, WriteText
+    from tests.support.check_context import MakeCtx, WriteRows, WriteText
 
 
 def issue(number: int, **fields: str) -> dict[str, str]:

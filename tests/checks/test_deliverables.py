@@ -15,7 +15,7 @@ from gates.results import CheckResult, Status
 from gates.stages import Stage
 
 if TYPE_CHECKING:
-    from conftest import MakeCtx
+    from tests.support.check_context import MakeCtx
 
 EXPLORE_DELIVERABLES = ["candidate_list", "priority_matrix", "selection_rationale"]
 

@@ -25,7 +25,7 @@ from gates.stages import Stage
 from gates.workspace.settings import EvidenceSettings
 
 if TYPE_CHECKING:
-    from conftest import MakeCtx
+    from tests.support.check_context import MakeCtx
 
 DEPTH = "../" * 12  # more than enough to climb out of any temporary folder
 
@@ -195,11 +195,10 @@ def test_urls_are_not_paths_and_pass_through(make_ctx: MakeCtx) -> None:
 def test_validate_names_evidence_paths_outside_and_evidence_roots_that_are_no_folder(
     tmp_path: Path,
 ) -> None:
-    from tests.cli.test_audit_cli import run
-    from tests.ledger.conftest import build_workspace
+    from tests.support.cli import run
+    from tests.support.presets import ledger_world
 
-    ws = tmp_path / "ws"
-    build_workspace(ws)
+    ws = ledger_world(tmp_path / "ws").root
     spec = ws / "usecases" / "alpha.yaml"
     spec.write_text(
         spec.read_text()

@@ -27,7 +27,8 @@ from gates.stages import Stage
 from gates.workspace.usecase import RunSelector
 
 if TYPE_CHECKING:
-    from conftest import MakeCtx, MlflowSeed
+    from tests.support.check_context import MakeCtx
+    from tests.support.mlflow import MlflowSeed
 
 NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
 

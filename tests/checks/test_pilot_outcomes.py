@@ -13,7 +13,7 @@ from gates.results import CheckResult, Status
 from gates.stages import Stage
 
 if TYPE_CHECKING:
-    from conftest import MakeCtx, WriteRows, WriteText
+    from tests.support.check_context import MakeCtx, WriteRows, WriteText
 
 NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(weeks=6)

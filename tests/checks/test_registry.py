@@ -14,7 +14,7 @@ from gates.checks.registry import DEFAULT_CHECKS, registry_of
 from gates.engine.gate import evaluate_gate, plan_gate
 from gates.results import CheckResult, Status, Verdict
 from gates.stages import Stage
-from tests.flows.conftest import GATE_TIME, UC, build_world, usecase_spec
+from tests.support.presets import GATE_TIME, UC, gate_spec, gate_world
 
 
 def test_default_checks_are_listed_in_report_order_each_the_run_of_its_module() -> None:
@@ -54,8 +54,8 @@ def test_the_registry_is_read_only() -> None:
 def test_a_gate_runs_the_registry_it_is_given_in_its_order_leaving_out_what_does_not_apply(
     tmp_path: Path,
 ) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec())
-    session = world.session()
+    world = gate_world(tmp_path / "ws", gate_spec())
+    session = world.new_session()
     state = session.ledger.state(UC)
     seen: list[str] = []
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,33 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import approve, register
 from gates.ledger.entry import entry_key
-from gates.signing.signers import load_signer
-from gates.workspace.session import Session
-from tests.ledger.conftest import T0, build_workspace
-
-STAGEGATE = [sys.executable, "-m", "gates.cli"]
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "STAGEGATE_WORKSPACE"}
-    return subprocess.run(
-        [*STAGEGATE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
-    )
+from tests.support.cli import run
+from tests.support.presets import ledger_world
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     """alpha: registration + sponsor approval; beta: registration."""
-    root = tmp_path / "ws"
-    build_workspace(root)
-    session = Session.open(root)
-    register(session, "alpha", now=T0)
-    sponsor = load_signer("file:keys/sponsor.pem", root)
-    approve(session, "alpha", sponsor, role="sponsor", now=T0)
-    register(session, "beta", now=T0)
-    return root
+    world = ledger_world(tmp_path / "ws")
+    world.register("alpha")
+    world.approve("alpha", "sponsor", 0)
+    world.register("beta")
+    return world.root
 
 
 def audit(ws: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import approve, register
+from gates.engine.actions import approve
 from gates.ledger.entry import entry_key
 from gates.signing.signers import load_signer
 from gates.workspace.session import Session
-from tests.ledger.conftest import T0, build_workspace
-
-STAGEGATE = [sys.executable, "-m", "gates.cli"]
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "STAGEGATE_WORKSPACE"}
-    return subprocess.run(
-        [*STAGEGATE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
-    )
+from tests.support.cli import run
+from tests.support.presets import ledger_world
+from tests.support.world import T0
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    build_workspace(root)
-    session = Session.open(root)
-    register(session, "alpha", now=T0)
-    approve(
-        session,
-        "alpha",
-        load_signer("file:keys/sponsor.pem", root),
-        role="sponsor",
-        now=T0,
-    )
-    register(session, "beta", now=T0)
-    return root
+    world = ledger_world(tmp_path / "ws")
+    world.register("alpha")
+    world.approve("alpha", "sponsor", 0)
+    world.register("beta")
+    return world.root
 
 
 def test_status_json_lists_every_use_case_with_id_and_stage(ws: Path) -> None:
@@ -218,8 +202,7 @@ def test_missing_required_option_is_a_usage_error_without_traceback(ws: Path) ->
 
 
 def test_error_messages_keep_bracketed_text(tmp_path: Path) -> None:
-    root = tmp_path / "ws"
-    build_workspace(root)
+    root = ledger_world(tmp_path / "ws").root
     result = run("--workspace", str(root), "promote", "alpha", "--to", "[poc]", "--in-process")
     assert result.returncode == 2
     assert "'[poc]'" in result.stderr and "Traceback" not in result.stderr

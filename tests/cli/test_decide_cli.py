@@ -8,21 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import register
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.cli.test_cli import run
-from tests.ledger.conftest import T0, build_workspace
+from tests.support.cli import run
+from tests.support.presets import ledger_world
 
 REASON = "data not accessible"
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    build_workspace(root)
-    register(Session.open(root), "alpha", now=T0)
-    return root
+    world = ledger_world(tmp_path / "ws")
+    world.register("alpha", 0)
+    return world.root
 
 
 def test_decide_with_the_sponsors_key_signs_her_approval_then_records_the_no_go(ws: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_audit_cli import run
-from tests.ledger.conftest import build_workspace
+from tests.support.cli import run
+from tests.support.presets import ledger_world
 
 SPEC_EDITS = {
     "impossible-date": ("department: support", "department: support\nstart_date: 2026-02-30"),
@@ -43,9 +43,7 @@ SAYS = {
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    build_workspace(root)
-    return root
+    return ledger_world(tmp_path / "ws").root
 
 
 def edit_spec(ws: Path, case: str) -> Path:

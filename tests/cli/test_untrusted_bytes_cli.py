@@ -14,29 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import approve, register
 from gates.ledger.entry import entry_key
-from gates.signing.signers import load_signer
-from gates.workspace.session import Session
-from tests.cli.test_audit_cli import run
-from tests.ledger.conftest import T0, build_workspace
-from tests.ledger.test_untrusted_bytes import (
-    declare_simulated_clock,
-    edit_envelope,
-    with_non_ascii,
-)
+from tests.support.cli import run
+from tests.support.forge import edit_envelope, with_non_ascii
+from tests.support.presets import ledger_world
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    build_workspace(root)
-    declare_simulated_clock(root)
-    session = Session.open(root)
-    register(session, "alpha", now=T0)
-    sponsor = load_signer("file:keys/sponsor.pem", root)
-    approve(session, "alpha", sponsor, role="sponsor", now=T0)
-    return root
+    world = ledger_world(tmp_path / "ws")
+    world.register("alpha")
+    world.approve("alpha", "sponsor", 0)
+    return world.root
 
 
 def tamper(ws: Path, field: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -127,6 +128,20 @@ def test_the_demo_ledger_verifies_and_says_it_ran_on_a_simulated_clock(
     assert report.intact and report.simulated_clock
     assert report.notes[0].startswith("simulated time: timings are not evidence (20 entries")
     assert "intact (simulated time: timings are not evidence)" in " ".join(text.split())
+
+
+def test_the_demo_workspace_passes_validate(demo: tuple[Path, str]) -> None:
+    """It failed with 14 problems before: every stage was judged at once."""
+    from tests.cli.test_cli import run
+
+    root, _ = demo
+    result = run("--workspace", str(root), "validate", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["errors"] == []
+    assert report["stages"] == {"invoice-ocr": "stopped", "support-bot": "production"}
+    # What the Production → Scale gate will still need is said, as warnings.
+    assert any("monthly_report" in w for w in report["warnings"]), report
 
 
 def test_demo_refuses_a_folder_with_content(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from gates.engine.actions import plan_promotion
 from gates.engine.approvals import ApprovalWait, missing_approvals, missing_text
 from gates.stages import Stage
-from tests.flows.conftest import GATE_TIME, UC, approve_explore_exit, build_world, usecase_spec
+from tests.support.presets import GATE_TIME, UC, approve_gate_exit, gate_spec, gate_world
 
 
 class Ticking:
@@ -28,8 +28,8 @@ class Ticking:
 def test_the_wait_looks_again_after_each_pause_until_the_signed_approvals_are_in(
     tmp_path: Path,
 ) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec(), approvals=False)
-    session = world.session()
+    world = gate_world(tmp_path / "ws", gate_spec(), approvals=False)
+    session = world.new_session()
     state = session.ledger.state(UC)
     plan = plan_promotion(session, state, UC, Stage.POC, GATE_TIME)
     clock = Ticking()
@@ -38,7 +38,7 @@ def test_the_wait_looks_again_after_each_pause_until_the_signed_approvals_are_in
     def sleep(seconds: float) -> None:
         clock.sleep(seconds)
         if len(clock.pauses) == 2:  # the approvers sign while the gate waits
-            approve_explore_exit(world.root)
+            approve_gate_exit(world)
 
     waiting = ApprovalWait.start(session, state, plan, timeout=60, poll=5, monotonic=clock)
     state, plan = waiting.wait(sleep, lambda missing: heard.append(missing_text(missing)))
@@ -52,8 +52,8 @@ def test_the_wait_looks_again_after_each_pause_until_the_signed_approvals_are_in
 
 
 def test_the_wait_gives_up_at_its_deadline_with_a_last_shorter_pause(tmp_path: Path) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec(), approvals=False)
-    session = world.session()
+    world = gate_world(tmp_path / "ws", gate_spec(), approvals=False)
+    session = world.new_session()
     state = session.ledger.state(UC)
     plan = plan_promotion(session, state, UC, Stage.POC, GATE_TIME)
     clock = Ticking()
@@ -66,10 +66,10 @@ def test_the_wait_gives_up_at_its_deadline_with_a_last_shorter_pause(tmp_path: P
 
 
 def test_nothing_missing_or_no_time_means_no_wait(tmp_path: Path) -> None:
-    approved = build_world(tmp_path / "approved", usecase_spec())
-    waiting_for = build_world(tmp_path / "waiting", usecase_spec(), approvals=False)
+    approved = gate_world(tmp_path / "approved", gate_spec())
+    waiting_for = gate_world(tmp_path / "waiting", gate_spec(), approvals=False)
     for world, timeout in ((approved, 60.0), (waiting_for, 0.0)):
-        session = world.session()
+        session = world.new_session()
         state = session.ledger.state(UC)
         plan = plan_promotion(session, state, UC, Stage.POC, GATE_TIME)
         clock = Ticking()

@@ -10,7 +10,7 @@ import pytest
 from gates.errors import ConfigError
 from gates.explore.candidates import load_candidates
 from gates.explore.scoring import rank_candidates
-from tests.explore.conftest import CANDIDATES, write_csv, write_yaml
+from tests.support.candidates import CANDIDATES, write_csv, write_yaml
 
 
 def rows() -> list[dict[str, object]]:

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from gates.workspace.session import Session
-from tests.explore.conftest import CANDIDATES, EXPECTED_ORDER, write_yaml
+from tests.support.candidates import CANDIDATES, EXPECTED_ORDER, write_yaml
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]
 

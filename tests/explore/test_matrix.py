@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gates.explore.matrix import priority_matrix_svg
 from gates.explore.scoring import score_file
-from tests.explore.conftest import CANDIDATES, write_yaml
+from tests.support.candidates import CANDIDATES, write_yaml
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from gates.explore.selection import select
 from gates.report.site import write_site
 from gates.workspace.session import Session
-from tests.explore.conftest import CANDIDATES, write_yaml
-from tests.ledger.conftest import T0
+from tests.support.candidates import CANDIDATES, write_yaml
+from tests.support.world import T0
 
 HOSTILE = "<script>alert(1)</script>"
 

@@ -14,7 +14,7 @@ from gates.errors import ConfigError
 from gates.explore.candidates import load_candidates
 from gates.explore.rules import CRITERIA, LEVELS, TIE_BREAK, default_rules
 from gates.explore.scoring import Ranking, effective_rules, rank_candidates, score_file
-from tests.explore.conftest import CANDIDATES, EXPECTED_ORDER, write_yaml
+from tests.support.candidates import CANDIDATES, EXPECTED_ORDER, write_yaml
 
 
 def rows() -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from gates.ledger.verify import verify_ledger
 from gates.stages import Stage
 from gates.workspace.loader import load_usecase
 from gates.workspace.session import Session
-from tests.ledger.conftest import T0
+from tests.support.world import T0
 
 RATIONALE = "Medium impact, clear metric, cooperative team"
 

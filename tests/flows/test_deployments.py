@@ -29,7 +29,8 @@ from gates.stack.process import free_ports, stop_groups
 from gates.stages import Stage
 from gates.workspace.session import Session
 from gates.workspace.settings import ScheduleSettings
-from tests.flows.conftest import GATE_TIME, UC, GateWorld, build_world, usecase_spec
+from tests.support.presets import GATE_TIME, UC, gate_spec, gate_world
+from tests.support.world import World
 
 pytestmark = pytest.mark.prefect
 
@@ -75,7 +76,7 @@ def client_env(home: Path, api_url: str | None) -> dict[str, str]:
 class Served:
     """`stagegate serve` running for a workspace ready for its Explore gate."""
 
-    world: GateWorld
+    world: World
     process: subprocess.Popen[bytes]
     log: Path
 
@@ -88,7 +89,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     base = tmp_path_factory.mktemp("served")
-    world = build_world(base / "ws", usecase_spec())
+    world = gate_world(base / "ws", gate_spec())
     with (world.root / "stagegate.toml").open("a") as settings:
         settings.write(f'\n[schedule]\ncron = "{CRON}"\ntimezone = "{TIMEZONE}"\n')
     log = base / "serve.log"
@@ -176,7 +177,7 @@ def test_a_promotion_triggered_through_the_api_lands_in_the_ledger(
 ) -> None:
     from prefect.deployments import run_deployment
 
-    before = served.world.state()
+    before = served.world.state(UC)
     assert before.stage is Stage.EXPLORE
 
     run = run_deployment(
@@ -241,7 +242,7 @@ def test_stopping_serve_pauses_the_nightly_schedule(served: Served) -> None:
 
 
 def test_serve_without_a_prefect_api_url_is_refused(tmp_path: Path) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec())
+    world = gate_world(tmp_path / "ws", gate_spec())
     result = subprocess.run(
         [*STAGEGATE, "--workspace", str(world.root), "serve"],
         env=client_env(tmp_path / "home", None),
@@ -257,7 +258,7 @@ def test_serve_without_a_prefect_api_url_is_refused(tmp_path: Path) -> None:
 
 
 def test_serve_against_a_prefect_api_that_does_not_answer_is_refused(tmp_path: Path) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec())
+    world = gate_world(tmp_path / "ws", gate_spec())
     nobody = f"http://127.0.0.1:{free_ports(1)[0]}/api"
     result = subprocess.run(
         [*STAGEGATE, "--workspace", str(world.root), "serve"],
@@ -272,7 +273,7 @@ def test_serve_against_a_prefect_api_that_does_not_answer_is_refused(tmp_path: P
 
 
 def test_an_invalid_schedule_is_a_config_error_naming_the_settings_file(tmp_path: Path) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec())
+    world = gate_world(tmp_path / "ws", gate_spec())
     with (world.root / "stagegate.toml").open("a") as settings:
         settings.write('\n[schedule]\ncron = "0 2 * * *"\ntimezone = "Mars/Olympus"\n')
     with pytest.raises(ConfigError) as raised:
@@ -288,7 +289,7 @@ def test_prefect_yaml_declares_the_deployments_the_code_serves(tmp_path: Path) -
     from prefect.flows import load_flow_from_entrypoint
 
     declared = {d["name"]: d for d in yaml.safe_load(PREFECT_YAML.read_text())["deployments"]}
-    world = build_world(tmp_path / "ws", usecase_spec())  # default [schedule] settings
+    world = gate_world(tmp_path / "ws", gate_spec())  # default [schedule] settings
     built = {d.name: d for d in build_deployments(world.root)}
     assert set(declared) == set(built) == {spec.name for spec in DEPLOYMENTS}
 

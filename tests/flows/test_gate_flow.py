@@ -25,12 +25,9 @@ from gates.report.gate_summary import artifact_key
 from gates.results import CheckResult, Status
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.flows.conftest import (
-    GATE_TIME,
-    UC,
-    GateWorld,
-    model_world,
-)
+from tests.support.mlflow import sqlite_tracking_store
+from tests.support.presets import GATE_TIME, UC, model_gate_world, run_flow
+from tests.support.world import World
 
 pytestmark = pytest.mark.prefect
 
@@ -73,7 +70,7 @@ def task_run_names(flow_run_id: uuid.UUID, expected: int) -> list[str]:
             time.sleep(0.25)
 
 
-def break_deliverable(world: GateWorld) -> None:
+def break_deliverable(world: World) -> None:
     """The priority matrix becomes a folder holding a dangling symlink: it cannot be hashed."""
     path = world.root / "docs" / "priority-matrix.csv"
     path.unlink()
@@ -82,17 +79,17 @@ def break_deliverable(world: GateWorld) -> None:
     (path / "matrix.csv").symlink_to(Path("..") / ".." / "nowhere" / "matrix.csv")
 
 
-def remove_deliverable(world: GateWorld) -> None:
+def remove_deliverable(world: World) -> None:
     (world.root / "docs" / "priority-matrix.csv").unlink()
 
 
 # -- the gate, end to end ----------------------------------------------------------------
 
 
-def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: GateWorld) -> None:
-    before = world.state()
+def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: World) -> None:
+    before = world.state(UC)
 
-    final = world.run_flow(return_state=True)
+    final = run_flow(world, return_state=True)
     result = final.result()
 
     assert final.is_completed()
@@ -101,7 +98,7 @@ def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: Ga
         UC, "explore", "poc", "poc",
     )  # fmt: skip
     assert result["failing"] == [] and result["alias"] is None
-    state = world.state()
+    state = world.state(UC)
     assert state.stage is Stage.POC
     assert state.entries == before.entries + 1
     entry = state.history[-1]
@@ -135,18 +132,18 @@ def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: Ga
     assert next(n for n in names if not n.startswith("check:")).startswith("record-gate")
 
 
-def test_missing_deliverable_blocks_and_records_a_blocked_entry(world: GateWorld) -> None:
+def test_missing_deliverable_blocks_and_records_a_blocked_entry(world: World) -> None:
     remove_deliverable(world)
-    before = world.state()
+    before = world.state(UC)
 
-    result = world.run_flow()
+    result = run_flow(world)
 
     assert result["verdict"] == "blocked"
     assert result["stage"] == "explore"
     assert [(f["check"], f["status"]) for f in result["failing"]] == [
         ("deliverable:priority_matrix", "fail")
     ]
-    state = world.state()
+    state = world.state(UC)
     assert state.stage is Stage.EXPLORE
     assert state.entries == before.entries + 1
     gate = state.history[-1].predicate.gate
@@ -156,59 +153,59 @@ def test_missing_deliverable_blocks_and_records_a_blocked_entry(world: GateWorld
 
 
 def test_skipping_a_stage_fails_the_run_with_the_refusal_and_writes_nothing(
-    world: GateWorld,
+    world: World,
 ) -> None:
-    before = world.state()
+    before = world.state(UC)
 
     with pytest.raises(PromotionRefused, match="cannot move from explore to pilot"):
-        world.run_flow(to="pilot")
-    state = world.run_flow(to="pilot", return_state=True)
+        run_flow(world, to="pilot")
+    state = run_flow(world, to="pilot", return_state=True)
 
     assert state.is_failed()
     assert "cannot move from explore to pilot" in (state.message or "")
-    after = world.state()
+    after = world.state(UC)
     assert (after.entries, after.head_digest, after.stage) == (
         before.entries, before.head_digest, Stage.EXPLORE,
     )  # fmt: skip
 
 
-def test_unknown_target_stage_fails_the_run_and_writes_nothing(world: GateWorld) -> None:
-    before = world.state()
+def test_unknown_target_stage_fails_the_run_and_writes_nothing(world: World) -> None:
+    before = world.state(UC)
 
     with pytest.raises(StagegateError, match="unknown stage 'prod'"):
-        world.run_flow(to="prod")
+        run_flow(world, to="prod")
 
-    assert world.state().entries == before.entries
+    assert world.state(UC).entries == before.entries
 
 
-def test_unreadable_deliverable_is_an_error_verdict_never_a_pass(world: GateWorld) -> None:
+def test_unreadable_deliverable_is_an_error_verdict_never_a_pass(world: World) -> None:
     break_deliverable(world)
 
-    result = world.run_flow()
+    result = run_flow(world)
 
     assert result["verdict"] == "error"
     assert result["stage"] == "explore"
     failing = {f["check"]: f for f in result["failing"]}
     assert failing["deliverable:priority_matrix"]["status"] == "error"
     assert "not a readable file" in failing["deliverable:priority_matrix"]["reason"]
-    state = world.state()
+    state = world.state(UC)
     assert state.stage is Stage.EXPLORE
     gate = state.history[-1].predicate.gate
     assert gate is not None and gate.verdict == "error"
 
 
-def test_a_gate_that_cannot_be_signed_fails_the_run_and_writes_nothing(world: GateWorld) -> None:
+def test_a_gate_that_cannot_be_signed_fails_the_run_and_writes_nothing(world: World) -> None:
     (world.root / "keys" / "gate.pem").write_text("-----BEGIN PRIVATE KEY-----\ntruncated\n")
-    before = world.state()
+    before = world.state(UC)
 
     with pytest.raises(StagegateError, match=r"gate\.pem: not an unencrypted PEM private key"):
-        world.run_flow()
+        run_flow(world)
 
-    after = world.state()
+    after = world.state(UC)
     assert (after.entries, after.stage) == (before.entries, Stage.EXPLORE)
 
 
-SCENARIOS: dict[str, Callable[[GateWorld], None]] = {
+SCENARIOS: dict[str, Callable[[World], None]] = {
     "pass": lambda world: None,
     "blocked": remove_deliverable,
     "error": break_deliverable,
@@ -216,21 +213,19 @@ SCENARIOS: dict[str, Callable[[GateWorld], None]] = {
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_library_and_flow_record_the_same_gate(
-    world: GateWorld, tmp_path: Path, scenario: str
-) -> None:
+def test_library_and_flow_record_the_same_gate(world: World, tmp_path: Path, scenario: str) -> None:
     SCENARIOS[scenario](world)
     library_root = tmp_path / "library-copy"
     shutil.copytree(world.root, library_root, symlinks=True)
 
     outcome = promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME)
-    result = world.run_flow()
+    result = run_flow(world)
 
     assert outcome.evaluation is not None
     assert result["verdict"] == outcome.evaluation.verdict.value == scenario
     # Both entries sign the same content; only the workspace folder differs, and the
     # flow's entry names its flow run (the library's, evaluated in-process, has none).
-    flow_entry = world.state().history[-1]
+    flow_entry = world.state(UC).history[-1]
     assert outcome.entry.predicate.gate is not None and flow_entry.predicate.gate is not None
     assert outcome.entry.predicate.gate.flow_run is None
     assert flow_entry.predicate.gate.flow_run is not None
@@ -256,7 +251,7 @@ class ParsesTrackerExport:
         return [CheckResult("blockers", "blockers", Status.PASS, f"{len(issues)} issues")]
 
 
-def run_flow_with(world: GateWorld, checks: CheckRegistry) -> Any:
+def run_flow_with(world: World, checks: CheckRegistry) -> Any:
     """The gate flow's own body (``run_gate_flow``) with other checks, in a flow run."""
 
     @flow(name="stagegate-gate-with-checks", persist_result=False)
@@ -267,7 +262,7 @@ def run_flow_with(world: GateWorld, checks: CheckRegistry) -> Any:
 
 
 def test_a_check_that_raises_is_the_same_error_in_library_and_flow(
-    world: GateWorld, tmp_path: Path
+    world: World, tmp_path: Path
 ) -> None:
     export = tmp_path / "issues.json"
     export.write_text('[{"id": 1, "kind": "blocker", "status": "open"')  # truncated
@@ -287,7 +282,7 @@ def test_a_check_that_raises_is_the_same_error_in_library_and_flow(
     assert result["failing"] == [
         {"check": "deliverables", "status": "error", "reason": by_library.reason}
     ]
-    assert world.state().stage is Stage.EXPLORE
+    assert world.state(UC).stage is Stage.EXPLORE
 
 
 # -- retries: transient I/O only --------------------------------------------------------
@@ -345,9 +340,9 @@ def tcp_evidence() -> Iterator[Callable[..., TcpEvidence]]:
         source.close()
 
 
-def explore_plan(world: GateWorld, *checks: Check) -> GatePlan:
+def explore_plan(world: World, *checks: Check) -> GatePlan:
     """The Explore gate's plan, running exactly ``checks``."""
-    session = world.session()
+    session = world.new_session()
     state = session.ledger.state(UC)
     return plan_gate(
         session.workspace, state, UC, Stage.POC, GATE_TIME, checks=registry_of(*checks)
@@ -363,7 +358,7 @@ def run_checks(plan: GatePlan) -> list[CheckResult]:
 
 
 def test_a_briefly_unreachable_source_is_retried_until_it_answers(
-    world: GateWorld, tcp_evidence: Callable[..., TcpEvidence]
+    world: World, tcp_evidence: Callable[..., TcpEvidence]
 ) -> None:
     source = tcp_evidence(refusals=1)
 
@@ -374,7 +369,7 @@ def test_a_briefly_unreachable_source_is_retried_until_it_answers(
 
 
 def test_a_source_that_stays_down_is_an_error_after_the_retries_never_a_pass(
-    world: GateWorld, tcp_evidence: Callable[..., TcpEvidence]
+    world: World, tcp_evidence: Callable[..., TcpEvidence]
 ) -> None:
     source = tcp_evidence(refusals=None, wrap=True)
 
@@ -391,9 +386,7 @@ def test_a_source_that_stays_down_is_an_error_after_the_retries_never_a_pass(
     assert [r.check for r in results[1:]] == ["sponsors", "budget:poc"]
 
 
-def test_a_check_that_crashes_on_bad_evidence_is_not_retried(
-    world: GateWorld, tmp_path: Path
-) -> None:
+def test_a_check_that_crashes_on_bad_evidence_is_not_retried(world: World, tmp_path: Path) -> None:
     class ReadsAMissingFile:
         attempts = 0
 
@@ -411,7 +404,7 @@ def test_a_check_that_crashes_on_bad_evidence_is_not_retried(
     assert results[0].reason.startswith("check crashed: FileNotFoundError:")
 
 
-def test_a_failed_check_is_recorded_as_is_and_not_rerun(world: GateWorld) -> None:
+def test_a_failed_check_is_recorded_as_is_and_not_rerun(world: World) -> None:
     class FailsOnce:
         attempts = 0
 
@@ -434,11 +427,7 @@ def test_a_failed_check_is_recorded_as_is_and_not_rerun(world: GateWorld) -> Non
 @pytest.fixture(scope="module")
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One real SQLite MLflow store for the module (its migrations take seconds)."""
-    from mlflow.tracking import MlflowClient
-
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
-    return uri
+    return sqlite_tracking_store(tmp_path_factory.mktemp("mlflow"))
 
 
 def test_a_pass_moves_the_model_alias_to_the_gated_version(
@@ -446,15 +435,15 @@ def test_a_pass_moves_the_model_alias_to_the_gated_version(
 ) -> None:
     from mlflow.tracking import MlflowClient
 
-    world, model, version = model_world(tmp_path / "ws", tracking_uri, alias="poc")
+    world, model, version = model_gate_world(tmp_path / "ws", tracking_uri, alias="poc")
 
-    result = world.run_flow()
+    result = run_flow(world)
 
     assert result["verdict"] == "pass", result["failing"]
     assert result["alias"] == f"models:/{model}@poc -> {version}"
     moved = MlflowClient(tracking_uri=tracking_uri).get_model_version_by_alias(model, "poc")
     assert str(moved.version) == version
-    gate = world.state().history[-1].predicate.gate
+    gate = world.state(UC).history[-1].predicate.gate
     assert gate is not None and gate.model is not None
     assert (gate.model.name, gate.model.version) == (model, version)
     assert f"models:/{model}@poc -> {version}" in str(
@@ -466,12 +455,12 @@ def test_an_alias_that_cannot_move_fails_the_run_but_the_recorded_pass_stands(
     tmp_path: Path, tracking_uri: str
 ) -> None:
     # MLflow reserves the alias "latest": the registry refuses it, a non-transient error.
-    world, _, _ = model_world(tmp_path / "ws", tracking_uri, alias="latest")
+    world, _, _ = model_gate_world(tmp_path / "ws", tracking_uri, alias="latest")
 
     with pytest.raises(EvidenceError, match=r"recorded as .* but the model alias was not moved"):
-        world.run_flow()
+        run_flow(world)
 
-    state = world.state()
+    state = world.state(UC)
     assert state.stage is Stage.POC
     assert state.history[-1].predicate.gate is not None
     assert state.history[-1].predicate.gate.verdict == "pass"
@@ -483,14 +472,14 @@ def test_an_alias_that_cannot_move_fails_the_run_but_the_recorded_pass_stands(
 def test_an_alias_that_cannot_move_is_the_same_error_in_library_and_flow(
     tmp_path: Path, tracking_uri: str
 ) -> None:
-    world, _, _ = model_world(tmp_path / "ws", tracking_uri, alias="latest")
+    world, _, _ = model_gate_world(tmp_path / "ws", tracking_uri, alias="latest")
     library_root = tmp_path / "library-copy"
     shutil.copytree(world.root, library_root)
 
     with pytest.raises(EvidenceError) as by_library:
         promote(Session.open(library_root), UC, Stage.POC, now=GATE_TIME)
     with pytest.raises(EvidenceError) as by_flow:
-        world.run_flow()
+        run_flow(world)
 
     assert by_library.value.diagnostics() == by_flow.value.diagnostics()
     assert "the gate passed and is recorded as" in by_library.value.message
@@ -502,15 +491,15 @@ def test_a_recorded_pass_whose_alias_never_moved_is_finished_by_the_flow_not_gat
 ) -> None:
     from mlflow.tracking import MlflowClient
 
-    world, model, version = model_world(tmp_path / "ws", tracking_uri, alias="poc")
-    session = world.session()
+    world, model, version = model_gate_world(tmp_path / "ws", tracking_uri, alias="poc")
+    session = world.new_session()
     state = session.ledger.state(UC)
     # The passing entry landed, but the run that wrote it never reached its follow-ups.
     evaluation = evaluate_gate(session.workspace, state, UC, Stage.POC, GATE_TIME)
     recorded = record_gate(session, state, evaluation)
     assert recorded.predicate.stage.after == "poc"
 
-    final = world.run_flow(return_state=True)
+    final = run_flow(world, return_state=True)
     result = final.result()
 
     assert final.is_completed()
@@ -519,7 +508,7 @@ def test_a_recorded_pass_whose_alias_never_moved_is_finished_by_the_flow_not_gat
     assert result["alias"] == f"models:/{model}@poc -> {version}"
     moved = MlflowClient(tracking_uri=tracking_uri).get_model_version_by_alias(model, "poc")
     assert str(moved.version) == version
-    assert world.state().entries == state.entries + 1  # only the recorded entry
+    assert world.state(UC).entries == state.entries + 1  # only the recorded entry
     # Nothing was evaluated: the run's only task is the follow-up.
     run_id = final.state_details.flow_run_id
     names = task_run_names(run_id, expected=1)
@@ -528,22 +517,22 @@ def test_a_recorded_pass_whose_alias_never_moved_is_finished_by_the_flow_not_gat
     assert "already recorded" in markdown and recorded.key in markdown
 
 
-def test_the_gate_entry_records_the_flow_run_that_signed_it(world: GateWorld) -> None:
-    final = world.run_flow(return_state=True)
+def test_the_gate_entry_records_the_flow_run_that_signed_it(world: World) -> None:
+    final = run_flow(world, return_state=True)
 
-    gate = world.state().history[-1].predicate.gate
+    gate = world.state(UC).history[-1].predicate.gate
     assert gate is not None
     assert gate.flow_run == str(final.state_details.flow_run_id)
 
 
 @pytest.mark.usefixtures("host_in_new_york")
-def test_the_flow_reads_a_time_without_a_zone_as_utc_as_the_cli_does(world: GateWorld) -> None:
+def test_the_flow_reads_a_time_without_a_zone_as_utc_as_the_cli_does(world: World) -> None:
     naive = GATE_TIME.replace(tzinfo=None).isoformat()
     assert "+" not in naive and not naive.endswith("Z")
 
-    result = world.run_flow(now=naive)
+    result = run_flow(world, now=naive)
 
-    entry = world.state().history[-1]
+    entry = world.state(UC).history[-1]
     assert result["verdict"] == "pass", result["failing"]
     assert entry.predicate.time == GATE_TIME
 

@@ -11,28 +11,28 @@ import pytest
 from gates.ledger.verify import verify_ledger
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.recheck.conftest import RecheckWorld, build_recheck_workspace
+from tests.support.presets import add_monitored, recheck_world
+from tests.support.world import World
 
 
 @pytest.fixture
-def night(tmp_path: Path) -> tuple[RecheckWorld, str]:
+def night(tmp_path: Path) -> tuple[World, str]:
     """A production service, a PoC in its 7th week, and one stopped use case."""
-    root = tmp_path / "ws"
-    build_recheck_workspace(root)
-    world = RecheckWorld(root, Session.open(root))
+
+    world = recheck_world(tmp_path / "ws")
     for uc in ("svc", "bot", "gone"):
-        world.add(uc)
+        add_monitored(world, uc)
     prod_day = world.advance("svc", Stage.PRODUCTION)
     poc_day = world.advance("bot", Stage.POC, start_day=1)
     world.advance("gone", Stage.EXPLORE)
-    world.no_go("gone", day=2, reason="no sponsor budget")
+    world.decide("gone", "no-go", 2, reason="no sponsor budget")
     now = world.at(poc_day + 43)  # the PoC's 7th week
     assert now > world.at(prod_day)
-    world.monitoring("svc", now, daily_cost=500)
+    world.write_monitoring("svc", now, daily_cost=500)
     return world, now.isoformat()
 
 
-def run_night(world: RecheckWorld, at: str, **options: Any) -> Any:
+def run_night(world: World, at: str, **options: Any) -> Any:
     from flows.nightly import nightly_recheck
 
     return asyncio.run(
@@ -45,7 +45,7 @@ def _by_id(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_night_flags_the_overdue_poc_and_completes_when_production_is_healthy(
-    night: tuple[RecheckWorld, str],
+    night: tuple[World, str],
 ) -> None:
     world, at = night
     state = run_night(world, at)
@@ -67,7 +67,7 @@ def test_night_flags_the_overdue_poc_and_completes_when_production_is_healthy(
 
 
 def test_night_fails_when_production_health_fails_and_publishes_a_table(
-    night: tuple[RecheckWorld, str],
+    night: tuple[World, str],
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -77,7 +77,7 @@ def test_night_fails_when_production_health_fails_and_publishes_a_table(
     world, at = night
     from datetime import datetime
 
-    world.monitoring("svc", datetime.fromisoformat(at), availability=0.9985, daily_cost=500)
+    world.write_monitoring("svc", datetime.fromisoformat(at), availability=0.9985, daily_cost=500)
     state = run_night(world, at)
     assert state.is_failed()
     assert "svc" in (state.message or "")
@@ -100,7 +100,7 @@ def test_night_fails_when_production_health_fails_and_publishes_a_table(
 
 
 def test_night_runs_on_a_local_dask_cluster(
-    night: tuple[RecheckWorld, str], monkeypatch: pytest.MonkeyPatch
+    night: tuple[World, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two worker processes on loopback; each opens the workspace and reports to the API."""
     from distributed import LocalCluster
@@ -127,7 +127,7 @@ def test_night_runs_on_a_local_dask_cluster(
     assert outcomes["bot"]["verdict"] == "fail" and outcomes["svc"]["verdict"] == "ok"
 
 
-def test_night_in_one_batch_signs_one_entry_per_use_case(night: tuple[RecheckWorld, str]) -> None:
+def test_night_in_one_batch_signs_one_entry_per_use_case(night: tuple[World, str]) -> None:
     world, at = night
     settings = world.root / "stagegate.toml"
     settings.write_text(settings.read_text() + "\n[schedule]\nmax_tasks = 1\n")

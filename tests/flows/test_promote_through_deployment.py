@@ -21,8 +21,9 @@ from flows.deployments import PROMOTE
 from gates.stack.prefect_server import PrefectServer
 from gates.stages import Stage, next_stage
 from gates.workspace.session import Session
-from tests.flows.conftest import GATE_TIME, UC, GateWorld, build_world, usecase_spec
 from tests.flows.test_deployments import STAGEGATE, Served, client_env, wait_for_deployments
+from tests.support.presets import GATE_TIME, UC, gate_spec, gate_world
+from tests.support.world import World
 
 pytestmark = pytest.mark.prefect
 
@@ -58,12 +59,12 @@ class Promoter:
         )
 
 
-def service_world(root: Path) -> GateWorld:
+def service_world(root: Path) -> World:
     """The gate service's workspace; its ledger is a folder the engineer's copy shares."""
-    return build_world(root / "service", usecase_spec(), store=str(root / "ledger"))
+    return gate_world(root / "service", gate_spec(), store=str(root / "ledger"))
 
 
-def engineer_copy(service: GateWorld, root: Path, api: str) -> Promoter:
+def engineer_copy(service: World, root: Path, api: str) -> Promoter:
     copy = root / "engineer"
     shutil.copytree(service.root, copy)
     (copy / "keys" / "gate.pem").unlink()

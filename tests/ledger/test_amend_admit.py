@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from gates.engine.actions import admit, amend, approve, decide, promote, register
+from gates.engine.actions import admit, approve, decide, promote
 from gates.errors import PromotionRefused
 from gates.ledger.verify import verify_ledger
 from gates.results import Status, Verdict
 from gates.stages import Stage
 from gates.workspace.session import Session
-
-from .conftest import LedgerWorld
-
-
-def _into_poc(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit()
-    assert promote(world.session, "alpha", Stage.POC, now=world.at(10)).promoted
+from tests.support.world import World
 
 
-def _edit_spec(root: Path, old: str, new: str) -> None:
-    spec = root / "usecases" / "alpha.yaml"
-    text = spec.read_text()
-    assert old in text
-    spec.write_text(text.replace(old, new))
+def _into_poc(world: World) -> None:
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 9)
+    assert world.promote("alpha", Stage.POC, 10).promoted
 
 
-def test_criteria_changed_after_the_stage_started_fail_the_gate(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    _edit_spec(
-        world.root, "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
+def test_criteria_changed_after_the_stage_started_fail_the_gate(world: World) -> None:
+    world.register("alpha", 0)
+    world.edit_spec(
+        "alpha", "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
     )
     session = world.reopen()
     approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(9))
@@ -42,32 +32,23 @@ def test_criteria_changed_after_the_stage_started_fail_the_gate(world: LedgerWor
     assert lock.status is Status.FAIL and "amendment" in lock.reason
 
 
-def test_an_approved_amendment_relocks_the_criteria(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    _edit_spec(
-        world.root, "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
+def test_an_approved_amendment_relocks_the_criteria(world: World) -> None:
+    world.register("alpha", 0)
+    world.edit_spec(
+        "alpha", "criteria:\n", "criteria:\n  explore:\n    approvals: {budget_owner: 0}\n"
     )
-    session = world.reopen()
+    reason = "budget owner sign-off moved to the PoC gate"
     with pytest.raises(PromotionRefused, match="sponsor's signed approval"):
-        amend(
-            session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(2)
-        )
-    approve(
-        session,
-        "alpha",
-        world.sponsor,
-        role="sponsor",
-        purpose="amendment",
-        now=world.at(2),
-    )
-    amend(session, "alpha", reason="budget owner sign-off moved to the PoC gate", now=world.at(3))
-    approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(9))
-    outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
+        world.amend("alpha", reason, 2)
+    world.approve("alpha", "sponsor", 2, purpose="amendment")
+    world.amend("alpha", reason, 3)
+    world.approve("alpha", "sponsor", 9)
+    outcome = world.promote("alpha", Stage.POC, 10)
     assert outcome.promoted, [str(r) for r in outcome.evaluation.failing]
-    assert verify_ledger(session.ledger).intact
+    assert verify_ledger(world.session.ledger).intact
 
 
-def test_rollback_moves_one_step_back_and_relocks(world: LedgerWorld) -> None:
+def test_rollback_moves_one_step_back_and_relocks(world: World) -> None:
     _into_poc(world)
     with pytest.raises(PromotionRefused, match="cannot roll back"):
         decide(world.session, "alpha", "rollback", reason="x", to=Stage.EXPLORE, now=world.at(11),
@@ -75,7 +56,7 @@ def test_rollback_moves_one_step_back_and_relocks(world: LedgerWorld) -> None:
     assert world.session.ledger.state("alpha").stage is Stage.POC
 
 
-def test_admit_says_no_without_a_passing_gate_naming_that_model(world: LedgerWorld) -> None:
+def test_admit_says_no_without_a_passing_gate_naming_that_model(world: World) -> None:
     _into_poc(world)
     result = admit(world.session, "alpha", Stage.PILOT, "alpha-model", "1")
     assert not result.admitted and "not pilot" in result.reason
@@ -83,7 +64,7 @@ def test_admit_says_no_without_a_passing_gate_naming_that_model(world: LedgerWor
     assert not result.admitted and "no model version" in result.reason
 
 
-def test_admit_refuses_a_tampered_ledger(world: LedgerWorld) -> None:
+def test_admit_refuses_a_tampered_ledger(world: World) -> None:
     from gates.errors import LedgerError
     from gates.ledger.entry import entry_key
 

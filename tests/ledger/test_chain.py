@@ -6,17 +6,16 @@ import threading
 
 import pytest
 
-from gates.engine.actions import approve, decide, promote, register
+from gates.engine.actions import approve
 from gates.errors import EntryExistsError, LedgerError, PromotionRefused
 from gates.ledger.entry import entry_key
 from gates.results import Verdict
 from gates.stages import Stage
+from tests.support.world import World
 
-from .conftest import LedgerWorld
 
-
-def test_registration_enters_explore_and_locks_its_exit_criteria(world: LedgerWorld) -> None:
-    entry = register(world.session, "alpha", now=world.at(0))
+def test_registration_enters_explore_and_locks_its_exit_criteria(world: World) -> None:
+    entry = world.register("alpha", 0)
     state = world.session.ledger.state("alpha")
     assert entry.sequence == 0 and entry.predicate.previous is None
     assert state.stage is Stage.EXPLORE
@@ -24,16 +23,16 @@ def test_registration_enters_explore_and_locks_its_exit_criteria(world: LedgerWo
     assert state.lock.digest.startswith("sha256:")
 
 
-def test_registering_twice_is_refused(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
+def test_registering_twice_is_refused(world: World) -> None:
+    world.register("alpha", 0)
     with pytest.raises(PromotionRefused, match="already registered"):
-        register(world.session, "alpha", now=world.at(1))
+        world.register("alpha", 1)
 
 
-def test_gate_passes_with_approvals_and_moves_to_poc(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit()
-    outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
+def test_gate_passes_with_approvals_and_moves_to_poc(world: World) -> None:
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 9)
+    outcome = world.promote("alpha", Stage.POC, 10)
     assert outcome.evaluation.verdict is Verdict.PASS, [
         r for r in outcome.evaluation.results if r.status.blocks
     ]
@@ -43,10 +42,10 @@ def test_gate_passes_with_approvals_and_moves_to_poc(world: LedgerWorld) -> None
     assert state.entered_at == world.at(10)
 
 
-def test_gate_without_budget_approval_is_blocked_and_stage_unchanged(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(9))
-    outcome = promote(world.session, "alpha", Stage.POC, now=world.at(10))
+def test_gate_without_budget_approval_is_blocked_and_stage_unchanged(world: World) -> None:
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 9)
+    outcome = world.promote("alpha", Stage.POC, 10)
     assert outcome.evaluation.verdict is Verdict.BLOCKED
     failing = {r.check for r in outcome.evaluation.failing}
     assert failing == {"approval:budget_owner"}
@@ -57,16 +56,16 @@ def test_gate_without_budget_approval_is_blocked_and_stage_unchanged(world: Ledg
     )
 
 
-def test_skipping_a_stage_is_refused_and_nothing_is_written(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
+def test_skipping_a_stage_is_refused_and_nothing_is_written(world: World) -> None:
+    world.register("alpha", 0)
     with pytest.raises(PromotionRefused, match="one at a time"):
-        promote(world.session, "alpha", Stage.PRODUCTION, now=world.at(3))
+        world.promote("alpha", Stage.PRODUCTION, 3)
     assert [seq for seq, _ in world.session.ledger.entry_keys("alpha")] == [0]
     assert world.session.ledger.state("alpha").stage is Stage.EXPLORE
 
 
-def test_approval_by_a_key_without_the_role_is_refused(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
+def test_approval_by_a_key_without_the_role_is_refused(world: World) -> None:
+    world.register("alpha", 0)
     with pytest.raises(PromotionRefused, match="may not sign as 'budget_owner'"):
         approve(
             world.session,
@@ -86,42 +85,26 @@ def test_approval_by_a_key_without_the_role_is_refused(world: LedgerWorld) -> No
     assert len(world.session.ledger.entry_keys("alpha")) == 1
 
 
-def test_no_go_stops_the_use_case_for_good(world: LedgerWorld) -> None:
-    register(world.session, "beta", now=world.at(0))
-    decide(world.session, "beta", "no-go", reason="data not accessible", now=world.at(5),
-           sponsor=world.sponsor)  # fmt: skip
+def test_no_go_stops_the_use_case_for_good(world: World) -> None:
+    world.register("beta", 0)
+    world.decide("beta", "no-go", 5, reason="data not accessible")
     assert world.session.ledger.state("beta").stage is Stage.STOPPED
     with pytest.raises(PromotionRefused, match="stopped"):
-        promote(world.session, "beta", Stage.POC, now=world.at(6))
+        world.promote("beta", Stage.POC, 6)
 
 
-def test_back_dated_entries_are_refused(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(5))
+def test_back_dated_entries_are_refused(world: World) -> None:
+    world.register("alpha", 5)
     with pytest.raises(LedgerError, match="behind the chain head"):
-        decide(world.session, "alpha", "no-go", reason="x", now=world.at(1), sponsor=world.sponsor)
-
-
-@pytest.fixture(params=["local", "s3"])
-def racing_world(request: pytest.FixtureRequest, world: LedgerWorld) -> LedgerWorld:
-    """The same world, its ledger either in the local folder or in a SeaweedFS bucket."""
-    if request.param == "s3":
-        request.getfixturevalue("seaweedfs")
-        bucket = request.getfixturevalue("s3_bucket")
-        settings = world.root / "stagegate.toml"
-        settings.write_text(
-            settings.read_text().replace('uri = "ledger"', f'uri = "s3://{bucket}/ledger"')
-        )
-        world.reopen()
-        assert world.session.store.uri.startswith("s3://")
-    return world
+        world.decide("alpha", "no-go", 1, reason="x")
 
 
 def test_twenty_concurrent_promotions_write_one_entry_per_sequence(
-    racing_world: LedgerWorld,
+    anywhere: World,
 ) -> None:
-    world = racing_world
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit()
+    world = anywhere
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 9)
     barrier = threading.Barrier(20)
     outcomes: list[object] = []
     lock = threading.Lock()

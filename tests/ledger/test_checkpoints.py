@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gates.engine.actions import approve, decide, register
 from gates.engine.checkpoints import write_checkpoint
 from gates.errors import LedgerError
 from gates.ledger.checkpoint import CHECKPOINT_PREDICATE_TYPE, ChainHead, read_checkpoints
@@ -23,8 +22,7 @@ from gates.ledger.proof import (
 )
 from gates.ledger.verify import verify_ledger
 from gates.signing.dsse import parse_envelope
-
-from .conftest import LedgerWorld, other_notes
+from tests.support.world import World, other_notes
 
 # The certificate-transparency reference vectors for RFC 6962 (leaves, roots by size,
 # and two audit paths in the tree of all eight leaves).
@@ -110,22 +108,16 @@ def test_inclusion_proofs_fail_for_a_wrong_leaf_position_or_root(
     assert not verify_inclusion(head, 0, 1, [], bogus_root)
 
 
-def _history(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
-    approve(
-        world.session,
-        "alpha",
-        world.budget_owner,
-        role="budget_owner",
-        now=world.at(2),
-    )
-    register(world.session, "beta", now=world.at(0))
+def _history(world: World) -> None:
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
+    world.approve("alpha", "budget_owner", 2)
+    world.register("beta", 0)
 
 
-def test_a_checkpoint_signs_every_chain_head_in_use_case_order(world: LedgerWorld) -> None:
+def test_a_checkpoint_signs_every_chain_head_in_use_case_order(world: World) -> None:
     _history(world)
-    checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+    checkpoint = world.checkpoint(3)
     report = verify_ledger(world.session.ledger)
     assert [(h.use_case, h.size, h.head) for h in checkpoint.heads] == [
         (c.usecase, c.entries, c.head) for c in report.chains
@@ -145,12 +137,11 @@ def test_a_checkpoint_signs_every_chain_head_in_use_case_order(world: LedgerWorl
     assert report.latest_checkpoint is not None and report.latest_checkpoint.sequence == 0
 
 
-def test_checkpoints_form_a_chain_of_their_own(world: LedgerWorld) -> None:
+def test_checkpoints_form_a_chain_of_their_own(world: World) -> None:
     _history(world)
-    first = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
-    decide(world.session, "alpha", "no-go", reason="priorities changed", now=world.at(4),
-           sponsor=world.sponsor)  # fmt: skip
-    second = write_checkpoint(world.session.ledger, world.session.signer, world.at(5))
+    first = world.checkpoint(3)
+    world.decide("alpha", "no-go", 4, reason="priorities changed")
+    second = world.checkpoint(5)
     assert second.sequence == 1 and second.predicate.previous == first.digest
     assert second.head("alpha") is not None and second.head("alpha").size == 5  # type: ignore[union-attr]
     reads = list(read_checkpoints(world.session.ledger))
@@ -160,7 +151,7 @@ def test_checkpoints_form_a_chain_of_their_own(world: LedgerWorld) -> None:
 
 
 def test_a_ledger_without_checkpoints_says_truncation_cannot_be_detected(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     _history(world)
     report = verify_ledger(world.session.ledger)
@@ -169,32 +160,32 @@ def test_a_ledger_without_checkpoints_says_truncation_cannot_be_detected(
     assert report.to_json()["checkpoints"] == {"verified": 0, "latest": None}
 
 
-def test_checkpointing_a_tampered_ledger_is_refused_and_writes_nothing(world: LedgerWorld) -> None:
+def test_checkpointing_a_tampered_ledger_is_refused_and_writes_nothing(world: World) -> None:
     _history(world)
     (world.root / "ledger" / "chains" / "alpha" / "000000000001.dsse.json").unlink()
     with pytest.raises(LedgerError, match=r"refusing to checkpoint.*alpha#2: \[sequence-gap\]"):
-        write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+        world.checkpoint(3)
     assert world.session.store.list_keys("checkpoints/") == []
 
 
-def test_a_back_dated_checkpoint_is_refused(world: LedgerWorld) -> None:
+def test_a_back_dated_checkpoint_is_refused(world: World) -> None:
     _history(world)
-    write_checkpoint(world.session.ledger, world.session.signer, world.at(5))
+    world.checkpoint(5)
     with pytest.raises(LedgerError, match="back-dated checkpoint"):
-        write_checkpoint(world.session.ledger, world.session.signer, world.at(4))
+        world.checkpoint(4)
     assert len(world.session.store.list_keys("checkpoints/")) == 1
 
 
-def test_a_checkpoint_signed_by_an_approver_key_is_refused(world: LedgerWorld) -> None:
+def test_a_checkpoint_signed_by_an_approver_key_is_refused(world: World) -> None:
     _history(world)
     with pytest.raises(LedgerError, match="checkpoint-signer"):
         write_checkpoint(world.session.ledger, world.sponsor, world.at(3))
     assert world.session.store.list_keys("checkpoints/") == []
 
 
-def test_an_entry_proof_verifies_offline_with_public_keys_only(world: LedgerWorld) -> None:
+def test_an_entry_proof_verifies_offline_with_public_keys_only(world: World) -> None:
     _history(world)
-    checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+    checkpoint = world.checkpoint(3)
     proof = prove_entry(world.session.ledger, "alpha", 0, checkpoint)
     assert len(proof.links) == 2 and proof.leaf_index == 0 and proof.tree_size == 2
     assert proof.inclusion == inclusion_proof(checkpoint, "alpha")
@@ -207,13 +198,13 @@ def test_an_entry_proof_verifies_offline_with_public_keys_only(world: LedgerWorl
     assert newest.links == [] and verify_entry_proof(newest, world.session.trust).verified
 
 
-def _rules(proof: EntryProof, world: LedgerWorld) -> set[str]:
+def _rules(proof: EntryProof, world: World) -> set[str]:
     return {v.rule for v in verify_entry_proof(proof, world.session.trust).violations}
 
 
-def test_a_tampered_entry_proof_fails_naming_what_broke(world: LedgerWorld) -> None:
+def test_a_tampered_entry_proof_fails_naming_what_broke(world: World) -> None:
     _history(world)
-    checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+    checkpoint = world.checkpoint(3)
     proof = prove_entry(world.session.ledger, "alpha", 0, checkpoint)
 
     link = bytearray(base64.b64decode(proof.links[0]))
@@ -242,20 +233,20 @@ def test_a_tampered_entry_proof_fails_naming_what_broke(world: LedgerWorld) -> N
     assert _rules(forged, world) == {"checkpoint-signature"}
 
 
-def test_an_entry_newer_than_the_checkpoint_cannot_be_proven(world: LedgerWorld) -> None:
+def test_an_entry_newer_than_the_checkpoint_cannot_be_proven(world: World) -> None:
     _history(world)
-    checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
-    decide(world.session, "alpha", "no-go", reason="stop", now=world.at(4), sponsor=world.sponsor)
+    checkpoint = world.checkpoint(3)
+    world.decide("alpha", "no-go", 4, reason="stop")
     with pytest.raises(LedgerError, match=r"alpha#3 is newer than checkpoint 0"):
         prove_entry(world.session.ledger, "alpha", 3, checkpoint)
 
 
-def test_a_third_party_dsse_verifier_accepts_our_checkpoints(world: LedgerWorld) -> None:
+def test_a_third_party_dsse_verifier_accepts_our_checkpoints(world: World) -> None:
     from securesystemslib.dsse import Envelope as SslibEnvelope
     from securesystemslib.signer import SSlibKey
 
     _history(world)
-    checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(3))
+    checkpoint = world.checkpoint(3)
     gate_key = next(s for s in world.session.trust.by_keyid.values() if s.name == "gate")
     key = SSlibKey.from_crypto(gate_key.public.key, keyid=gate_key.public.keyid)
     envelope = SslibEnvelope.from_dict(json.loads(world.session.store.get(checkpoint.key)))

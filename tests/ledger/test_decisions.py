@@ -15,12 +15,33 @@ import pytest
 from gates.engine.actions import amend, approve, approve_decision, decide, register
 from gates.errors import LedgerError, PromotionRefused
 from gates.ledger.verify import verify_ledger
+from gates.signing.signers import Signer
 from gates.stages import Stage
-
-from .conftest import LedgerWorld
-from .test_tamper import forge, found
+from tests.support.forge import forge_entry
+from tests.support.world import World
 
 REASON = "no measurable outcome"
+
+
+def forge(
+    world: World,
+    usecase: str,
+    signer: Signer,
+    *,
+    kind: str,
+    after: Stage,
+    days: float,
+    records: dict[str, Any],
+) -> int:
+    """Sign a next entry like the ledger does, but store it past the writer's checks."""
+    return forge_entry(
+        world.session, usecase, signer, kind=kind, after=after, time=world.at(days),
+        records=records,
+    )  # fmt: skip
+
+
+def found(world: World) -> set[tuple[str, int | None, str]]:
+    return world.violations()
 
 
 def _decision_record(approvals: list[int], **changes: Any) -> dict[str, Any]:
@@ -34,7 +55,7 @@ def _decision_record(approvals: list[int], **changes: Any) -> dict[str, Any]:
     return {"decision": {**record, **changes}}
 
 
-def _forge_decision(world: LedgerWorld, days: float, **record: Any) -> int:
+def _forge_decision(world: World, days: float, **record: Any) -> int:
     """The gate key writes a No-Go straight to the store, past the engine's own checks."""
     return forge(
         world, "alpha", world.session.signer, kind="decision", after=Stage.STOPPED, days=days,
@@ -46,7 +67,7 @@ def _forge_decision(world: LedgerWorld, days: float, **record: Any) -> int:
 
 
 def test_a_no_go_is_signed_by_the_sponsors_own_key_and_recorded_by_the_gate(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     register(world.session, "alpha", now=world.at(0))
 
@@ -77,7 +98,7 @@ def test_a_no_go_is_signed_by_the_sponsors_own_key_and_recorded_by_the_gate(
 
 
 def test_decide_carries_out_an_approval_already_in_the_ledger_with_its_reason(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     register(world.session, "alpha", now=world.at(0))
     approval = approve_decision(
@@ -95,7 +116,7 @@ def test_decide_carries_out_an_approval_already_in_the_ledger_with_its_reason(
 
 
 def test_a_decision_without_a_sponsors_approval_is_refused_and_writes_nothing(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     register(world.session, "alpha", now=world.at(0))
     with pytest.raises(PromotionRefused, match="needs a sponsor's signed approval") as refused:
@@ -104,7 +125,7 @@ def test_a_decision_without_a_sponsors_approval_is_refused_and_writes_nothing(
     assert world.session.ledger.state("alpha").next_sequence == 1
 
 
-def test_an_approval_of_another_reason_or_decision_does_not_count(world: LedgerWorld) -> None:
+def test_an_approval_of_another_reason_or_decision_does_not_count(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     approve_decision(
         world.session, "alpha", world.sponsor, "no-go", reason="budget cut", now=world.at(1)
@@ -114,7 +135,7 @@ def test_an_approval_of_another_reason_or_decision_does_not_count(world: LedgerW
     assert world.session.ledger.state("alpha").stage is Stage.EXPLORE
 
 
-def test_only_a_sponsors_key_signs_a_decision_approval(world: LedgerWorld) -> None:
+def test_only_a_sponsors_key_signs_a_decision_approval(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     with pytest.raises(PromotionRefused, match="may not sign as 'sponsor'"):
         decide(
@@ -128,7 +149,7 @@ def test_only_a_sponsors_key_signs_a_decision_approval(world: LedgerWorld) -> No
     assert world.session.ledger.state("alpha").next_sequence == 1
 
 
-def test_a_decision_approval_given_before_an_amendment_is_stale(world: LedgerWorld) -> None:
+def test_a_decision_approval_given_before_an_amendment_is_stale(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     stale = approve_decision(
         world.session, "alpha", world.sponsor, "no-go", reason=REASON, now=world.at(1)
@@ -152,7 +173,7 @@ def test_a_decision_approval_given_before_an_amendment_is_stale(world: LedgerWor
 # --- named by verification ---------------------------------------------------------
 
 
-def test_a_decision_citing_no_approval_is_decision_unapproved(world: LedgerWorld) -> None:
+def test_a_decision_citing_no_approval_is_decision_unapproved(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     seq = _forge_decision(world, 1, **_decision_record([]))
     violations = [v for v in verify_ledger(world.session.ledger).violations if v.sequence == seq]
@@ -161,7 +182,7 @@ def test_a_decision_citing_no_approval_is_decision_unapproved(world: LedgerWorld
 
 
 def test_a_decision_without_approvals_or_decider_from_an_older_writer_is_decision_unapproved(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     """The entry format before decisions cited approvals: such a No-Go no longer verifies."""
     register(world.session, "alpha", now=world.at(0))
@@ -172,7 +193,7 @@ def test_a_decision_without_approvals_or_decider_from_an_older_writer_is_decisio
 
 
 def test_a_decision_citing_a_promotion_approval_is_decision_unapproved(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     register(world.session, "alpha", now=world.at(0))
     promotion = approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
@@ -183,7 +204,7 @@ def test_a_decision_citing_a_promotion_approval_is_decision_unapproved(
 
 
 def test_a_decision_with_another_reason_than_its_approval_is_decision_unapproved(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     register(world.session, "alpha", now=world.at(0))
     approval = approve_decision(
@@ -194,7 +215,7 @@ def test_a_decision_with_another_reason_than_its_approval_is_decision_unapproved
 
 
 def test_a_decision_naming_someone_else_as_decider_is_decision_decider(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     register(world.session, "alpha", now=world.at(0))
     approval = approve_decision(
@@ -204,7 +225,7 @@ def test_a_decision_naming_someone_else_as_decider_is_decision_decider(
     assert found(world) == {("alpha", seq, "decision-decider")}
 
 
-def test_a_decision_approval_signed_by_a_budget_owner_is_a_violation(world: LedgerWorld) -> None:
+def test_a_decision_approval_signed_by_a_budget_owner_is_a_violation(world: World) -> None:
     register(world.session, "alpha", now=world.at(0))
     lock = world.session.ledger.state("alpha").lock
     assert lock is not None
@@ -236,7 +257,7 @@ def test_a_decision_approval_signed_by_a_budget_owner_is_a_violation(world: Ledg
 
 
 def test_a_decision_approval_of_an_illegal_move_or_other_criteria_is_approval_mismatch(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     register(world.session, "alpha", now=world.at(0))
     lock = world.session.ledger.state("alpha").lock
@@ -270,7 +291,7 @@ def test_a_decision_approval_of_an_illegal_move_or_other_criteria_is_approval_mi
     } <= found(world)
 
 
-def test_a_chain_with_an_unapproved_decision_cannot_be_written_to(world: LedgerWorld) -> None:
+def test_a_chain_with_an_unapproved_decision_cannot_be_written_to(world: World) -> None:
     register(world.session, "beta", now=world.at(0))
     register(world.session, "alpha", now=world.at(0))
     _forge_decision(world, 1, **_decision_record([]))
@@ -282,7 +303,7 @@ def test_a_chain_with_an_unapproved_decision_cannot_be_written_to(world: LedgerW
 # --- waiting for the sponsor -------------------------------------------------------
 
 
-def test_waiting_for_a_decision_approval_ends_when_the_sponsor_signs(world: LedgerWorld) -> None:
+def test_waiting_for_a_decision_approval_ends_when_the_sponsor_signs(world: World) -> None:
     from gates.engine.approvals import wait_for_decision_approval
 
     register(world.session, "alpha", now=world.at(0))
@@ -302,7 +323,7 @@ def test_waiting_for_a_decision_approval_ends_when_the_sponsor_signs(world: Ledg
     assert arrived and pauses == [5, 5]
 
 
-def test_waiting_for_a_decision_approval_gives_up_at_the_timeout(world: LedgerWorld) -> None:
+def test_waiting_for_a_decision_approval_gives_up_at_the_timeout(world: World) -> None:
     from gates.engine.approvals import wait_for_decision_approval
 
     register(world.session, "alpha", now=world.at(0))

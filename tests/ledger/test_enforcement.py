@@ -8,40 +8,29 @@ deadline) and shows where it is stopped: refused at write, or named by verificat
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gates.canonical import digest_of
 from gates.clock import ClockError
-from gates.engine.actions import amend, approve, promote, register
+from gates.engine.actions import approve, promote, register
 from gates.errors import LedgerError, PromotionRefused
 from gates.ledger.verify import verify_ledger
 from gates.results import Status, Verdict
 from gates.stages import Stage
 from gates.workspace.session import Session
-
-from .conftest import LedgerWorld
-from .test_tamper import found, gate_record, lock_of
-
-
-def _forge(world: LedgerWorld, signer: Any, **kwargs: Any) -> int:
-    from .test_tamper import forge
-
-    return forge(world, "alpha", signer, **kwargs)
+from tests.support.forge import forge_entry, gate_record
+from tests.support.world import World
 
 
-def _edit_spec(root: Path, old: str, new: str) -> None:
-    spec = root / "usecases" / "alpha.yaml"
-    text = spec.read_text()
-    assert old in text
-    spec.write_text(text.replace(old, new))
+def _forge(world: World, signer: Any, *, days: float, **kwargs: Any) -> int:
+    return forge_entry(world.session, "alpha", signer, time=world.at(days), **kwargs)
 
 
-def _relaxed_lock(world: LedgerWorld) -> dict[str, Any]:
+def _relaxed_lock(world: World) -> dict[str, Any]:
     """Explore's locked criteria with the approvals and deliverables taken out."""
-    lock = lock_of(world, "alpha", Stage.EXPLORE)
+    lock = world.lock("alpha", Stage.EXPLORE)
     criteria = {**lock["criteria"], "approvals": {}, "deliverables": []}
     return {"stage": "explore", "digest": digest_of(criteria), "criteria": criteria}
 
@@ -50,9 +39,9 @@ def _relaxed_lock(world: LedgerWorld) -> dict[str, Any]:
 
 
 def test_an_approval_carrying_a_relaxed_lock_is_a_violation_and_never_adopted(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     locked = world.session.ledger.state("alpha").lock
     assert locked is not None
     approval = {
@@ -71,16 +60,16 @@ def test_an_approval_carrying_a_relaxed_lock_is_a_violation_and_never_adopted(
         days=1,
         records={"approval": approval, "lock": _relaxed_lock(world)},
     )
-    assert ("alpha", seq, "criteria-lock") in found(world)
+    assert ("alpha", seq, "criteria-lock") in world.violations()
     replayed = world.session.ledger.replay("alpha")
     assert replayed.state.lock is not None and replayed.state.lock.digest == locked.digest
     # The gate does not run on a chain that fails verification: nothing more is written.
     with pytest.raises(LedgerError, match="criteria-lock"):
-        promote(world.session, "alpha", Stage.POC, now=world.at(2))
+        world.promote("alpha", Stage.POC, 2)
 
 
-def test_a_recheck_or_blocked_gate_carrying_a_lock_is_a_violation(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
+def test_a_recheck_or_blocked_gate_carrying_a_lock_is_a_violation(world: World) -> None:
+    world.register("alpha", 0)
     recheck = {
         "stage": "explore",
         "verdict": "ok",
@@ -103,19 +92,20 @@ def test_a_recheck_or_blocked_gate_carrying_a_lock_is_a_violation(world: LedgerW
         days=2,
         records={"gate": gate_record(world, "blocked"), "lock": _relaxed_lock(world)},
     )
-    assert {("alpha", seq, "criteria-lock"), ("alpha", blocked, "criteria-lock")} <= found(world)
+    assert {
+        ("alpha", seq, "criteria-lock"),
+        ("alpha", blocked, "criteria-lock"),
+    } <= world.violations()
 
 
 # --- 2. The writer does not choose the time -----------------------------------------
 
 
-def _system_clock(world: LedgerWorld) -> Session:
-    settings = world.root / "stagegate.toml"
-    settings.write_text(settings.read_text().replace("[clock]\nsimulated = true\n", ""))
-    return world.reopen()
+def _system_clock(world: World) -> Session:
+    return world.configure(clock=None)
 
 
-def test_on_the_system_clock_a_chosen_time_is_refused_by_every_writer(world: LedgerWorld) -> None:
+def test_on_the_system_clock_a_chosen_time_is_refused_by_every_writer(world: World) -> None:
     session = _system_clock(world)
     far = session.clock.now() - timedelta(days=75)
     with pytest.raises(ClockError, match="runs on the system clock") as refused:
@@ -137,8 +127,8 @@ def test_on_the_system_clock_a_chosen_time_is_refused_by_every_writer(world: Led
     assert len(session.ledger.entry_keys("alpha")) == 1
 
 
-def test_the_cli_refuses_at_on_the_system_clock_with_one_clear_message(world: LedgerWorld) -> None:
-    from tests.cli.test_cli import run
+def test_the_cli_refuses_at_on_the_system_clock_with_one_clear_message(world: World) -> None:
+    from tests.support.cli import run
 
     _system_clock(world)
     ws = str(world.root)
@@ -154,28 +144,27 @@ def test_the_cli_refuses_at_on_the_system_clock_with_one_clear_message(world: Le
     assert len(world.session.ledger.entry_keys("alpha")) == 1
 
 
-def test_a_simulated_clock_records_the_chosen_time_and_says_so(world: LedgerWorld) -> None:
-    entry = register(world.session, "alpha", now=world.at(0))
+def test_a_simulated_clock_records_the_chosen_time_and_says_so(world: World) -> None:
+    entry = world.register("alpha", 0)
     assert entry.predicate.time == world.at(0) and entry.predicate.clock == "simulated"
 
 
 # --- 3. Approvals bind to what they approve -----------------------------------------
 
 
-def _amend_budget(world: LedgerWorld, session: Session) -> Session:
+def _amend_budget(world: World, session: Session) -> Session:
     """The PoC budget is raised in the spec and re-locked by a sponsor-approved amendment."""
-    _edit_spec(world.root, "budgets: {poc: 5000,", "budgets: {poc: 9000,")
-    session = world.reopen()
-    approve(session, "alpha", world.sponsor, role="sponsor", purpose="amendment", now=world.at(4))
-    amend(session, "alpha", reason="PoC needs a second GPU", now=world.at(5))
+    session = world.edit_spec("alpha", "budgets: {poc: 5000,", "budgets: {poc: 9000,")
+    world.approve("alpha", "sponsor", 4, purpose="amendment")
+    world.amend("alpha", "PoC needs a second GPU", 5)
     return session
 
 
 def test_approvals_given_before_an_amendment_no_longer_count_and_the_gate_names_them(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=2)
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 2)
     session = _amend_budget(world, world.session)
     outcome = promote(session, "alpha", Stage.POC, now=world.at(10))
     assert outcome.evaluation.verdict is Verdict.BLOCKED
@@ -184,14 +173,14 @@ def test_approvals_given_before_an_amendment_no_longer_count_and_the_gate_names_
     reason = failing["approval:budget_owner"].reason
     assert "superseded criteria" in reason and "lee (#2" in reason
     # Approving again under the amended criteria opens the gate.
-    world.approve_explore_exit(day=11)
+    world.approve_exit("alpha", 11)
     assert promote(world.reopen(), "alpha", Stage.POC, now=world.at(12)).promoted
     assert verify_ledger(world.session.ledger).intact
 
 
-def test_a_pass_citing_approvals_of_superseded_criteria_is_a_violation(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=2)
+def test_a_pass_citing_approvals_of_superseded_criteria_is_a_violation(world: World) -> None:
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 2)
     session = _amend_budget(world, world.session)
     state = session.ledger.state("alpha")
     assert state.lock is not None
@@ -203,17 +192,17 @@ def test_a_pass_citing_approvals_of_superseded_criteria_is_a_violation(world: Le
         days=6,
         records={
             "gate": gate_record(world, "pass", digest=state.lock.digest, approvals=[1, 2]),
-            "lock": lock_of(world, "alpha", Stage.POC),
+            "lock": world.lock("alpha", Stage.POC),
         },
     )
-    rules = {rule for uc, s, rule in found(world) if s == seq}
+    rules = {rule for uc, s, rule in world.violations() if s == seq}
     assert {"approvals-cited", "approvals-missing"} <= rules
 
 
 def test_an_approval_naming_other_criteria_or_another_stage_is_a_violation(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     approval = {
         "purpose": "promotion",
         "role": "sponsor",
@@ -227,25 +216,25 @@ def test_an_approval_naming_other_criteria_or_another_stage_is_a_violation(
     skipping = _forge(
         world, world.sponsor, kind="approval", after=Stage.EXPLORE, days=2,
         records={"approval": {**approval, "to": "pilot",
-                              "criteriaDigest": lock_of(world, "alpha", Stage.EXPLORE)["digest"]}},
+                              "criteriaDigest": world.lock("alpha", Stage.EXPLORE)["digest"]}},
     )  # fmt: skip
     assert {
         ("alpha", other, "approval-mismatch"),
         ("alpha", skipping, "approval-mismatch"),
-    } <= found(world)
+    } <= world.violations()
 
 
-def test_the_recorded_approver_is_the_trusted_keys_name(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    entry = approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+def test_the_recorded_approver_is_the_trusted_keys_name(world: World) -> None:
+    world.register("alpha", 0)
+    entry = world.approve("alpha", "sponsor", 1)
     assert entry.predicate.approval is not None and entry.predicate.approval.approver == "dana"
 
 
-def test_a_changed_budget_fails_the_criteria_lock_until_amended(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    _edit_spec(world.root, "budgets: {poc: 5000,", "budgets: {poc: 50000,")
+def test_a_changed_budget_fails_the_criteria_lock_until_amended(world: World) -> None:
+    world.register("alpha", 0)
+    world.edit_spec("alpha", "budgets: {poc: 5000,", "budgets: {poc: 50000,")
     session = world.reopen()
-    world.approve_explore_exit(day=2)
+    world.approve_exit("alpha", 2)
     outcome = promote(session, "alpha", Stage.POC, now=world.at(3))
     lock = next(r for r in outcome.evaluation.results if r.check == "criteria-lock")
     assert lock.status is Status.FAIL and not outcome.promoted
@@ -254,10 +243,10 @@ def test_a_changed_budget_fails_the_criteria_lock_until_amended(world: LedgerWor
 # --- 5. Hard deadlines --------------------------------------------------------------
 
 
-def test_past_the_hard_maximum_the_gate_blocks(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=18)
-    outcome = promote(world.session, "alpha", Stage.POC, now=world.at(20))
+def test_past_the_hard_maximum_the_gate_blocks(world: World) -> None:
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 18)
+    outcome = world.promote("alpha", Stage.POC, 20)
     assert outcome.evaluation.verdict is Verdict.BLOCKED
     (box,) = [r for r in outcome.evaluation.failing if r.check == "time-box"]
     assert box.status is Status.FAIL and "hard maximum of 14 days" in box.reason
@@ -265,21 +254,20 @@ def test_past_the_hard_maximum_the_gate_blocks(world: LedgerWorld) -> None:
 
 
 def test_a_sponsor_approved_extension_reopens_the_gate_and_is_recorded_as_such(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    _edit_spec(
-        world.root,
+    world.register("alpha", 0)
+    world.edit_spec(
+        "alpha",
         "criteria:\n",
         "criteria:\n  explore:\n    time_box: {planned_days: 14, max_days: 21}\n",
     )
-    session = world.reopen()
-    approve(session, "alpha", world.sponsor, role="sponsor", purpose="amendment", now=world.at(13))
-    extension = amend(session, "alpha", reason="vendor data arrives late", now=world.at(13))
+    world.approve("alpha", "sponsor", 13, purpose="amendment")
+    extension = world.amend("alpha", "vendor data arrives late", 13)
     record = extension.predicate.amendment
     assert record is not None and record.extension is not None
     assert (record.extension.previous_max_days, record.extension.max_days) == (14, 21)
-    world.approve_explore_exit(day=18)
+    world.approve_exit("alpha", 18)
     outcome = promote(world.reopen(), "alpha", Stage.POC, now=world.at(20))
     assert outcome.promoted, [r.reason for r in outcome.evaluation.failing]
     box = next(r for r in outcome.evaluation.results if r.check == "time-box")
@@ -287,9 +275,9 @@ def test_a_sponsor_approved_extension_reopens_the_gate_and_is_recorded_as_such(
     assert verify_ledger(world.session.ledger).intact
 
 
-def test_a_forged_pass_after_the_hard_maximum_is_a_violation(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=1)
+def test_a_forged_pass_after_the_hard_maximum_is_a_violation(world: World) -> None:
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 1)
     seq = _forge(
         world,
         world.session.signer,
@@ -298,18 +286,18 @@ def test_a_forged_pass_after_the_hard_maximum_is_a_violation(world: LedgerWorld)
         days=30,
         records={
             "gate": gate_record(world, "pass", approvals=[1, 2]),
-            "lock": lock_of(world, "alpha", Stage.POC),
+            "lock": world.lock("alpha", Stage.POC),
         },
     )
-    assert ("alpha", seq, "time-box-exceeded") in found(world)
+    assert ("alpha", seq, "time-box-exceeded") in world.violations()
 
 
-def test_an_amendment_hiding_its_extension_is_a_violation(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
+def test_an_amendment_hiding_its_extension_is_a_violation(world: World) -> None:
+    world.register("alpha", 0)
     state = world.session.ledger.state("alpha")
     assert state.lock is not None
-    _edit_spec(
-        world.root,
+    world.edit_spec(
+        "alpha",
         "criteria:\n",
         "criteria:\n  explore:\n    time_box: {planned_days: 14, max_days: 60}\n",
     )
@@ -329,15 +317,15 @@ def test_an_amendment_hiding_its_extension_is_a_violation(world: LedgerWorld) ->
                 "previousDigest": state.lock.digest,
                 "approvals": [approval.sequence],
             },
-            "lock": lock_of(world, "alpha", Stage.EXPLORE),
+            "lock": world.lock("alpha", Stage.EXPLORE),
         },
     )
-    assert ("alpha", seq, "amendment-extension") in found(world)
+    assert ("alpha", seq, "amendment-extension") in world.violations()
 
 
-def test_a_revoked_key_can_neither_approve_nor_pass_verification(world: LedgerWorld) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    early = approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+def test_a_revoked_key_can_neither_approve_nor_pass_verification(world: World) -> None:
+    world.register("alpha", 0)
+    early = world.approve("alpha", "sponsor", 1)
     settings = world.root / "stagegate.toml"
     settings.write_text(
         settings.read_text().replace(
@@ -348,4 +336,4 @@ def test_a_revoked_key_can_neither_approve_nor_pass_verification(world: LedgerWo
     session = world.reopen()
     with pytest.raises(PromotionRefused, match="revoked"):
         approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(2))
-    assert ("alpha", early.sequence, "signer-revoked") in found(world)
+    assert ("alpha", early.sequence, "signer-revoked") in world.violations()

@@ -13,14 +13,12 @@ from securesystemslib.dsse import Envelope as SslibEnvelope
 from securesystemslib.signer import SSlibKey
 
 from gates.canonical import canonical_json, digest_of
-from gates.engine.actions import approve, register
 from gates.schemas import committed_predicate_schema, generated_predicate_schema
+from tests.support.world import World
 
-from .conftest import LedgerWorld
 
-
-def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: LedgerWorld) -> None:
-    entry = register(world.session, "alpha", now=world.at(0))
+def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: World) -> None:
+    entry = world.register("alpha", 0)
     raw = world.session.store.get(entry.key)
     gate_key = next(s for s in world.session.trust.by_keyid.values() if s.name == "gate")
     key = SSlibKey.from_crypto(gate_key.public.key, keyid=gate_key.public.keyid)
@@ -30,10 +28,10 @@ def test_a_third_party_dsse_verifier_accepts_our_envelopes(world: LedgerWorld) -
     assert envelope.payload == entry.envelope.payload
 
 
-def test_every_entry_kind_validates_against_the_committed_json_schema(world: LedgerWorld) -> None:
+def test_every_entry_kind_validates_against_the_committed_json_schema(world: World) -> None:
     schema = committed_predicate_schema()
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
     for _, entry, problems in world.session.ledger.entries("alpha"):
         assert entry is not None and not problems
         predicate = json.loads(entry.envelope.payload)["predicate"]
@@ -82,15 +80,14 @@ def test_canonical_json_refuses_nan() -> None:
 
 
 def test_committed_checkpoint_schema_matches_the_models_and_real_checkpoints(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    from gates.engine.checkpoints import write_checkpoint
     from gates.schemas import committed_checkpoint_schema, generated_checkpoint_schema
 
     schema = committed_checkpoint_schema()
     assert schema == json.loads(json.dumps(generated_checkpoint_schema(), sort_keys=True))
-    register(world.session, "alpha", now=world.at(0))
-    checkpoint = write_checkpoint(world.session.ledger, world.session.signer, world.at(1))
+    world.register("alpha", 0)
+    checkpoint = world.checkpoint(1)
     jsonschema.validate(json.loads(checkpoint.envelope.payload)["predicate"], schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(

@@ -11,99 +11,40 @@ from typing import Any
 
 import pytest
 
-from gates import __version__
-from gates.canonical import canonical_json
 from gates.clock import Clock
 from gates.engine.actions import approve, register
 from gates.ledger.chain import Ledger
 from gates.ledger.entry import entry_key
-from gates.ledger.statement import PREDICATE_TYPE, STATEMENT_TYPE, usecase_subject
 from gates.ledger.time_evidence import SIMULATED_NOTE
 from gates.ledger.verify import VerificationReport, verify_ledger
-from gates.signing.dsse import sign_envelope
 from gates.signing.signers import Signer
 from gates.stages import Stage
-
-from .conftest import LedgerWorld, other_notes
+from tests.support.forge import forge_entry, sponsor_approval_record
+from tests.support.world import World, other_notes
 
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def on_system_clock(world: LedgerWorld) -> LedgerWorld:
+def on_system_clock(world: World) -> World:
     """The test world, its workspace declaring the system clock (as production does)."""
-    settings = world.root / "stagegate.toml"
-    settings.write_text(
-        settings.read_text().replace("[clock]\nsimulated = true", "[clock]\nsimulated = false")
-    )
-    world.reopen()
+    world.configure(clock="system")
     assert not world.session.clock.simulated
     return world
 
 
-@pytest.fixture(params=["local", "s3"])
-def system_world(request: pytest.FixtureRequest, world: LedgerWorld) -> LedgerWorld:
+@pytest.fixture
+def system_world(anywhere: World) -> World:
     """A system-clock workspace with its ledger in a folder or in a SeaweedFS bucket."""
-    if request.param == "s3":
-        request.getfixturevalue("seaweedfs")
-        bucket = request.getfixturevalue("s3_bucket")
-        settings = world.root / "stagegate.toml"
-        settings.write_text(
-            settings.read_text().replace('uri = "ledger"', f'uri = "s3://{bucket}/ledger"')
-        )
-    return on_system_clock(world)
+    return on_system_clock(anywhere)
 
 
-def craft(
-    world: LedgerWorld,
-    usecase: str,
-    signer: Signer,
-    *,
-    kind: str,
-    after: Stage,
-    time: datetime,
-    records: dict[str, Any],
-    clock: str = "system",
-) -> int:
-    """Sign the next entry with a trusted key, claiming any time on any clock, and store it:
-    what a writer who patched their own copy of the tool could do."""
-    state = world.session.ledger.replay(usecase).state
-    statement = {
-        "_type": STATEMENT_TYPE,
-        "subject": [usecase_subject(usecase).model_dump()],
-        "predicateType": PREDICATE_TYPE,
-        "predicate": {
-            "useCase": usecase,
-            "sequence": state.next_sequence,
-            "previous": state.head_digest,
-            "kind": kind,
-            "time": time.isoformat().replace("+00:00", "Z"),
-            "clock": clock,
-            "actor": "mallory",
-            "tool": {"name": "stagegate", "version": __version__},
-            "stage": {"before": state.stage.value if state.stage else None, "after": after.value},
-            **records,
-        },
-    }
-    raw = sign_envelope(canonical_json(statement), signer).to_json_bytes()
-    world.session.store.put_new(entry_key(usecase, state.next_sequence), raw)
-    return state.next_sequence
+def craft(world: World, usecase: str, signer: Signer, **kwargs: Any) -> int:
+    """Sign the next entry with a trusted key, claiming any time on the system clock, and
+    store it: what a writer who patched their own copy of the tool could do."""
+    return forge_entry(world.session, usecase, signer, clock="system", **kwargs)
 
 
-def approval_record(world: LedgerWorld) -> dict[str, Any]:
-    lock = world.session.ledger.state("alpha").lock
-    assert lock is not None
-    return {
-        "approval": {
-            "role": "sponsor",
-            "approver": "Dana Park",
-            "from": "explore",
-            "to": "poc",
-            "criteriaDigest": lock.digest,
-        }
-    }
-
-
-def gate_record(world: LedgerWorld) -> dict[str, Any]:
+def gate_record(world: World) -> dict[str, Any]:
     lock = world.session.ledger.state("alpha").lock
     assert lock is not None
     return {
@@ -122,7 +63,7 @@ def rules(report: VerificationReport) -> set[tuple[str, int | None, str]]:
 
 
 def test_honest_system_clock_entries_verify_intact_against_the_store_clock(
-    system_world: LedgerWorld,
+    system_world: World,
 ) -> None:
     world = system_world
     register(world.session, "alpha")
@@ -136,12 +77,12 @@ def test_honest_system_clock_entries_verify_intact_against_the_store_clock(
 
 
 def test_an_approval_recorded_at_9999_is_time_ahead_of_store_naming_the_entry(
-    system_world: LedgerWorld,
+    system_world: World,
 ) -> None:
     world = system_world
     register(world.session, "alpha")
     seq = craft(world, "alpha", world.sponsor, kind="approval", after=Stage.EXPLORE,
-                time=FAR_FUTURE, records=approval_record(world))  # fmt: skip
+                time=FAR_FUTURE, records=sponsor_approval_record(world.session))  # fmt: skip
     report = verify_ledger(world.session.ledger)
     assert rules(report) == {("alpha", seq, "time-ahead-of-store")}
     message = next(v.message for v in report.violations)
@@ -149,7 +90,7 @@ def test_an_approval_recorded_at_9999_is_time_ahead_of_store_naming_the_entry(
 
 
 def test_a_back_dated_gate_is_time_behind_store_naming_the_entry(
-    system_world: LedgerWorld,
+    system_world: World,
 ) -> None:
     """The PoC began 100 days ago; the gate is written today claiming day 25."""
     world = system_world
@@ -169,7 +110,7 @@ def test_a_back_dated_gate_is_time_behind_store_naming_the_entry(
     assert "75 days before the store received it" in gate.message and "back-dated" in gate.message
 
 
-def test_on_the_folder_store_only_the_back_dated_gate_is_flagged(world: LedgerWorld) -> None:
+def test_on_the_folder_store_only_the_back_dated_gate_is_flagged(world: World) -> None:
     """A registration whose file time says it arrived 100 days ago, and a gate written
     today that claims day 25 of the stage."""
     world = on_system_clock(world)
@@ -183,13 +124,13 @@ def test_on_the_folder_store_only_the_back_dated_gate_is_flagged(world: LedgerWo
     assert rules(verify_ledger(world.session.ledger)) == {("alpha", seq, "time-behind-store")}
 
 
-def test_the_folder_store_clock_is_only_as_good_as_its_file_times(world: LedgerWorld) -> None:
+def test_the_folder_store_clock_is_only_as_good_as_its_file_times(world: World) -> None:
     """Documented weakness: whoever can write the folder can also set a file's time."""
     world = on_system_clock(world)
     register(world.session, "alpha")
     claimed = datetime.now(UTC) - timedelta(days=75)
     seq = craft(world, "alpha", world.sponsor, kind="approval", after=Stage.EXPLORE,
-                time=claimed + timedelta(days=80), records=approval_record(world))  # fmt: skip
+                time=claimed + timedelta(days=80), records=sponsor_approval_record(world.session))  # fmt: skip
     assert rules(verify_ledger(world.session.ledger)) == {("alpha", seq, "time-ahead-of-store")}
     forged = claimed + timedelta(days=80)
     os.utime(world.root / "ledger" / entry_key("alpha", seq), (forged.timestamp(),) * 2)
@@ -199,7 +140,7 @@ def test_the_folder_store_clock_is_only_as_good_as_its_file_times(world: LedgerW
 
 
 def test_simulated_entries_under_a_system_clock_verifier_are_clock_simulated(
-    system_world: LedgerWorld,
+    system_world: World,
 ) -> None:
     world = system_world
     simulated = Ledger(world.session.store, world.session.trust, Clock(simulated=True))
@@ -207,7 +148,7 @@ def test_simulated_entries_under_a_system_clock_verifier_are_clock_simulated(
     state = simulated.replay("alpha").state
     written = simulated.append(
         state, world.sponsor, kind="approval", after=Stage.EXPLORE, actor="Dana Park",
-        time=datetime.now(UTC) + timedelta(days=30), records=approval_record(world),
+        time=datetime.now(UTC) + timedelta(days=30), records=sponsor_approval_record(world.session),
     )  # fmt: skip
     assert written.predicate.clock == "simulated"
     report = verify_ledger(world.session.ledger)
@@ -217,10 +158,10 @@ def test_simulated_entries_under_a_system_clock_verifier_are_clock_simulated(
 
 
 def test_simulated_entries_in_a_simulated_workspace_are_allowed_and_said_so(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
-    world.approve_explore_exit(day=3)
+    world.register("alpha", 0)
+    world.approve_exit("alpha", 3)
     report = verify_ledger(world.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
     assert report.simulated_clock
@@ -233,20 +174,20 @@ def test_simulated_entries_in_a_simulated_workspace_are_allowed_and_said_so(
 
 
 def test_a_system_clock_entry_in_a_simulated_workspace_is_still_held_to_the_store_clock(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     seq = craft(world, "alpha", world.sponsor, kind="approval", after=Stage.EXPLORE,
-                time=FAR_FUTURE, records=approval_record(world))  # fmt: skip
+                time=FAR_FUTURE, records=sponsor_approval_record(world.session))  # fmt: skip
     assert rules(verify_ledger(world.session.ledger)) == {("alpha", seq, "time-ahead-of-store")}
 
 
-def test_verify_cli_says_simulated_time_plainly_in_table_and_json(world: LedgerWorld) -> None:
+def test_verify_cli_says_simulated_time_plainly_in_table_and_json(world: World) -> None:
     from typer.testing import CliRunner
 
     from gates.cli.app import app
 
-    register(world.session, "alpha", now=world.at(0))
+    world.register("alpha", 0)
     runner = CliRunner()
     table = runner.invoke(app, ["--workspace", str(world.root), "audit", "verify"])
     assert table.exit_code == 0, table.output
@@ -255,7 +196,7 @@ def test_verify_cli_says_simulated_time_plainly_in_table_and_json(world: LedgerW
     assert json.loads(shown.output)["simulatedClock"] is True
 
 
-def test_a_system_clock_ledger_has_no_simulated_time_line(world: LedgerWorld) -> None:
+def test_a_system_clock_ledger_has_no_simulated_time_line(world: World) -> None:
     from typer.testing import CliRunner
 
     from gates.cli.app import app
@@ -268,7 +209,7 @@ def test_a_system_clock_ledger_has_no_simulated_time_line(world: LedgerWorld) ->
     assert shown["simulatedClock"] is False and not other_notes_json(shown, "simulated")
 
 
-def test_a_bundle_has_no_store_clock_and_says_so(world: LedgerWorld, tmp_path: Path) -> None:
+def test_a_bundle_has_no_store_clock_and_says_so(world: World, tmp_path: Path) -> None:
     from gates.ledger.bundle import export_bundle, verify_bundle
 
     world = on_system_clock(world)
@@ -282,18 +223,18 @@ def test_a_bundle_has_no_store_clock_and_says_so(world: LedgerWorld, tmp_path: P
     assert not report.simulated_clock and report.notes == tuple(other_notes(report))
 
 
-def test_the_export_report_judges_entry_times_by_the_store_it_read(world: LedgerWorld) -> None:
+def test_the_export_report_judges_entry_times_by_the_store_it_read(world: World) -> None:
     from gates.ledger.bundle import export_bundle
 
     world = on_system_clock(world)
     register(world.session, "alpha")
     seq = craft(world, "alpha", world.sponsor, kind="approval", after=Stage.EXPLORE,
-                time=FAR_FUTURE, records=approval_record(world))  # fmt: skip
+                time=FAR_FUTURE, records=sponsor_approval_record(world.session))  # fmt: skip
     _, report = export_bundle(world.session.ledger, "alpha")
     assert rules(report) == {("alpha", seq, "time-ahead-of-store")}
 
 
-def registration_record(world: LedgerWorld) -> dict[str, Any]:
+def registration_record(world: World) -> dict[str, Any]:
     from gates.policy import criteria_digest
 
     criteria = world.session.workspace.criteria(

@@ -24,45 +24,43 @@ from gates.stages import Stage
 from gates.tsa.chain import TsaChain
 from gates.tsa.token import check_token
 from gates.workspace.auditor import time_from_settings
-from tests.cli.test_audit_cli import run
+from tests.support.cli import run
+from tests.support.forge import forge_entry, sponsor_approval_record
+from tests.support.world import World
 from tests.tsa_authority import LoopbackTsa
 
-from .conftest import LedgerWorld
-from .test_time_evidence import approval_record, craft, on_system_clock
 
-
-def with_tsa(world: LedgerWorld, tsa: LoopbackTsa, *, url: bool = True) -> LedgerWorld:
+def with_tsa(world: World, tsa: LoopbackTsa, *, url: bool = True) -> World:
     """The world's workspace timestamping every entry at ``tsa`` (chain copied inside it)."""
     shutil.copy(tsa.chain, world.root / "tsa-chain.pem")
-    settings = world.root / "stagegate.toml"
     section = "[timestamp]\n" + (f'tsa_url = "{tsa.url}"\n' if url else "")
-    settings.write_text(settings.read_text() + section + 'tsa_certificate = "tsa-chain.pem"\n')
-    world.reopen()
+    world.append_settings(section + 'tsa_certificate = "tsa-chain.pem"\n')
     return world
 
 
 @pytest.fixture
-def stamped(world: LedgerWorld, tsa: LoopbackTsa) -> LedgerWorld:
+def stamped(world: World, tsa: LoopbackTsa) -> World:
     """A system-clock workspace whose writers timestamp every entry at the loopback TSA."""
-    return with_tsa(on_system_clock(world), tsa)
+    world.configure(clock="system")
+    return with_tsa(world, tsa)
 
 
 def rules(report: VerificationReport) -> set[tuple[str, int | None, str]]:
     return {(v.usecase, v.sequence, v.rule) for v in report.violations}
 
 
-def history(world: LedgerWorld) -> None:
+def history(world: World) -> None:
     register(world.session, "alpha")
     approve(world.session, "alpha", world.sponsor, role="sponsor")
 
 
-def stored_token(world: LedgerWorld, usecase: str, seq: int) -> Path:
+def stored_token(world: World, usecase: str, seq: int) -> Path:
     raw = world.session.store.get(entry_key(usecase, seq))
     return world.root / "ledger" / token_key(usecase, seq, raw)
 
 
 def test_every_entry_written_gets_a_token_beside_it_that_verifies(
-    stamped: LedgerWorld, tsa: LoopbackTsa
+    stamped: World, tsa: LoopbackTsa
 ) -> None:
     before = tsa.requests
     history(stamped)
@@ -77,7 +75,7 @@ def test_every_entry_written_gets_a_token_beside_it_that_verifies(
     assert report.time_evidence["timestampsChecked"] == 2
 
 
-def test_a_tampered_token_is_timestamp_invalid_naming_the_entry(stamped: LedgerWorld) -> None:
+def test_a_tampered_token_is_timestamp_invalid_naming_the_entry(stamped: World) -> None:
     history(stamped)
     token = stored_token(stamped, "alpha", 1)
     data = bytearray(token.read_bytes())
@@ -88,7 +86,7 @@ def test_a_tampered_token_is_timestamp_invalid_naming_the_entry(stamped: LedgerW
     assert token.name in report.violations[0].message
 
 
-def test_a_token_of_another_entry_is_timestamp_mismatch(stamped: LedgerWorld) -> None:
+def test_a_token_of_another_entry_is_timestamp_mismatch(stamped: World) -> None:
     history(stamped)
     stored_token(stamped, "alpha", 1).write_bytes(stored_token(stamped, "alpha", 0).read_bytes())
     report = verify_ledger(stamped.session.ledger)
@@ -96,7 +94,7 @@ def test_a_token_of_another_entry_is_timestamp_mismatch(stamped: LedgerWorld) ->
     assert "a token of other bytes" in report.violations[0].message
 
 
-def test_a_missing_token_is_timestamp_missing_naming_the_entry(stamped: LedgerWorld) -> None:
+def test_a_missing_token_is_timestamp_missing_naming_the_entry(stamped: World) -> None:
     history(stamped)
     stored_token(stamped, "alpha", 0).unlink()
     report = verify_ledger(stamped.session.ledger)
@@ -104,11 +102,12 @@ def test_a_missing_token_is_timestamp_missing_naming_the_entry(stamped: LedgerWo
 
 
 def test_an_unreachable_tsa_refuses_the_write_with_exit_2_and_writes_nothing(
-    world: LedgerWorld,
+    world: World,
 ) -> None:
     down = LoopbackTsa(world.root.parent / "down-tsa")
     down.stop()  # the TSA's address is known, nothing answers there any more
-    world = with_tsa(on_system_clock(world), down)
+    world.configure(clock="system")
+    world = with_tsa(world, down)
     before = sorted(p.name for p in (world.root / "ledger").rglob("*") if p.is_file())
     result = run("--workspace", str(world.root), "register", "alpha")
     assert result.returncode == 2, result.stdout + result.stderr
@@ -120,13 +119,14 @@ def test_an_unreachable_tsa_refuses_the_write_with_exit_2_and_writes_nothing(
 
 
 def test_a_token_whose_gen_time_is_far_from_the_entry_time_is_timestamp_skew(
-    stamped: LedgerWorld, tmp_path: Path
+    stamped: World, tmp_path: Path
 ) -> None:
     """A writer back-dates an entry by two days and gets a real token for it today."""
     register(stamped.session, "alpha")
     claimed = datetime.now(UTC) + timedelta(days=2)
-    seq = craft(stamped, "alpha", stamped.sponsor, kind="approval", after=Stage.EXPLORE,
-                time=claimed, records=approval_record(stamped))  # fmt: skip
+    seq = forge_entry(stamped.session, "alpha", stamped.sponsor, kind="approval",
+                      after=Stage.EXPLORE, time=claimed, clock="system",
+                      records=sponsor_approval_record(stamped.session))  # fmt: skip
     raw = stamped.session.store.get(entry_key("alpha", seq))
     authority = stamped.session.timestamping
     assert authority is not None
@@ -150,7 +150,7 @@ def test_a_token_whose_gen_time_is_far_from_the_entry_time_is_timestamp_skew(
 
 
 def test_the_writer_refuses_a_token_whose_gen_time_disagrees_with_its_clock(
-    stamped: LedgerWorld,
+    stamped: World,
 ) -> None:
     from gates.tsa.authority import TimestampError
 
@@ -162,7 +162,7 @@ def test_the_writer_refuses_a_token_whose_gen_time_disagrees_with_its_clock(
 
 
 def test_a_bundle_carries_the_tokens_and_is_checked_offline_against_the_tsa_chain(
-    stamped: LedgerWorld, tmp_path: Path
+    stamped: World, tmp_path: Path
 ) -> None:
     history(stamped)
     bundle, report = export_bundle(stamped.session.ledger, "alpha")
@@ -203,7 +203,7 @@ def test_a_bundle_carries_the_tokens_and_is_checked_offline_against_the_tsa_chai
 
 
 def test_a_token_left_by_a_writer_that_lost_the_race_is_neither_stray_nor_a_violation(
-    stamped: LedgerWorld,
+    stamped: World,
 ) -> None:
     history(stamped)
     authority = stamped.session.timestamping
@@ -217,17 +217,17 @@ def test_a_token_left_by_a_writer_that_lost_the_race_is_neither_stray_nor_a_viol
 
 
 def test_entries_on_a_simulated_clock_get_tokens_without_comparing_times(
-    world: LedgerWorld, tsa: LoopbackTsa
+    world: World, tsa: LoopbackTsa
 ) -> None:
     world = with_tsa(world, tsa)
-    register(world.session, "alpha", now=world.at(0))  # months before the TSA's genTime
+    world.register("alpha", 0)  # months before the TSA's genTime
     report = verify_ledger(world.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
     assert report.simulated_clock and report.time_evidence["timestampsChecked"] == 1
 
 
 def test_tokens_without_a_configured_tsa_chain_are_reported_unchecked(
-    stamped: LedgerWorld,
+    stamped: World,
 ) -> None:
     history(stamped)
     settings = stamped.root / "stagegate.toml"
@@ -239,9 +239,9 @@ def test_tokens_without_a_configured_tsa_chain_are_reported_unchecked(
 
 
 def test_a_verifying_only_tsa_setting_flags_entries_written_without_tokens(
-    world: LedgerWorld, tsa: LoopbackTsa
+    world: World, tsa: LoopbackTsa
 ) -> None:
-    world = on_system_clock(world)
+    world.configure(clock="system")
     register(world.session, "alpha")
     world = with_tsa(world, tsa, url=False)
     assert rules(verify_ledger(world.session.ledger)) == {("alpha", 0, "timestamp-missing")}
@@ -278,7 +278,7 @@ def test_a_tsa_chain_without_the_timestamping_usage_is_refused_naming_the_file(
         TsaChain.load(garbage)
 
 
-def test_validate_reports_a_tsa_url_without_its_chain(world: LedgerWorld) -> None:
+def test_validate_reports_a_tsa_url_without_its_chain(world: World) -> None:
     settings = world.root / "stagegate.toml"
     settings.write_text(settings.read_text() + '[timestamp]\ntsa_url = "http://127.0.0.1:9/"\n')
     result = CliRunner().invoke(app, ["--workspace", str(world.root), "validate"])

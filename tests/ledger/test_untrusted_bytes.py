@@ -13,58 +13,28 @@ from pathlib import Path
 
 import pytest
 
-from gates.engine.actions import approve, register
-from gates.engine.checkpoints import write_checkpoint
 from gates.errors import LedgerError
 from gates.ledger.bundle import export_bundle, load_bundle, verify_bundle, write_bundle
 from gates.ledger.checkpoint import checkpoint_key, read_checkpoints
-from gates.ledger.entry import entry_key, open_entry, parse_entry_key
+from gates.ledger.entry import open_entry, parse_entry_key
 from gates.ledger.verify import verify_ledger
 from gates.signing.dsse import parse_envelope, sign_envelope
-
-from .conftest import LedgerWorld
-
-
-def declare_simulated_clock(root: Path) -> None:
-    """These tests record chosen times: their workspace says its clock is simulated."""
-    settings = root / "stagegate.toml"
-    if "[clock]" not in settings.read_text():
-        settings.write_text(settings.read_text() + "[clock]\nsimulated = true\n")
-
-
-def with_non_ascii(text: str) -> str:
-    """Base64 text with one character replaced by a non-ASCII letter."""
-    middle = len(text) // 2
-    return text[:middle] + "é" + text[middle + 1 :]
-
-
-def edit_envelope(raw: bytes, field: str) -> bytes:
-    doc = json.loads(raw)
-    if field == "payload":
-        doc["payload"] = with_non_ascii(doc["payload"])
-    else:
-        doc["signatures"][0]["sig"] = with_non_ascii(doc["signatures"][0]["sig"])
-    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
-
-
-def stored(world: LedgerWorld, usecase: str, seq: int) -> Path:
-    return world.root / "ledger" / entry_key(usecase, seq)
+from tests.support.forge import edit_envelope, entry_path, with_non_ascii
+from tests.support.world import World
 
 
 @pytest.fixture
-def alpha(world: LedgerWorld) -> LedgerWorld:
-    declare_simulated_clock(world.root)
-    world.reopen()
-    register(world.session, "alpha", now=world.at(0))
-    approve(world.session, "alpha", world.sponsor, role="sponsor", now=world.at(1))
+def alpha(world: World) -> World:
+    world.register("alpha", 0)
+    world.approve("alpha", "sponsor", 1)
     return world
 
 
 @pytest.mark.parametrize("field", ["payload", "sig"])
 def test_a_non_ascii_character_in_stored_base64_is_a_violation_naming_the_entry(
-    alpha: LedgerWorld, field: str
+    alpha: World, field: str
 ) -> None:
-    path = stored(alpha, "alpha", 1)
+    path = entry_path(alpha.root, "alpha", 1)
     path.write_bytes(edit_envelope(path.read_bytes(), field))
 
     report = verify_ledger(alpha.session.ledger)
@@ -98,9 +68,9 @@ def test_malformed_envelopes_are_ledger_errors_naming_where(raw: bytes) -> None:
         parse_envelope(raw, "chains/x/000000000000.dsse.json")
 
 
-def test_a_signed_payload_with_nan_is_malformed_not_a_crash(alpha: LedgerWorld) -> None:
+def test_a_signed_payload_with_nan_is_malformed_not_a_crash(alpha: World) -> None:
     """A trusted key signing ``NaN`` (which Python's json reads) still yields a violation."""
-    raw = stored(alpha, "alpha", 1).read_bytes()
+    raw = entry_path(alpha.root, "alpha", 1).read_bytes()
     payload = parse_envelope(raw, "x").payload.replace(b'"note":""', b'"note":NaN')
     forged = sign_envelope(payload, alpha.sponsor).to_json_bytes()
 
@@ -110,13 +80,13 @@ def test_a_signed_payload_with_nan_is_malformed_not_a_crash(alpha: LedgerWorld) 
     assert [(p.rule, "NaN" in p.message) for p in problems] == [("payload-malformed", True)]
 
 
-def test_a_signed_payload_with_a_time_without_offset_is_malformed(alpha: LedgerWorld) -> None:
-    raw = stored(alpha, "alpha", 1).read_bytes()
+def test_a_signed_payload_with_a_time_without_offset_is_malformed(alpha: World) -> None:
+    raw = entry_path(alpha.root, "alpha", 1).read_bytes()
     payload = parse_envelope(raw, "x").payload
     naive = payload.replace(b'T09:00:00Z"', b'T09:00:00"')
     assert naive != payload
     forged = sign_envelope(naive, alpha.sponsor).to_json_bytes()
-    stored(alpha, "alpha", 1).write_bytes(forged)
+    entry_path(alpha.root, "alpha", 1).write_bytes(forged)
 
     report = verify_ledger(alpha.session.ledger)
 
@@ -124,11 +94,11 @@ def test_a_signed_payload_with_a_time_without_offset_is_malformed(alpha: LedgerW
     assert "offset" in report.violations[0].message
 
 
-def test_a_stored_key_with_unicode_digits_is_a_stray_object(alpha: LedgerWorld) -> None:
+def test_a_stored_key_with_unicode_digits_is_a_stray_object(alpha: World) -> None:
     """``'²'.isdigit()`` is true but ``int('²')`` raises: such a key is no entry key."""
     assert parse_entry_key("chains/alpha/²²².dsse.json") is None
-    odd = stored(alpha, "alpha", 0).parent / "²².dsse.json"
-    odd.write_bytes(stored(alpha, "alpha", 0).read_bytes())
+    odd = entry_path(alpha.root, "alpha", 0).parent / "²².dsse.json"
+    odd.write_bytes(entry_path(alpha.root, "alpha", 0).read_bytes())
 
     report = verify_ledger(alpha.session.ledger)
 
@@ -137,9 +107,9 @@ def test_a_stored_key_with_unicode_digits_is_a_stray_object(alpha: LedgerWorld) 
 
 @pytest.mark.parametrize("field", ["payload", "sig"])
 def test_a_non_ascii_character_in_a_checkpoint_envelope_is_a_violation(
-    alpha: LedgerWorld, field: str
+    alpha: World, field: str
 ) -> None:
-    write_checkpoint(alpha.session.ledger, alpha.session.signer, alpha.at(2))
+    alpha.checkpoint(2)
     path = alpha.root / "ledger" / checkpoint_key(0)
     path.write_bytes(edit_envelope(path.read_bytes(), field))
 
@@ -152,8 +122,8 @@ def test_a_non_ascii_character_in_a_checkpoint_envelope_is_a_violation(
     ]
 
 
-def _exported(world: LedgerWorld, tmp_path: Path) -> dict:  # type: ignore[type-arg]
-    write_checkpoint(world.session.ledger, world.session.signer, world.at(2))
+def _exported(world: World, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    world.checkpoint(2)
     bundle, report = export_bundle(world.session.ledger, "alpha", now=world.at(3))
     assert report.intact
     path = tmp_path / "alpha.bundle.json"
@@ -168,7 +138,7 @@ def _reload(doc: dict, tmp_path: Path):  # type: ignore[no-untyped-def,type-arg]
 
 
 def test_a_non_ascii_character_in_a_bundle_envelope_field_is_a_violation(
-    alpha: LedgerWorld, tmp_path: Path
+    alpha: World, tmp_path: Path
 ) -> None:
     doc = _exported(alpha, tmp_path)
     doc["entries"][1]["envelope"] = with_non_ascii(doc["entries"][1]["envelope"])
@@ -182,7 +152,7 @@ def test_a_non_ascii_character_in_a_bundle_envelope_field_is_a_violation(
 
 @pytest.mark.parametrize("field", ["payload", "sig"])
 def test_a_non_ascii_character_inside_a_bundled_envelope_is_a_violation(
-    alpha: LedgerWorld, tmp_path: Path, field: str
+    alpha: World, tmp_path: Path, field: str
 ) -> None:
     doc = _exported(alpha, tmp_path)
     inner = base64.b64decode(doc["entries"][0]["envelope"])

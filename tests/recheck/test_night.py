@@ -12,7 +12,8 @@ from gates.recheck.night import (
 )
 from gates.recheck.run import plan_night
 from gates.stages import Stage
-from tests.recheck.conftest import RecheckWorld
+from tests.support.presets import add_monitored
+from tests.support.world import World
 
 
 def test_batches_are_even_contiguous_and_bounded() -> None:
@@ -37,22 +38,22 @@ def test_a_batch_that_ended_without_outcomes_is_an_error_for_each_of_its_use_cas
 
 
 def test_a_night_on_a_simulated_clock_judges_every_use_case_at_the_night_s_time(
-    rworld: RecheckWorld,
+    world: World,
 ) -> None:
-    rworld.add("bot")
-    rworld.add("svc")
-    rworld.advance("bot", Stage.POC)
-    at = rworld.at(20)
+    add_monitored(world, "bot")
+    add_monitored(world, "svc")
+    world.advance("bot", Stage.POC)
+    at = world.at(20)
 
-    night = plan_night(rworld.session, at=at)
-    outcomes = recheck_batch(rworld.session, list(night.usecases), night.per_usecase)
+    night = plan_night(world.session, at=at)
+    outcomes = recheck_batch(world.session, list(night.usecases), night.per_usecase)
 
     assert night.at == at and night.per_usecase == at
     assert night.usecases == ("bot", "svc")  # every chain and every spec, sorted
     bot, svc = outcomes
     assert bot.verdict != "error" and bot.entry is not None
     assert (svc.verdict, svc.message) == ("skipped", "not registered")
-    entry = rworld.session.ledger.state("bot").history[-1]
+    entry = world.session.ledger.state("bot").history[-1]
     assert entry.predicate.kind == "recheck" and entry.predicate.time == at
     summary = night_summary(outcomes)
     assert summary["counts"] == {bot.verdict: 1, "skipped": 1}

@@ -10,26 +10,27 @@ import pytest
 from gates.ledger.verify import verify_ledger
 from gates.recheck.run import recheck_usecase
 from gates.stages import Stage
-from tests.recheck.conftest import RecheckWorld
+from tests.support.presets import PRODUCTION_SPEC, add_monitored
+from tests.support.world import World
 
 
-def _production(rworld: RecheckWorld, uc: str = "svc") -> float:
-    rworld.add(uc)
-    return rworld.advance(uc, Stage.PRODUCTION)
+def _production(world: World, uc: str = "svc") -> float:
+    add_monitored(world, uc)
+    return world.advance(uc, Stage.PRODUCTION)
 
 
 def _check(outcome, name):  # type: ignore[no-untyped-def]
     return next(r for r in outcome.results if r.check == name)
 
 
-def test_healthy_production_is_ok_and_recorded(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, daily_cost=500)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_healthy_production_is_ok_and_recorded(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, daily_cost=500)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert outcome.verdict == "ok", [(r.check, r.reason) for r in outcome.problems]
     assert not outcome.health_failed
-    state = rworld.session.ledger.state("svc")
+    state = world.session.ledger.state("svc")
     assert state.stage is Stage.PRODUCTION  # a re-check never moves the stage
     entry = state.history[-1]
     assert entry.predicate.kind == "recheck" and entry.sequence == outcome.sequence
@@ -37,47 +38,47 @@ def test_healthy_production_is_ok_and_recorded(rworld: RecheckWorld) -> None:
     checks = {c.check for c in entry.predicate.recheck.checks}
     assert {"health:availability", "health:cost", "monitoring:alert-rules"} <= checks
     assert {"operations:runbook", "criteria:unchanged", "data:monitoring"} <= checks
-    assert verify_ledger(rworld.session.ledger).intact
+    assert verify_ledger(world.session.ledger).intact
 
 
-def test_availability_below_999_fails_with_observed_and_expected(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, availability=0.9985, daily_cost=500)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_availability_below_999_fails_with_observed_and_expected(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, availability=0.9985, daily_cost=500)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert outcome.verdict == "fail" and outcome.health_failed
-    entry = rworld.session.ledger.state("svc").history[-1]
+    entry = world.session.ledger.state("svc").history[-1]
     assert entry.predicate.recheck is not None
     recorded = next(c for c in entry.predicate.recheck.checks if c.check == "health:availability")
     assert recorded.status == "fail"
     assert recorded.observed == "99.85%" and recorded.expected == "≥ 99.9%"
 
 
-def test_cost_at_85_percent_of_budget_warns(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
+def test_cost_at_85_percent_of_budget_warns(world: World) -> None:
+    day = _production(world)
     # Budget 30,000/month; 850/day over a 30-day month is 25,500 = 85%.
-    now = rworld.at(day + 12).replace(month=9, day=30, hour=23, minute=59)
-    rworld.monitoring("svc", now, daily_cost=850)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+    now = world.at(day + 12).replace(month=9, day=30, hour=23, minute=59)
+    world.write_monitoring("svc", now, daily_cost=850)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     cost = _check(outcome, "health:cost")
     assert cost.status.value == "warn", cost.reason
     assert cost.observed == "85% of budget"
     assert outcome.verdict == "warn" and not outcome.health_failed
 
 
-def test_cost_over_budget_fails(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, daily_cost=1500)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_cost_over_budget_fails(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, daily_cost=1500)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert _check(outcome, "health:cost").status.value == "fail"
 
 
-def test_quality_drop_of_six_percent_fails(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, quality=0.9 * 0.94, daily_cost=500)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_quality_drop_of_six_percent_fails(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, quality=0.9 * 0.94, daily_cost=500)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     daily = _check(outcome, "health:quality-daily")
     weekly = _check(outcome, "health:quality-weekly")
     assert daily.status.value == weekly.status.value == "fail"
@@ -85,11 +86,11 @@ def test_quality_drop_of_six_percent_fails(rworld: RecheckWorld) -> None:
     assert outcome.verdict == "fail" and outcome.health_failed
 
 
-def test_quality_drop_of_four_percent_passes(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, quality=0.9 * 0.96, daily_cost=500)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_quality_drop_of_four_percent_passes(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, quality=0.9 * 0.96, daily_cost=500)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert _check(outcome, "health:quality-weekly").status.value == "pass"
 
 
@@ -101,88 +102,89 @@ def test_quality_drop_of_four_percent_passes(rworld: RecheckWorld) -> None:
         (lambda row: row.update(major_incidents=1), "health:major-incidents"),
     ],
 )
-def test_newest_period_breaches_fail(rworld: RecheckWorld, edit, check) -> None:  # type: ignore[no-untyped-def]
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, daily_cost=500, last=edit)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_newest_period_breaches_fail(world: World, edit, check) -> None:  # type: ignore[no-untyped-def]
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, daily_cost=500, last=edit)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert _check(outcome, check).status.value == "fail", _check(outcome, check).reason
     assert outcome.health_failed
 
 
-def test_stale_monitoring_fails_freshness(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now - timedelta(days=5), daily_cost=500)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_stale_monitoring_fails_freshness(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now - timedelta(days=5), daily_cost=500)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert _check(outcome, "health:freshness").status.value == "fail"
 
 
-def test_missing_alert_rule_and_runbook_fail(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, daily_cost=500)
-    rules = rworld.root / "alerts" / "svc.yaml"
+def test_missing_alert_rule_and_runbook_fail(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, daily_cost=500)
+    rules = world.root / "alerts" / "svc.yaml"
     rules.write_text(rules.read_text().replace("covers: cost_80", "covers: other"))
-    (rworld.root / "docs" / "runbook.md").unlink()
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+    (world.root / "docs" / "runbook.md").unlink()
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     alert_rules = _check(outcome, "monitoring:alert-rules")
     assert alert_rules.status.value == "fail" and "cost_80" in alert_rules.reason
     assert _check(outcome, "operations:runbook").status.value == "fail"
 
 
-def test_bad_monitoring_data_fails_its_suite(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, daily_cost=500, last=lambda row: row.update(availability=1.7))
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_bad_monitoring_data_fails_its_suite(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring(
+        "svc", now, daily_cost=500, last=lambda row: row.update(availability=1.7)
+    )
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert _check(outcome, "data:monitoring").status.value == "fail"
     assert outcome.verdict == "fail"
 
 
-def test_unreadable_monitoring_is_error_never_ok(rworld: RecheckWorld) -> None:
-    day = _production(rworld)
-    now = rworld.at(day + 12)  # no monitoring file written at all
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+def test_unreadable_monitoring_is_error_never_ok(world: World) -> None:
+    day = _production(world)
+    now = world.at(day + 12)  # no monitoring file written at all
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert outcome.verdict == "error" and outcome.health_failed
     assert _check(outcome, "health:availability").status.value == "error"
-    assert rworld.session.ledger.state("svc").history[-1].predicate.recheck.verdict == "error"  # type: ignore[union-attr]
+    assert world.session.ledger.state("svc").history[-1].predicate.recheck.verdict == "error"  # type: ignore[union-attr]
 
 
-def test_no_quality_target_is_an_error(rworld: RecheckWorld) -> None:
-    from tests.recheck.conftest import SPEC
+def test_no_quality_target_is_an_error(world: World) -> None:
 
-    no_target = SPEC.replace(
+    no_target = PRODUCTION_SPEC.replace(
         "recheck:\n  production:\n    health: {{quality: {{target: 0.9}}}}\n", ""
     )
-    assert no_target != SPEC
-    rworld.add("svc", spec=no_target)
-    day = rworld.advance("svc", Stage.PRODUCTION)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, daily_cost=500)
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+    assert no_target != PRODUCTION_SPEC
+    add_monitored(world, "svc", spec=no_target)
+    day = world.advance("svc", Stage.PRODUCTION)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, daily_cost=500)
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert _check(outcome, "health:quality-daily").status.value == "error"
 
 
 def test_thresholds_loosened_in_the_spec_after_production_started_change_nothing_but_the_lock_check(
-    rworld: RecheckWorld,
+    world: World,
 ) -> None:
     """The re-check judges by the thresholds locked when Production started, not by today's spec."""
-    day = _production(rworld)
-    now = rworld.at(day + 12)
-    rworld.monitoring("svc", now, availability=0.9985, daily_cost=500)
-    spec = rworld.root / "usecases" / "svc.yaml"
+    day = _production(world)
+    now = world.at(day + 12)
+    world.write_monitoring("svc", now, availability=0.9985, daily_cost=500)
+    spec = world.root / "usecases" / "svc.yaml"
     spec.write_text(
         spec.read_text().replace(
             "health: {quality: {target: 0.9}}",
             "health: {quality: {target: 0.9}, availability_min: 0.99}",
         )
     )
-    rworld.add("svc", spec=spec.read_text())
-    outcome = recheck_usecase(rworld.session, "svc", now, notify=False)
+    add_monitored(world, "svc", spec=spec.read_text())
+    outcome = recheck_usecase(world.session, "svc", now, notify=False)
     assert outcome.verdict == "fail" and outcome.health_failed
     assert _check(outcome, "health:availability").status.value == "fail"
     assert _check(outcome, "health:availability").expected == "≥ 99.9%"
     unchanged = _check(outcome, "criteria:unchanged")
     assert unchanged.status.value == "fail" and "re-check thresholds" in unchanged.reason
-    assert verify_ledger(rworld.session.ledger).intact
+    assert verify_ledger(world.session.ledger).intact

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.demo_ledger import build_demo
+from tests.support.demo import build_demo
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from gates.engine.gate import run_gate
 from gates.report.gate_summary import artifact_key, gate_markdown, gate_summary
 from gates.results import CheckResult, Status
 from gates.stages import Stage
-from tests.flows.conftest import GATE_TIME, UC, build_world, usecase_spec
+from tests.support.presets import GATE_TIME, UC, gate_spec, gate_world
 
 
 def test_artifact_keys_use_only_the_characters_prefect_allows() -> None:
@@ -22,8 +22,8 @@ def test_artifact_keys_use_only_the_characters_prefect_allows() -> None:
 
 
 def test_a_reason_with_pipes_and_line_breaks_stays_in_its_table_cell(tmp_path: Path) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec())
-    session = world.session()
+    world = gate_world(tmp_path / "ws", gate_spec())
+    session = world.new_session()
     state = session.ledger.state(UC)
 
     def odd(ctx: CheckContext) -> list[CheckResult]:

@@ -16,13 +16,8 @@ import pytest
 
 from gates.report.site import SiteSummary, write_site
 from gates.workspace.session import Session
-from tests.report.demo_ledger import (
-    HOSTILE,
-    HOSTILE_ESCAPED,
-    HOSTILE_ID,
-    add_hostile_usecase,
-    flip_payload_byte,
-)
+from tests.support.demo import HOSTILE, HOSTILE_ESCAPED, HOSTILE_ID, add_hostile_usecase
+from tests.support.forge import flip_payload_byte
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]
 
@@ -199,13 +194,10 @@ def test_every_page_of_a_simulated_ledger_says_timings_are_not_evidence(
 
 def test_a_system_clock_ledger_has_no_simulated_time_line(tmp_path: Path) -> None:
     from gates.engine.actions import register
-    from tests.ledger.conftest import build_workspace
+    from tests.support.presets import ledger_world
 
-    root = tmp_path / "ws"
-    build_workspace(root)
-    settings = root / "stagegate.toml"
-    settings.write_text(settings.read_text().replace("simulated = true", "simulated = false"))
-    session = Session.open(root)
+    world = ledger_world(tmp_path / "ws")
+    session = world.configure(clock="system")
     register(session, "alpha")
     summary = write_site(session, tmp_path / "site", datetime.now(UTC))
     assert summary.intact

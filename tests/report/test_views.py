@@ -17,8 +17,10 @@ from gates.report.usecase_page import usecase_view
 from gates.store.local import LocalStore
 from gates.workspace.loader import load_workspace
 from gates.workspace.session import Session
-from tests.ledger.conftest import T0, build_workspace
-from tests.report.demo_ledger import HOSTILE, flip_payload_byte
+from tests.support.demo import HOSTILE
+from tests.support.forge import flip_payload_byte
+from tests.support.presets import ledger_world
+from tests.support.world import T0
 
 NOW = datetime.now(UTC)
 
@@ -162,9 +164,7 @@ def test_unknown_use_cases_entries_and_malformed_ids_are_not_found(demo_root: Pa
 
 @pytest.fixture
 def small_ws(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    build_workspace(root)
-    return root
+    return ledger_world(tmp_path / "ws").root
 
 
 def test_a_use_case_past_its_hard_maximum_is_overdue_in_words_and_red(small_ws: Path) -> None:

@@ -16,7 +16,8 @@ from gates.engine.status import usecase_status
 from gates.ledger.replay import ChainState
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.ledger.conftest import SPEC, T0, build_workspace
+from tests.support.presets import SPEC, ledger_world
+from tests.support.world import T0
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]
 
@@ -30,8 +31,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     """alpha is safe in Explore; gamma has one sponsor; delta has a spec but is unregistered."""
-    root = tmp_path / "ws"
-    build_workspace(root)
+    root = ledger_world(tmp_path / "ws").root
     lonely = SPEC.format(id="gamma", title="Gamma").replace(
         "sponsors: [{name: Dana Park, title: COO}, {name: Lee Moreau, title: CFO}]",
         "sponsors: [{name: Kim Sun, title: CTO}]",

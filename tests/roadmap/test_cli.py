@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import RoadmapWorld
+from gates.stages import Stage
+from tests.support.world import World
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]
 SVG = "{http://www.w3.org/2000/svg}"
@@ -31,15 +32,15 @@ def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def walked(rw: RoadmapWorld) -> RoadmapWorld:
+def walked(world: World) -> World:
     """alpha: registered on its start date, in PoC from day 10; beta: registered on day 2."""
-    rw.register("alpha", 0)
-    rw.to_poc("alpha", 10)
-    rw.register("beta", 2)
-    return rw
+    world.register("alpha", 0)
+    world.promote_approved("alpha", Stage.POC, 10)
+    world.register("beta", 2)
+    return world
 
 
-def test_status_json_gains_the_roadmap_facts_and_keeps_its_keys(walked: RoadmapWorld) -> None:
+def test_status_json_gains_the_roadmap_facts_and_keeps_its_keys(walked: World) -> None:
     result = run(walked.root, "status", "--json", "--at", AT)
     assert result.returncode == 0, result.stderr
     rows = {r["id"]: r for r in json.loads(result.stdout)}
@@ -63,14 +64,14 @@ def test_status_json_gains_the_roadmap_facts_and_keeps_its_keys(walked: RoadmapW
     assert beta["overdueDecisions"] == 2 and beta["slipDays"] == 29  # weeks 2 and 6 passed
 
 
-def test_status_table_shows_slip_next_decision_and_overdue_count(walked: RoadmapWorld) -> None:
+def test_status_table_shows_slip_next_decision_and_overdue_count(walked: World) -> None:
     result = run(walked.root, "status", "--at", AT)
     assert result.returncode == 0, result.stderr
     for text in ("slip", "next decision", "overdue", "+3 d", "go to Pilot?", "2026-02-15"):
         assert text in result.stdout, text
 
 
-def test_roadmap_json_for_one_use_case_has_the_documented_shape(walked: RoadmapWorld) -> None:
+def test_roadmap_json_for_one_use_case_has_the_documented_shape(walked: World) -> None:
     result = run(walked.root, "roadmap", "alpha", "--json", "--at", AT)
     assert result.returncode == 0, result.stderr
     (doc,) = json.loads(result.stdout)
@@ -99,7 +100,7 @@ def test_roadmap_json_for_one_use_case_has_the_documented_shape(walked: RoadmapW
     ]
 
 
-def test_roadmap_table_and_portfolio_name_the_overdue_decision(walked: RoadmapWorld) -> None:
+def test_roadmap_table_and_portfolio_name_the_overdue_decision(walked: World) -> None:
     one = run(walked.root, "roadmap", "alpha", "--at", AT)
     assert one.returncode == 0, one.stderr
     assert "OVERDUE by 4 d" in one.stdout and "planned from start_date 2026-01-05" in one.stdout
@@ -111,9 +112,7 @@ def test_roadmap_table_and_portfolio_name_the_overdue_decision(walked: RoadmapWo
     assert [d["id"] for d in docs] == ["alpha", "beta"]
 
 
-def test_roadmap_chart_writes_an_svg_naming_each_stage(
-    walked: RoadmapWorld, tmp_path: Path
-) -> None:
+def test_roadmap_chart_writes_an_svg_naming_each_stage(walked: World, tmp_path: Path) -> None:
     out = tmp_path / "alpha.svg"
     result = run(walked.root, "roadmap", "alpha", "--chart", str(out), "--at", AT, "--json")
     assert result.returncode == 0, result.stderr
@@ -123,10 +122,10 @@ def test_roadmap_chart_writes_an_svg_naming_each_stage(
     assert "W6 overdue" in texts
 
 
-def test_roadmap_of_an_unknown_use_case_or_a_bad_override_exits_2(walked: RoadmapWorld) -> None:
+def test_roadmap_of_an_unknown_use_case_or_a_bad_override_exits_2(walked: World) -> None:
     unknown = run(walked.root, "roadmap", "nobody")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
-    walked.set_spec("alpha", "roadmap:\n  stages:\n    poc: {first: 3, last: 9}\n")
+    walked.append_spec("alpha", "roadmap:\n  stages:\n    poc: {first: 3, last: 9}\n")
     bad = run(walked.root, "roadmap", "alpha")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "alpha.yaml: roadmap.stages.pilot: starts in week 7" in bad.stderr
@@ -137,7 +136,7 @@ def test_roadmap_of_an_unknown_use_case_or_a_bad_override_exits_2(walked: Roadma
 
 
 def test_roadmap_command_imports_no_prefect_mlflow_or_great_expectations(
-    walked: RoadmapWorld,
+    walked: World,
 ) -> None:
     probe = (
         "import sys\n"

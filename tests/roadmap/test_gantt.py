@@ -7,16 +7,15 @@ import xml.etree.ElementTree as ET
 from gates.roadmap.gantt import portfolio_gantt, usecase_gantt
 from gates.roadmap.tracking import RoadmapTrack, milestones_of, track_roadmap
 from gates.stages import Stage
-
-from .conftest import RoadmapWorld
+from tests.support.world import World
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def track(rw: RoadmapWorld, usecase: str, day: float) -> RoadmapTrack:
-    state = rw.session.ledger.state(usecase)
-    spec = rw.session.workspace.usecases.get(usecase)
-    return track_roadmap(usecase, spec, milestones_of(state.history), rw.at(day))
+def track(world: World, usecase: str, day: float) -> RoadmapTrack:
+    state = world.session.ledger.state(usecase)
+    spec = world.session.workspace.usecases.get(usecase)
+    return track_roadmap(usecase, spec, milestones_of(state.history), world.at(day))
 
 
 def texts(svg: str) -> list[str]:
@@ -29,10 +28,10 @@ def titles(svg: str) -> list[str]:
     return [t.text or "" for t in ET.fromstring(svg).iter(f"{SVG}title")]
 
 
-def test_use_case_gantt_names_each_stage_and_marks_the_overdue_decision(rw: RoadmapWorld) -> None:
-    rw.register("alpha", 0)
-    rw.to_poc("alpha", 10)
-    svg = str(usecase_gantt(track(rw, "alpha", 45)))
+def test_use_case_gantt_names_each_stage_and_marks_the_overdue_decision(world: World) -> None:
+    world.register("alpha", 0)
+    world.promote_approved("alpha", Stage.POC, 10)
+    svg = str(usecase_gantt(track(world, "alpha", 45)))
     found = texts(svg)
     for stage in ("Explore", "PoC", "Pilot", "Production", "Decisions"):
         assert stage in found
@@ -45,12 +44,12 @@ def test_use_case_gantt_names_each_stage_and_marks_the_overdue_decision(rw: Road
     assert "week 6: go to Pilot? due 2026-02-15, OVERDUE by 4 d" in tips
 
 
-def test_portfolio_gantt_has_a_row_per_use_case_and_names_every_stage(rw: RoadmapWorld) -> None:
-    rw.register("alpha", 0)
-    rw.to_poc("alpha", 14)
-    rw.register("beta", 1)
-    rw.no_go("beta", 5)
-    svg = str(portfolio_gantt([track(rw, "alpha", 30), track(rw, "beta", 30)]))
+def test_portfolio_gantt_has_a_row_per_use_case_and_names_every_stage(world: World) -> None:
+    world.register("alpha", 0)
+    world.promote_approved("alpha", Stage.POC, 14)
+    world.register("beta", 1)
+    world.decide("beta", "no-go", 5, reason="not feasible")
+    svg = str(portfolio_gantt([track(world, "alpha", 30), track(world, "beta", 30)]))
     found = texts(svg)
     assert {"alpha", "beta"} <= set(found)
     assert {"Explore", "PoC", "Pilot", "Production", "Scale"} <= set(found)  # the legend
@@ -58,27 +57,27 @@ def test_portfolio_gantt_has_a_row_per_use_case_and_names_every_stage(rw: Roadma
     assert "PoC · on plan" in found
 
 
-def test_text_from_the_spec_is_escaped_and_the_svg_stays_well_formed(rw: RoadmapWorld) -> None:
-    rw.set_spec("alpha", 'roadmap:\n  checkpoints: {2: "<script>alert(1)</script> & go?"}\n')
-    rw.register("alpha", 0)
-    svg = str(usecase_gantt(track(rw, "alpha", 20)))
+def test_text_from_the_spec_is_escaped_and_the_svg_stays_well_formed(world: World) -> None:
+    world.append_spec("alpha", 'roadmap:\n  checkpoints: {2: "<script>alert(1)</script> & go?"}\n')
+    world.register("alpha", 0)
+    svg = str(usecase_gantt(track(world, "alpha", 20)))
     assert "<script>" not in svg
     assert "week 2: <script>alert(1)</script> & go? due 2026-01-18, OVERDUE by 7 d" in titles(svg)
 
 
-def test_without_a_plan_the_charts_say_so(rw: RoadmapWorld) -> None:
-    unplanned = track_roadmap("beta", rw.session.workspace.usecases["beta"], (), rw.at(0))
+def test_without_a_plan_the_charts_say_so(world: World) -> None:
+    unplanned = track_roadmap("beta", world.session.workspace.usecases["beta"], (), world.at(0))
     assert "nothing to plan from" in " ".join(texts(str(usecase_gantt(unplanned))))
     assert texts(str(portfolio_gantt([unplanned]))) == ["No use case has a roadmap to draw yet."]
 
 
-def test_a_rolled_back_stage_shows_each_stay_as_its_own_bar(rw: RoadmapWorld) -> None:
-    rw.register("alpha", 0)
-    rw.to_poc("alpha", 14)
-    rw.pass_gate("alpha", 42)
-    rw.rollback("alpha", Stage.POC, 60)
-    rw.pass_gate("alpha", 80)
-    tips = titles(str(usecase_gantt(track(rw, "alpha", 90))))
+def test_a_rolled_back_stage_shows_each_stay_as_its_own_bar(world: World) -> None:
+    world.register("alpha", 0)
+    world.promote_approved("alpha", Stage.POC, 14)
+    world.record_pass("alpha", 42)
+    world.decide("alpha", "rollback", 60, reason="incidents", to=Stage.POC)
+    world.record_pass("alpha", 80)
+    tips = titles(str(usecase_gantt(track(world, "alpha", 90))))
     pilot = [t for t in tips if t.startswith("alpha: Pilot actual")]
     assert pilot == [
         "alpha: Pilot actual 2026-02-16 to 2026-03-06, left by rollback",

@@ -6,8 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from gates.report.site import write_site
-
-from .conftest import RoadmapWorld
+from gates.stages import Stage
+from tests.support.world import World
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -18,12 +18,12 @@ def svg_with_id(page: str, chart_id: str) -> ET.Element:
     return ET.fromstring(match.group(0))
 
 
-def test_report_has_the_portfolio_gantt_and_a_gantt_per_use_case(rw: RoadmapWorld) -> None:
-    rw.register("alpha", 0)
-    rw.to_poc("alpha", 10)
-    rw.register("beta", 2)
-    out = rw.root.parent / "site"
-    write_site(rw.session, out, rw.at(45))
+def test_report_has_the_portfolio_gantt_and_a_gantt_per_use_case(world: World) -> None:
+    world.register("alpha", 0)
+    world.promote_approved("alpha", Stage.POC, 10)
+    world.register("beta", 2)
+    out = world.root.parent / "site"
+    write_site(world.session, out, world.at(45))
     index = (out / "index.html").read_text("utf-8")
     portfolio = svg_with_id(index, "roadmap-portfolio")
     names = {t.text for t in portfolio.iter(f"{SVG}text")}
@@ -40,13 +40,13 @@ def test_report_has_the_portfolio_gantt_and_a_gantt_per_use_case(rw: RoadmapWorl
 
 
 def test_index_rows_get_roadmap_facts_although_the_index_keeps_no_entries(
-    rw: RoadmapWorld,
+    world: World,
 ) -> None:
     from gates.report.index_page import index_view
 
-    rw.register("alpha", 0)
-    rw.to_poc("alpha", 10)
-    rows = {r.id: r for r in index_view(rw.session, rw.at(45)).rows}
+    world.register("alpha", 0)
+    world.promote_approved("alpha", Stage.POC, 10)
+    rows = {r.id: r for r in index_view(world.session, world.at(45)).rows}
     roadmap = rows["alpha"].roadmap
     assert roadmap is not None and roadmap.slip_days == 3
     assert [d.label for d in roadmap.overdue] == ["go to Pilot?"]

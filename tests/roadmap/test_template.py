@@ -12,8 +12,7 @@ from gates.roadmap.template import instantiate, plan_for
 from gates.stages import Stage
 from gates.workspace.loader import load_workspace
 from gates.workspace.usecase import RoadmapOverride, StageWeeks
-
-from .conftest import START, build_roadmap_workspace
+from tests.support.presets import ROADMAP_START, roadmap_world
 
 
 def stages(plan: object) -> list[tuple[str, int, int | None, str, str | None]]:
@@ -32,7 +31,7 @@ def decisions(plan: object) -> list[tuple[int, str, str, str, str]]:
 
 
 def test_template_from_a_start_date_gives_the_exact_stage_dates() -> None:
-    plan = instantiate("alpha", START, "start_date")
+    plan = instantiate("alpha", ROADMAP_START, "start_date")
     assert stages(plan) == [
         ("explore", 1, 2, "2026-01-05", "2026-01-18"),
         ("poc", 3, 6, "2026-01-19", "2026-02-15"),
@@ -44,7 +43,7 @@ def test_template_from_a_start_date_gives_the_exact_stage_dates() -> None:
 
 
 def test_template_decisions_fall_on_the_last_day_of_weeks_2_6_14_16_and_a_quarter_in() -> None:
-    plan = instantiate("alpha", START, "start_date")
+    plan = instantiate("alpha", ROADMAP_START, "start_date")
     assert decisions(plan) == [
         (2, "use case approved", "explore", "exit", "2026-01-18"),
         (6, "go to Pilot?", "poc", "exit", "2026-02-15"),
@@ -69,7 +68,7 @@ def test_stage_overrides_move_the_stages_and_the_decisions_anchored_to_them() ->
             "scale": StageWeeks(first=31),
         }
     )
-    plan = instantiate("alpha", START, "start_date", override)
+    plan = instantiate("alpha", ROADMAP_START, "start_date", override)
     assert stages(plan)[1:] == [
         ("poc", 3, 8, "2026-01-19", "2026-03-01"),
         ("pilot", 9, 16, "2026-03-02", "2026-04-26"),
@@ -90,7 +89,7 @@ def test_checkpoint_overrides_replace_the_week_numbered_decisions() -> None:
     override = RoadmapOverride(
         checkpoints={3: "data access confirmed", 6: "pilot go/no-go", 20: "cost on budget?"}
     )
-    plan = instantiate("alpha", START, "start_date", override)
+    plan = instantiate("alpha", ROADMAP_START, "start_date", override)
     assert decisions(plan) == [
         (3, "data access confirmed", "poc", "review", "2026-01-25"),
         (6, "pilot go/no-go", "poc", "exit", "2026-02-15"),
@@ -103,7 +102,7 @@ def test_checkpoint_overrides_replace_the_week_numbered_decisions() -> None:
 def test_overlapping_stage_weeks_are_a_config_error_naming_the_field() -> None:
     override = RoadmapOverride(stages={"poc": StageWeeks(first=3, last=8)})
     with pytest.raises(ConfigError) as caught:
-        instantiate("alpha", START, "start_date", override, source="usecases/alpha.yaml")
+        instantiate("alpha", ROADMAP_START, "start_date", override, source="usecases/alpha.yaml")
     message = caught.value.diagnostics()
     assert message.startswith("usecases/alpha.yaml: roadmap.stages.pilot: starts in week 7")
     assert "before PoC ends (week 8)" in message
@@ -112,19 +111,20 @@ def test_overlapping_stage_weeks_are_a_config_error_naming_the_field() -> None:
 def test_an_ongoing_stage_followed_by_another_is_a_config_error() -> None:
     override = RoadmapOverride(stages={"scale": StageWeeks(first=30)})
     with pytest.raises(ConfigError, match=r"roadmap\.stages\.production: ongoing"):
-        instantiate("alpha", START, "start_date", override)
+        instantiate("alpha", ROADMAP_START, "start_date", override)
 
 
 def test_checkpoint_weeks_count_from_one() -> None:
     with pytest.raises(ConfigError, match=r"roadmap\.checkpoints\.0: weeks count from 1"):
-        instantiate("alpha", START, "start_date", RoadmapOverride(checkpoints={0: "kick-off"}))
+        instantiate(
+            "alpha", ROADMAP_START, "start_date", RoadmapOverride(checkpoints={0: "kick-off"})
+        )
 
 
 def test_roadmap_start_date_wins_over_the_spec_start_date_and_both_over_registration(
     tmp_path: Path,
 ) -> None:
-    root = tmp_path / "ws"
-    build_roadmap_workspace(root)
+    root = roadmap_world(tmp_path / "ws").root
     spec_path = root / "usecases" / "alpha.yaml"
     spec_path.write_text(
         spec_path.read_text()

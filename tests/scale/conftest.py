@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from tests.scale.ledger_plan import UseCasePlan, build_workspace, make_plan, write_ledger
-
-
-@dataclass(frozen=True)
-class Generated:
-    root: Path
-    plans: list[UseCasePlan]
+from tests.scale.ledger_plan import Generated, make_plan, plan_world, write_ledger
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +12,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     """Never modify it: tests that need another ledger build their own."""
     root = tmp_path_factory.mktemp("scale") / "ws"
     plans = make_plan()
-    build_workspace(root, plans)
-    write_ledger(root, plans)
+    world = plan_world(root, plans)
+    write_ledger(world, plans)
     return Generated(root, plans)

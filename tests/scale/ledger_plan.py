@@ -10,7 +10,6 @@ sign and the whole ledger verifies.
 from __future__ import annotations
 
 import random
-import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +20,10 @@ from gates.checks.registry import DEFAULT_CHECKS
 from gates.engine.actions import approve, decide, record_gate, register
 from gates.engine.gate import conclude, plan_gate, run_check
 from gates.results import CheckResult, Status
-from gates.signing.keys import generate_keypair
-from gates.signing.signers import Signer, load_signer
 from gates.stages import Stage
 from gates.workspace.session import Session
+from tests.support.settings import OPERATIONS_LEAD, SettingsOptions
+from tests.support.world import World
 
 #: The first day of the plan: the start of 2025Q3.
 T0 = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
@@ -72,6 +71,14 @@ class UseCasePlan:
         return changes
 
 
+@dataclass(frozen=True)
+class Generated:
+    """A workspace whose ledger was written from ``plans``."""
+
+    root: Path
+    plans: list[UseCasePlan]
+
+
 def make_plan(count: int = 50, seed: int = 20261) -> list[UseCasePlan]:
     """``count`` use cases over six quarters (three of them on quarter boundaries);
     later ones adopt faster (reuse)."""
@@ -91,6 +98,19 @@ def make_plan(count: int = 50, seed: int = 20261) -> list[UseCasePlan]:
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def straight(uid: str, department: str, registered: str, production: str | None) -> UseCasePlan:
+    """Explore → PoC → Pilot in three weeks, then Production on the given day (if any)."""
+    reg = utc(registered)
+    plan = UseCasePlan(uid, department, (), reg, monthly_cost=1500.0)
+    if production is not None:
+        plan.steps = [
+            Step(reg + timedelta(days=7), "pass", Stage.POC),
+            Step(reg + timedelta(days=21), "pass", Stage.PILOT),
+            Step(utc(production), "pass", Stage.PRODUCTION),
+        ]
+    return plan
 
 
 def boundary_plans(first: int) -> list[UseCasePlan]:
@@ -146,32 +166,6 @@ def _plan_steps(plan: UseCasePlan, i: int, count: int, rng: random.Random) -> No
         then(40, "pass", Stage.SCALE)
 
 
-SETTINGS = """\
-[store]
-uri = "ledger"
-[signing]
-key = "file:keys/gate.pem"
-[clock]
-simulated = true
-[[trusted_keys]]
-name = "gate"
-path = "keys/gate.pub"
-roles = ["gate"]
-[[trusted_keys]]
-name = "sponsor"
-path = "keys/sponsor.pub"
-roles = ["sponsor"]
-[[trusted_keys]]
-name = "budget"
-path = "keys/budget.pub"
-roles = ["budget_owner"]
-[[trusted_keys]]
-name = "ops"
-path = "keys/ops.pub"
-roles = ["operations_lead"]
-"""
-
-
 def spec_of(plan: UseCasePlan) -> dict[str, object]:
     criteria: dict[str, object] = {
         # Some planned stages run past the playbook's maximum: their locked criteria say so.
@@ -204,13 +198,15 @@ def spec_of(plan: UseCasePlan) -> dict[str, object]:
     }
 
 
-def build_workspace(root: Path, plans: list[UseCasePlan]) -> None:
-    (root / "usecases").mkdir(parents=True)
-    for name in ("gate", "sponsor", "budget", "ops"):
-        generate_keypair(root / "keys" / f"{name}.pem")
-    (root / "stagegate.toml").write_text(textwrap.dedent(SETTINGS))
-    for plan in plans:
-        (root / "usecases" / f"{plan.id}.yaml").write_text(yaml.safe_dump(spec_of(plan)))
+def plan_world(root: Path, plans: list[UseCasePlan]) -> World:
+    """A workspace with a spec per plan, trusting an operations lead besides the gate,
+    the sponsor and the budget owner."""
+    return World.create(
+        root,
+        t0=T0,
+        settings=SettingsOptions(extra_trusted=(OPERATIONS_LEAD,)),
+        usecases={plan.id: yaml.safe_dump(spec_of(plan)) for plan in plans},
+    )
 
 
 def _gate(session: Session, usecase: str, target: Stage, when: datetime, blocked: bool) -> None:
@@ -228,12 +224,9 @@ def _gate(session: Session, usecase: str, target: Stage, when: datetime, blocked
     record_gate(session, state, evaluation)
 
 
-def write_ledger(root: Path, plans: list[UseCasePlan]) -> Session:
-    """Write every plan through the real actions into the workspace at ``root``."""
-    session = Session.open(root)
-    signers: dict[str, Signer] = {
-        name: load_signer(f"file:keys/{name}.pem", root) for name in ("sponsor", "budget", "ops")
-    }
+def write_ledger(world: World, plans: list[UseCasePlan]) -> Session:
+    """Write every plan through the real actions into the world's workspace."""
+    session = world.session
     for plan in plans:
         register(session, plan.id, now=plan.registered)
         stage = Stage.EXPLORE
@@ -242,7 +235,7 @@ def write_ledger(root: Path, plans: list[UseCasePlan]) -> Session:
                 assert step.target is not None
                 if step.action == "pass":
                     for role, key in APPROVERS[stage]:
-                        approve(session, plan.id, signers[key], role=role,
+                        approve(session, plan.id, world.signer(key), role=role,
                                 now=step.time - timedelta(hours=1))  # fmt: skip
                 _gate(session, plan.id, step.target, step.time, step.action == "blocked")
                 if step.action == "pass":

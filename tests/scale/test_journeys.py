@@ -11,8 +11,7 @@ from gates.ledger.entry import entry_key
 from gates.scale.metrics import ledger_metrics
 from gates.scale.quarters import Quarter
 from gates.workspace.session import Session
-from tests.scale.ledger_plan import build_workspace, utc, write_ledger
-from tests.scale.test_readiness import straight
+from tests.scale.ledger_plan import plan_world, straight, utc, write_ledger
 
 AS_OF = utc("2026-10-15T12:00")
 
@@ -25,8 +24,8 @@ def test_a_chain_without_a_spec_counts_in_production_but_has_no_department(
         straight("b", "finance", "2026-05-02T09:00", "2026-08-20T09:00"),
     ]
     root = tmp_path / "ws"
-    build_workspace(root, plans)
-    write_ledger(root, plans)
+    world = plan_world(root, plans)
+    write_ledger(world, plans)
     (root / "usecases" / "b.yaml").unlink()  # the chain stays; its declared facts are gone
     session = Session.open(root)
     (q3,) = ledger_metrics(session.ledger, session.workspace, Quarter(2026, 3), AS_OF).quarters[-1:]
@@ -39,8 +38,8 @@ def test_a_chain_without_a_spec_counts_in_production_but_has_no_department(
 def test_metrics_refuse_a_ledger_that_fails_verification(tmp_path: Path) -> None:
     plans = [straight("a", "support", "2026-05-01T09:00", "2026-07-20T09:00")]
     root = tmp_path / "ws"
-    build_workspace(root, plans)
-    write_ledger(root, plans)
+    world = plan_world(root, plans)
+    write_ledger(world, plans)
     (root / "ledger" / entry_key("a", 5)).unlink()  # a gap in the chain
     session = Session.open(root)
     with pytest.raises(LedgerError, match=r"'a' fails verification"):

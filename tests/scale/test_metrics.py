@@ -12,8 +12,8 @@ from gates.scale.metrics import QuarterMetrics, ledger_metrics
 from gates.scale.quarters import Quarter
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.scale.conftest import Generated
 from tests.scale.expected import QUARTERS, expected_quarter, first_production
+from tests.scale.ledger_plan import Generated
 
 AS_OF = datetime(2027, 1, 2, tzinfo=UTC)
 

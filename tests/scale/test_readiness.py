@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +17,16 @@ from gates.policy import effective_criteria
 from gates.results import CheckResult, Status
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.scale.ledger_plan import Step, UseCasePlan, build_workspace, utc, write_ledger
+from tests.scale.ledger_plan import UseCasePlan, plan_world, straight, utc, write_ledger
 
 #: Mid-October 2026: the last complete quarter is 2026Q3.
 NOW = utc("2026-10-15T12:00")
 
 
-def straight(uid: str, department: str, registered: str, production: str | None) -> UseCasePlan:
-    """Explore → PoC → Pilot in three weeks, then Production on the given day (if any)."""
-    reg = utc(registered)
-    plan = UseCasePlan(uid, department, (), reg, monthly_cost=1500.0)
-    if production is not None:
-        plan.steps = [
-            Step(reg + timedelta(days=7), "pass", Stage.POC),
-            Step(reg + timedelta(days=21), "pass", Stage.PILOT),
-            Step(utc(production), "pass", Stage.PRODUCTION),
-        ]
-    return plan
-
-
 def ledger_of(tmp_path: Path, plans: list[UseCasePlan]) -> Session:
     root = tmp_path / "ws"
-    build_workspace(root, plans)
-    return write_ledger(root, plans)
+    world = plan_world(root, plans)
+    return write_ledger(world, plans)
 
 
 def readiness(session: Session, usecase: str, **scale: Any) -> dict[str, CheckResult]:

@@ -4,7 +4,6 @@ OpenSSH public keys in the trust list, and verification that loads no signer bac
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,16 +16,9 @@ from gates.ledger.entry import entry_key
 from gates.signing.keys import load_public_key
 from gates.signing.signers import key_argument_uri, load_signer, redacted
 from gates.workspace.session import Session
-from tests.ledger.conftest import T0, build_workspace
-
-STAGEGATE = [sys.executable, "-m", "gates.cli"]
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "STAGEGATE_WORKSPACE"}
-    return subprocess.run(
-        [*STAGEGATE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
-    )
+from tests.support.cli import run
+from tests.support.presets import ledger_world
+from tests.support.world import T0
 
 
 def ssh_keygen(path: Path, key_type: str = "ed25519") -> Path:
@@ -41,7 +33,7 @@ def ssh_keygen(path: Path, key_type: str = "ed25519") -> Path:
 def ws(tmp_path: Path) -> Path:
     """The ledger world plus an approver whose trusted key is an OpenSSH .pub file."""
     root = tmp_path / "ws"
-    build_workspace(root)
+    ledger_world(root)
     pub = ssh_keygen(root / "keys" / "kim_ed25519")
     with (root / "stagegate.toml").open("a") as settings:
         settings.write(

@@ -20,8 +20,9 @@ from gates.signing.pkcs11_uri import parse_pkcs11_uri
 from gates.signing.signers import load_signer
 from gates.stages import Stage
 from gates.workspace.session import Session
-from tests.ledger.conftest import T0, build_workspace
-from tests.signing.conftest import PIN_ENV, SOFTHSM2_MODULE, USER_PIN, Token
+from tests.support.key_holders import PIN_ENV, SOFTHSM2_MODULE, USER_PIN, Token
+from tests.support.presets import ledger_world
+from tests.support.world import T0
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]
 
@@ -39,7 +40,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def token_workspace(root: Path, token: Token, key_uri: str | None = None) -> Path:
     """The ledger test world, with the gate key on the token instead of in keys/gate.pem."""
-    build_workspace(root)
+    ledger_world(root)
     pem = run("keys", "public", token.uri(), "--out", str(root / "keys" / "token-gate.pub"))
     assert pem.returncode == 0, pem.stderr
     settings = root / "stagegate.toml"

@@ -17,8 +17,9 @@ from gates.signing.dsse import pae, parse_envelope
 from gates.signing.keys import load_public_key
 from gates.signing.signers import load_signer
 from gates.workspace.session import Session
-from tests.ledger.conftest import T0, build_workspace
-from tests.signing.conftest import Agent, fingerprint_of
+from tests.support.key_holders import Agent, fingerprint_of
+from tests.support.presets import ledger_world
+from tests.support.world import T0
 
 STAGEGATE = [sys.executable, "-m", "gates.cli"]
 
@@ -38,7 +39,7 @@ def test_an_approval_signed_through_ssh_agent_verifies_against_the_openssh_publi
     ssh_agent: Agent, tmp_path: Path
 ) -> None:
     root = tmp_path / "ws"
-    build_workspace(root)
+    ledger_world(root)
     register(Session.open(root), "alpha", now=T0)
     pub = ssh_agent.add_new_key("id_ed25519", comment="kim@laptop")
     trust_ssh_key(root, "kim", pub, "operations_lead")
@@ -104,7 +105,7 @@ def test_an_rsa_key_in_the_agent_cannot_be_chosen(ssh_agent: Agent) -> None:
 
 def test_approve_without_an_agent_exits_2_with_one_message(tmp_path: Path) -> None:
     root = tmp_path / "ws"
-    build_workspace(root)
+    ledger_world(root)
     register(Session.open(root), "alpha", now=T0)
     env = {k: v for k, v in os.environ.items() if k not in ("STAGEGATE_WORKSPACE", "SSH_AUTH_SOCK")}
     args = ["approve", "alpha", "--role", "sponsor", "--key", "ssh-agent:"]

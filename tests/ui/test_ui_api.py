@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from gates.ui.app import SECURITY_HEADERS
-from tests.report.demo_ledger import flip_payload_byte, non_ascii_in_base64
-from tests.ui.conftest import live_server
+from tests.support.forge import flip_payload_byte, non_ascii_in_base64
+from tests.support.ui_server import live_server
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = ("PRIVATE KEY", "[store]", "trusted_keys", "root:x:0:0")
@@ -211,7 +211,7 @@ def test_the_ui_imports_none_of_prefect_mlflow_or_gx(root: Path) -> None:
     code = (
         "import sys; from pathlib import Path\n"
         "import httpx\n"
-        "from tests.ui.conftest import live_server\n"
+        "from tests.support.ui_server import live_server\n"
         f"with live_server(Path({str(root)!r})) as url:\n"
         "    assert httpx.get(url + '/usecases/support-bot').status_code == 200\n"
         "    assert httpx.get(url + '/entries/support-bot/5').status_code == 200\n"

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from tests.report.demo_ledger import flip_payload_byte
-from tests.ui.conftest import free_port
+from tests.support.forge import flip_payload_byte
+from tests.support.ui_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,17 +1,14 @@
-"""The demo workspace as report and UI tests use it, plus hostile content and tampering."""
+"""The product's demo workspace as report and UI tests read it, and a use case full of markup."""
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 from pathlib import Path
 
 from rich.console import Console
 
 from gates.demo.scenario import run_demo
 from gates.engine.actions import approve, promote, register
-from gates.ledger.entry import entry_key
 from gates.signing.keys import generate_keypair
 from gates.signing.signers import load_signer
 from gates.stages import Stage
@@ -57,27 +54,3 @@ def add_hostile_usecase(root: Path) -> None:
     approve(session, HOSTILE_ID, eve, role="sponsor", note=HOSTILE)
     outcome = promote(session, HOSTILE_ID, Stage.POC)
     assert not outcome.promoted  # its deliverable path names no file
-
-
-def entry_path(root: Path, usecase: str, sequence: int) -> Path:
-    return root / "ledger" / entry_key(usecase, sequence)
-
-
-def flip_payload_byte(root: Path, usecase: str, sequence: int) -> None:
-    """Flip one bit in the signed payload of a stored entry (the envelope stays well-formed)."""
-    path = entry_path(root, usecase, sequence)
-    doc = json.loads(path.read_bytes())
-    payload = bytearray(base64.b64decode(doc["payload"]))
-    payload[len(payload) // 2] ^= 0x01
-    doc["payload"] = base64.b64encode(bytes(payload)).decode("ascii")
-    path.write_bytes(json.dumps(doc).encode("utf-8"))
-
-
-def non_ascii_in_base64(root: Path, usecase: str, sequence: int, field: str = "payload") -> None:
-    """Put one non-ASCII character inside a stored entry's base64 ``payload`` or ``sig``."""
-    path = entry_path(root, usecase, sequence)
-    doc = json.loads(path.read_bytes())
-    holder = doc if field == "payload" else doc["signatures"][0]
-    text = holder[field]
-    holder[field] = text[: len(text) // 2] + "é" + text[len(text) // 2 + 1 :]
-    path.write_bytes(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
