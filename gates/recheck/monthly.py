@@ -170,7 +170,7 @@ def monthly_report(session: Session, usecase_id: str, month: Month, now: datetim
         raise ConfigError("--month", [f"{month.label} has not begun (now {now.date()})"])
     spec = session.workspace.usecase(usecase_id)
     state = session.ledger.state(usecase_id)  # verified, or LedgerError naming the violation
-    history = state.history
+    history = tuple(e for e in state.history if e.predicate.time <= now)  # as of ``now``
     spans = production_spans(history)
     production_days = _days_in(spans, month)
     if not production_days:

@@ -61,6 +61,20 @@ class Month:
     def dates(self) -> list[date]:
         return [self.start.date() + timedelta(days=i) for i in range(self.days)]
 
+    @classmethod
+    def of(cls, moment: datetime) -> Month:
+        """The month ``moment`` falls in (UTC)."""
+        utc = moment.astimezone(UTC)
+        return cls(utc.year, utc.month)
+
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+
+def last_complete_month(now: datetime) -> Month:
+    """The latest month that has ended by ``now``."""
+    return Month.of(now).previous()
+
 
 @dataclass(frozen=True)
 class Day:

@@ -314,7 +314,7 @@ class World:
         *,
         reason: str,
         to: Stage | None = None,
-        sponsor: Signer | None | Literal["own"] = "own",
+        sponsor: Signer | Literal["own"] | None = "own",
     ) -> Entry:
         """A No-Go or rollback: by default the sponsor signs it with her own key, then the
         gate records it; ``sponsor=None`` records an approval already in the ledger."""
