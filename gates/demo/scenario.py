@@ -9,6 +9,7 @@ its sponsor's own key and recorded by the gate.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,27 @@ def nightly(session: Session, when: datetime, use_prefect: bool) -> list[Recheck
         raise summary
     by_id = {o["useCase"]: o for o in summary["outcomes"]}
     return [recheck_from_json(by_id[uc]) for uc in by_id]
+
+
+@dataclass(frozen=True)
+class MonthlyWritten:
+    month: str
+    verdicts: str
+    html: Path
+
+
+def write_monthly_report(session: Session, root: Path, last_run: datetime) -> MonthlyWritten:
+    """support-bot's monthly operations report for the month of its latest monitoring run."""
+    from gates.recheck.monthly import monthly_report
+    from gates.recheck.monthly_figures import Month
+    from gates.report.monthly_page import write_monthly
+
+    report = monthly_report(session, "support-bot", Month.of(last_run), datetime.now(UTC))
+    written = write_monthly(report, root / "reports")
+    shown = ", ".join(
+        f"{j.label.lower()} {j.status} ({j.value})" for j in report.summary if j.status != "met"
+    )
+    return MonthlyWritten(report.month.label, shown or "every criterion met", written.html)
 
 
 def run_demo(
@@ -252,6 +274,12 @@ def run_demo(
             + (f" — {outcome.message}" if outcome.message else "")
         )
 
+    monthly = write_monthly_report(session, root, story.day(105) - timedelta(hours=8))
+    story.say(
+        f"monthly operations report for {monthly.month}: {monthly.verdicts}; "
+        f"written to {monthly.html.relative_to(root)} and its JSON"
+    )
+
     from gates.engine.status import usecase_status
     from gates.ledger.verify import verify_ledger
 
@@ -278,6 +306,7 @@ def run_demo(
     out.print()
     out.print(
         f"Next: [bold]stagegate --workspace {root} status[/]  ·  [bold]audit log support-bot[/]  ·  "
-        "[bold]audit show support-bot#5[/] (the blocked PoC gate)"
+        "[bold]audit show support-bot#5[/] (the blocked PoC gate)  ·  "
+        f"[bold]report monthly support-bot --month {monthly.month}[/]"
     )
     return session

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,38 @@ def test_the_nightly_recheck_watches_production_from_mlflow_monitoring(
     evidence = next(c for c in recheck.checks if c.check == "health:availability").evidence
     assert evidence[0]["kind"] == "mlflow-monitoring" and len(evidence[0]["details"]["runs"]) == 14
     assert "support-bot: WARN (health:cost warn" in text
+
+
+def test_the_demo_files_support_bots_monthly_operations_report(demo: tuple[Path, str]) -> None:
+    """The report covers the month of the last monitoring run, from the runs the demo logged."""
+    from gates.demo.workspace import monitoring_day
+
+    root, text = demo
+    [page] = (root / "reports").glob("monthly-report-support-bot-*.html")
+    data = json.loads(page.with_suffix(".json").read_text())
+    start = datetime.fromisoformat(data["from"])
+    end = datetime.fromisoformat(data["to"])
+    logged = {
+        (story_start(root) + timedelta(days=n) - timedelta(hours=8)).date(): monitoring_day(n)
+        for n in range(92, 106)
+    }
+    in_month = {d: m for d, m in logged.items() if start.date() <= d < end.date()}
+    assert [d["date"] for d in data["days"]] == [d.isoformat() for d in sorted(in_month)]
+    assert data["cost"]["spent"] == pytest.approx(sum(m["cost"] for m in in_month.values()))
+    assert data["incidents"]["days"] == []
+    nights = [n["sequence"] for n in data["rechecks"]]
+    recheck = Session.open(root).ledger.state("support-bot").history[-1]
+    assert nights == ([recheck.sequence] if start <= recheck.predicate.time < end else [])
+    assert "<svg" in page.read_text()
+    assert f"monthly operations report for {data['month']}" in text
+    cost = next(j for j in data["summary"] if j["criterion"] == "cost")
+    assert cost["status"] == ("warning" if data["cost"]["ratio"] >= 0.8 else "met")
+    assert ("cost warning" in text) is (cost["status"] == "warning")
+
+
+def story_start(root: Path) -> datetime:
+    """The demo's day 0: support-bot's registration."""
+    return Session.open(root).ledger.state("support-bot").history[0].predicate.time
 
 
 def test_the_demo_folder_verifies_after_being_moved(demo: tuple[Path, str], tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from gates.workspace.session import Session
-from tests.flows.conftest import GATE_TIME, UC, build_world, usecase_spec
-from tests.flows.test_deployments import STAGEGATE
+from tests.support.cli import STAGEGATE
+from tests.support.presets import GATE_TIME, UC, gate_spec, gate_world, run_flow
 
 pytestmark = pytest.mark.prefect
 
@@ -77,7 +77,7 @@ def user_env(home: Path, api_url: str | None = None) -> dict[str, str]:
 def test_promote_without_a_prefect_api_says_a_temporary_server_starts_and_repeats_no_check(
     tmp_path: Path,
 ) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec(), approvals=False)
+    world = gate_world(tmp_path / "ws", gate_spec(), approvals=False)
     env = user_env(tmp_path / "prefect-home")
     (tmp_path / "tmp").mkdir()
     env["TMPDIR"] = str(tmp_path / "tmp")
@@ -97,7 +97,7 @@ def test_promote_without_a_prefect_api_says_a_temporary_server_starts_and_repeat
     assert "| WARNING |" not in out
     assert "approval:sponsor" in out
     # The flow run is named, without a link: the temporary server has no UI, and is gone.
-    entry = world.state().last_gate
+    entry = world.state(UC).last_gate
     assert entry is not None and entry.predicate.gate is not None
     recorded = entry.predicate.gate.flow_run
     match = FLOW_RUN_LINE.search(out)
@@ -109,9 +109,9 @@ def test_promote_without_a_prefect_api_says_a_temporary_server_starts_and_repeat
 
 
 def test_audit_show_names_the_flow_run_that_evaluated_a_gate(tmp_path: Path) -> None:
-    world = build_world(tmp_path / "ws", usecase_spec(), approvals=False)
-    world.run_flow()
-    entry = world.state().last_gate
+    world = gate_world(tmp_path / "ws", gate_spec(), approvals=False)
+    run_flow(world)
+    entry = world.state(UC).last_gate
     assert entry is not None and entry.predicate.gate is not None
     flow_run = entry.predicate.gate.flow_run
     assert flow_run
@@ -135,7 +135,7 @@ def test_local_flow_against_a_running_prefect_api_prints_the_flow_runs_url(
 
     api_url = get_current_settings().api.url  # the folder's Prefect test harness
     assert api_url
-    world = build_world(tmp_path / "ws", usecase_spec())
+    world = gate_world(tmp_path / "ws", gate_spec())
     code, out = terminal_run(
         [*STAGEGATE, "--workspace", str(world.root), "promote", UC, "--to", "poc",
          "--local-flow", "--at", GATE_TIME.isoformat()],
