@@ -144,7 +144,10 @@ def promote_entry(
     *,
     now: datetime | None = None,
     via_prefect: bool = True,
+    on_temporary_server: Callable[[], None] | None = None,
 ) -> Entry:
     """Promote through the gate flow in this process (default) or in-process; the entry."""
     route: Route = "local-flow" if via_prefect else "in-process"
-    return run_promotion(session, usecase_id, target, route=route, now=now).entry
+    return run_promotion(
+        session, usecase_id, target, route=route, now=now, on_temporary_server=on_temporary_server
+    ).entry

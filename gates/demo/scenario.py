@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
+from flows.prefect_api import TEMPORARY_SERVER_NOTE
 from flows.promotion import promote_entry
 from gates.demo import workspace as demo_ws
 from gates.demo.mlflow_runs import log_run
@@ -126,7 +128,10 @@ def run_demo(
     )
 
     def gate(usecase: str, target: Stage, n: float) -> str:
-        entry = promote_entry(session, usecase, target, now=story.day(n), via_prefect=use_prefect)
+        entry = promote_entry(
+            session, usecase, target, now=story.day(n), via_prefect=use_prefect,
+            on_temporary_server=lambda: story.say(f"[dim]{escape(TEMPORARY_SERVER_NOTE)}[/]"),
+        )  # fmt: skip
         show_gate(entry, out)
         assert entry.predicate.gate is not None
         return entry.predicate.gate.verdict

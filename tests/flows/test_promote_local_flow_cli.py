@@ -7,6 +7,7 @@ variables and no Prefect settings but those the test names.
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -151,3 +152,24 @@ def test_local_flow_against_a_running_prefect_api_prints_the_flow_runs_url(
     entry = Session.open(world.root).ledger.state(UC).last_gate
     assert entry is not None and entry.predicate.gate is not None
     assert entry.predicate.gate.flow_run == flow_run
+
+
+def test_promote_json_carries_the_flow_run_and_its_link(tmp_path: Path) -> None:
+    from prefect.settings import get_current_settings
+
+    api_url = get_current_settings().api.url  # the folder's Prefect test harness
+    assert api_url
+    world = gate_world(tmp_path / "ws", gate_spec())
+    result = subprocess.run(
+        [*STAGEGATE, "--workspace", str(world.root), "promote", UC, "--to", "poc",
+         "--local-flow", "--at", GATE_TIME.isoformat(), "--json"],
+        capture_output=True, text=True, timeout=240,
+        env=user_env(tmp_path / "prefect-home", api_url),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    entry = world.state(UC).last_gate
+    assert entry is not None and entry.predicate.gate is not None
+    assert shown["flowRun"] == entry.predicate.gate.flow_run is not None
+    assert shown["flowRunUrl"] == f"{api_url.removesuffix('/api')}/runs/flow-run/{shown['flowRun']}"
