@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gates.checks.interface import CheckContext, StageView
@@ -214,11 +214,19 @@ def monthly_report(session: Session, usecase_id: str, month: Month, now: datetim
                 f"{usecase_id}: the monitoring dataset does not pass its expectations "
                 f"({validation.check}: {validation.reason}); its figures are not reported"
             )
-    points = [o for o in series.observations if month.start <= o.at < window_end]
+    # Only the days in Production: a stage before it is judged by its own gate. Days, not
+    # instants, because a daily row is stamped at midnight of the day the gate passed in.
+    in_production = set(production_days)
+    points = [
+        o
+        for o in series.observations
+        if month.start <= o.at < window_end and o.at.astimezone(UTC).date() in in_production
+    ]
     if not points:
         sources = ", ".join(e.uri for e in series.evidence) or "evidence.monitoring"
         raise StagegateError(
-            f"{usecase_id}: no monitoring data in {month.label} ({sources})",
+            f"{usecase_id}: no monitoring data for its days in Production in {month.label} "
+            f"({sources})",
             hint="the report is made from the month's monitoring runs or rows",
         )
     days = figures.days_of(points, rule.quality.metric)

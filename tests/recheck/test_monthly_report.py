@@ -35,7 +35,11 @@ JULY = Month(2026, 7)
 BUDGET = 30000.0  # PRODUCTION_SPEC's production budget
 INCIDENT_DAY, SPIKE_DAY, SLOW_DAY = 20, 20, 21
 LOW_QUALITY = range(13, 20)  # 13 to 19 July: quality 0.80 against a floor of 0.855
-NIGHTS = (5, 12, 19, 20, 26)  # July nights the re-check runs (21:00 UTC); and 2 August
+NIGHTS = (5, 12, 19, 20, 26)
+#: ``late`` enters Production on 16 July, with the same monitoring rows since June.
+LATE_START = datetime(
+    2026, 7, 16, 9, tzinfo=UTC
+)  # July nights the re-check runs (21:00 UTC); and 2 August
 
 
 def _row(day: date) -> dict[str, object]:
@@ -68,8 +72,8 @@ class Built:
         return datetime(2026, 7, day, hour, tzinfo=UTC)
 
 
-def _write_rows(world: World, rows: list[dict[str, object]]) -> None:
-    path = world.root / "data" / "svc-monitoring.csv"
+def _write_rows(world: World, rows: list[dict[str, object]], usecase: str = "svc") -> None:
+    path = world.root / "data" / f"{usecase}-monitoring.csv"
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -83,7 +87,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     add_monitored(world, "bot")
     assert world.at(world.advance("svc", Stage.PRODUCTION)) == datetime(2026, 7, 1, 9, tzinfo=UTC)
     world.advance("bot", Stage.POC)
+    add_monitored(world, "late")
+    assert world.at(world.advance("late", Stage.PRODUCTION, start_day=15)) == LATE_START
     _write_rows(world, ROWS)
+    _write_rows(world, ROWS, "late")
     with serve_receiver() as receiver:
         world.append_settings(f'[alerts]\nwebhook_url = "{receiver.url}"\n')
         nights = [datetime(2026, 7, n, 21, tzinfo=UTC) for n in NIGHTS]
@@ -179,6 +186,26 @@ def test_rows_outside_the_month_are_left_out(july: MonthlyReport) -> None:
     assert july.requests == sum(float(r["requests"]) for r in JULY_ROWS)  # type: ignore[arg-type]
 
 
+def test_a_use_case_entering_production_mid_month_is_reported_from_that_day(
+    built: Built,
+) -> None:
+    report = monthly_report(built.world.session, "late", JULY, datetime(2026, 8, 5, tzinfo=UTC))
+    production = [r for r in JULY_ROWS if str(r["date"]) >= LATE_START.date().isoformat()]
+    assert [d.day.isoformat() for d in report.days] == [r["date"] for r in production]
+    assert len(report.production_days) == 16 and report.spans[0].start == LATE_START
+    spent = sum(float(r["cost"]) for r in production)  # type: ignore[arg-type]
+    run_rate = statistics.fmean(float(r["cost"]) for r in production[-7:])  # type: ignore[arg-type]
+    assert report.cost.spent == spent and report.cost.filled_days == 31 - 16
+    assert report.cost.total == pytest.approx(spent + 15 * run_rate)
+    moved = [
+        (e.sequence, e.predicate.stage.after)
+        for e in built.world.session.ledger.state("late").history
+        if e.predicate.time.month == 7 and e.predicate.stage.before != e.predicate.stage.after
+    ]
+    assert [(m.sequence, m.after) for m in report.moves] == moved
+    assert moved[-1][1] == "production"
+
+
 # --- the signed re-checks of the month ----------------------------------------------------
 
 
@@ -252,7 +279,8 @@ def test_a_month_in_production_without_monitoring_rows_says_there_is_no_data(
     result = run("--workspace", str(copy), "report", "monthly", "svc", "--month", "2026-07")
     assert result.returncode == 2, result.stdout
     assert (
-        "no monitoring data in 2026-07" in result.stderr and "svc-monitoring.csv" in result.stderr
+        "no monitoring data for its days in Production in 2026-07" in result.stderr
+        and "svc-monitoring.csv" in result.stderr
     )
     assert "Traceback" not in result.stderr
 
