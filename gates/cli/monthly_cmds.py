@@ -51,6 +51,10 @@ def monthly(
     """Health, incidents and cost against budget over a month in Production. Exit 0 when made."""
     from datetime import UTC, datetime
 
+    from gates.extras import GATE, require
+
+    # The monitoring source is read through MLflow and Great Expectations, like the re-check.
+    require(GATE, "stagegate report monthly")
     from gates.recheck.monthly import monthly_report
     from gates.recheck.monthly_figures import Month, last_complete_month
 
