@@ -8,4 +8,4 @@ longer runs (its figures then mean nothing). See bench/README.md.
 """
 
 #: The benches ``python -m bench`` runs, in this order.
-BENCHES = ("coldstart", "verify", "verify_large", "gate", "signers", "ui", "recheck")
+BENCHES = ("coldstart", "verify", "verify_large", "gate", "promote_cli", "signers", "ui", "recheck")

@@ -66,6 +66,9 @@ from gates.stages import Stage, parse_stage
 from gates.workspace.session import Session
 
 FLOW_NAME = "stagegate-gate"
+#: Set on the log records of failing checks: a caller that prints the gate's table
+#: keeps them off its terminal (``flows.promotion.checks_shown_by_caller``).
+GATE_CHECK_LOG = "stagegate_gate_check"
 #: Transient failures only (``gates.engine.failures.is_transient``); a failed check is
 #: never re-rolled.
 IO_RETRIES = 2
@@ -266,7 +269,7 @@ async def run_gate_flow(
             )
 
     for r in evaluation.failing:
-        logger.warning("%s %s: %s", r.check, r.status.value, r.reason)
+        logger.warning("%s %s: %s", r.check, r.status.value, r.reason, extra={GATE_CHECK_LOG: True})
     logger.info(
         "%s %s → %s: %s; entry %s (%s)",
         plan.usecase_id,

@@ -18,3 +18,5 @@ class PromotionReport:
     alias: str | None = None
     #: The Prefect flow run that evaluated the gate, if one did.
     flow_run: str | None = None
+    #: Where to see that run in the Prefect UI, when there is one to link to.
+    flow_run_url: str | None = None

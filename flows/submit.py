@@ -104,9 +104,9 @@ def _api_url() -> str:
 
 
 def _ui_url(run_id: Any) -> str | None:
-    from prefect.utilities.urls import url_for
+    from flows.prefect_api import flow_run_url
 
-    return url_for("flow-run", obj_id=run_id)
+    return flow_run_url(str(run_id))
 
 
 def _promotion_deployment(client: SyncPrefectClient, api: str) -> Any:
@@ -154,12 +154,14 @@ def _report(session: Session, usecase_id: str, target: Stage, run: SubmittedRun)
     state = session.ledger.state(usecase_id)
     entry = _entry_of_run(state, run.id)
     if entry is not None:
-        return PromotionReport(entry, flow_run=run.id)
+        return PromotionReport(entry, flow_run=run.id, flow_run_url=run.url)
     recorded = recorded_promotion(state, target)
     if recorded is not None:
         due = recorded_alias(session, state, recorded)
         alias = alias_text(*due) if due else None
-        return PromotionReport(recorded, resumed=True, alias=alias, flow_run=run.id)
+        return PromotionReport(
+            recorded, resumed=True, alias=alias, flow_run=run.id, flow_run_url=run.url
+        )
     raise StagegateError(
         f"{usecase_id}: the promotion run {run.name} completed, but no gate entry of it is in "
         f"the ledger at {session.workspace.store_uri}",

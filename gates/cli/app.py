@@ -25,6 +25,7 @@ from gates.cli import (
     workspace_cmds,
 )
 from gates.cli.context import CliState, quiet_library_logs
+from gates.cli.monthly_cmds import register_commands as register_monthly_commands
 from gates.cli.report_cmds import register_commands as register_report_commands
 from gates.errors import StagegateError
 
@@ -74,6 +75,7 @@ ledger_cmds.register_commands(app)
 workspace_cmds.register_commands(app)
 app.add_typer(audit.app, name="audit")
 register_report_commands(app, audit.app)
+register_monthly_commands(app)
 recheck_cmds.register_commands(app)
 explore_cmds.register_commands(app)
 roadmap_cmds.register_commands(app)

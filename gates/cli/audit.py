@@ -569,6 +569,8 @@ def show(
     )
     if p.gate:
         out.print("verdict:", verdict_text(p.gate.verdict), f"criteria {p.gate.criteria_digest}")
+        if p.gate.flow_run:
+            out.print(f"evaluated by Prefect flow run {escape(p.gate.flow_run)}", highlight=False)
         out.print(check_details([c.model_dump(mode="json") for c in p.gate.checks]))
     if p.recheck:
         r = p.recheck

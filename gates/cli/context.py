@@ -16,9 +16,12 @@ if TYPE_CHECKING:  # the session (and its ledger, pydantic models, keys) loads o
 
 #: Defaults for a terminal tool: our own tables tell the story, so Prefect's per-task INFO
 #: lines, its telemetry and MLflow's migration chatter are off unless the user says otherwise.
+#: ``DO_NOT_TRACK`` is the client side of it: without it Prefect prints a telemetry notice
+#: on a new user's first interactive run, and Prefect and MLflow send usage events.
 QUIET_DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "true",
     "MLFLOW_LOGGING_LEVEL": "WARNING",
 }
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
+from rich.markup import escape
 
 from gates.cli.context import parse_when, session_of, state_of
 from gates.errors import ConfigError
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from gates.ledger.entry import Entry
     from gates.risks import Risk
     from gates.roadmap.tracking import DecisionTrack
+    from gates.signing.signers import Signer
+    from gates.workspace.session import Session
 from gates.stages import Stage, parse_stage
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -39,6 +42,22 @@ def _stage(value: str, option: str) -> Stage:
         return parse_stage(value)
     except ValueError as e:
         raise ConfigError(option, [str(e)]) from None
+
+
+def _decision(value: str) -> Literal["no-go", "rollback"]:
+    if value not in ("no-go", "rollback"):
+        raise ConfigError("DECISION", [f"{value!r}: expected no-go or rollback"])
+    return "no-go" if value == "no-go" else "rollback"
+
+
+def _own_signer(session: Session, key: str) -> Signer:
+    """A person's own key from ``--key``: a relative key file is found from where they
+    stand, else in the workspace."""
+    from gates.signing.signers import key_argument_uri, load_signer
+
+    uri = key_argument_uri(key)
+    here = uri.startswith("file:") and Path(uri[5:]).expanduser().exists()
+    return load_signer(uri, Path.cwd() if here else session.workspace.root)
 
 
 def gate_json(entry: Entry) -> dict[str, object]:
@@ -235,6 +254,11 @@ def register_commands(app: typer.Typer) -> None:
         def waiting(message: str) -> None:
             notes.print(f"[yellow]{message}[/]", soft_wrap=True)
 
+        def temporary_server() -> None:
+            from flows.prefect_api import TEMPORARY_SERVER_NOTE
+
+            notes.print(f"{usecase}: {escape(TEMPORARY_SERVER_NOTE)}", soft_wrap=True)
+
         report = run_promotion(
             session,
             usecase,
@@ -243,18 +267,24 @@ def register_commands(app: typer.Typer) -> None:
             now=now,
             on_submitted=submitted,
             on_waiting=waiting,
+            on_temporary_server=temporary_server,
         )
         entry = report.entry
         data = gate_json(entry)
         data["flowRun"] = report.flow_run
+        data["flowRunUrl"] = report.flow_run_url
         data["resumed"] = report.resumed
         data["alias"] = report.alias
         if json_out:
             print_json(data)
-        elif report.resumed:
-            show_resumed(entry, report.alias)
         else:
-            show_gate(entry)
+            if report.resumed:
+                show_resumed(entry, report.alias)
+            else:
+                show_gate(entry)
+            if report.flow_run:
+                where = f": {report.flow_run_url}" if report.flow_run_url else ""
+                console().print(f"Prefect flow run {report.flow_run}{where}", soft_wrap=True)
         raise typer.Exit({"pass": 0, "blocked": 1}.get(str(data["verdict"]), 2))
 
     @app.command("next")
@@ -298,6 +328,20 @@ def register_commands(app: typer.Typer) -> None:
                 "--amendment", help="Approve the spec's changed criteria instead of the promotion."
             ),
         ] = False,
+        decision: Annotated[
+            str | None,
+            typer.Option(
+                "--decision",
+                help="Approve a no-go or rollback instead (as sponsor, with --reason; "
+                "--to for a rollback); `stagegate decide` then records it.",
+            ),
+        ] = None,
+        reason: Annotated[
+            str | None, typer.Option(help="The decision's reason (with --decision).")
+        ] = None,
+        to: Annotated[
+            str | None, typer.Option(help="Stage a rollback returns to (with --decision).")
+        ] = None,
         at: Annotated[
             str | None, typer.Option(help="Record this time instead of now (ISO 8601).")
         ] = None,
@@ -309,22 +353,37 @@ def register_commands(app: typer.Typer) -> None:
         names the criteria it approves: an amendment makes it stale.
         """
         from gates.engine.actions import approve as do_approve
-        from gates.signing.signers import key_argument_uri, load_signer
+        from gates.engine.actions import approve_decision
 
         session = session_of(ctx)
-        uri = key_argument_uri(key)
-        # A relative key file is found from where the approver stands, else the workspace.
-        here = uri.startswith("file:") and Path(uri[5:]).expanduser().exists()
-        signer = load_signer(uri, Path.cwd() if here else session.workspace.root)
-        entry = do_approve(
-            session,
-            usecase,
-            signer,
-            role=role,
-            note=note,
-            purpose="amendment" if amendment else "promotion",
-            now=parse_when(at),
-        )
+        signer = _own_signer(session, key)
+        if decision is not None:
+            if amendment:
+                raise ConfigError("--decision/--amendment", ["choose one of the two"])
+            if role != "sponsor":
+                raise ConfigError("--role", [f"{role!r}: a decision is approved as sponsor"])
+            if not reason:
+                raise ConfigError("--reason", ["a decision approval needs its reason"])
+            entry = approve_decision(
+                session,
+                usecase,
+                signer,
+                _decision(decision),
+                reason=reason,
+                to=_stage(to, "--to") if to else None,
+                note=note,
+                now=parse_when(at),
+            )
+        else:
+            entry = do_approve(
+                session,
+                usecase,
+                signer,
+                role=role,
+                note=note,
+                purpose="amendment" if amendment else "promotion",
+                now=parse_when(at),
+            )
         if json_out:
             print_json(
                 {"useCase": usecase, "sequence": entry.sequence, "entry": entry.key, "role": role}
@@ -356,43 +415,94 @@ def register_commands(app: typer.Typer) -> None:
         ctx: typer.Context,
         usecase: Annotated[str, typer.Argument(help="Use-case id.")],
         decision: Annotated[str, typer.Argument(help="no-go (stop) or rollback.")],
-        reason: Annotated[str, typer.Option(help="Why; recorded in the signed entry.")],
+        reason: Annotated[
+            str | None,
+            typer.Option(
+                help="Why; recorded in the signed entries (needed with --key; without it, "
+                "the sponsor's approved reason)."
+            ),
+        ] = None,
         to: Annotated[
             str | None, typer.Option(help="Stage to roll back to (one step back).")
+        ] = None,
+        key: Annotated[
+            str | None,
+            typer.Option(
+                help="The deciding sponsor's own key (PEM path or key URI): signs the decision "
+                "approval first. Without it, a sponsor's approval must be in the ledger "
+                "(`stagegate approve … --decision`)."
+            ),
+        ] = None,
+        wait: Annotated[
+            float | None,
+            typer.Option(
+                help="Without --key: seconds to wait for the sponsor's approval to appear "
+                r"(default \[promotion] approval_timeout_seconds).",
+                min=0,
+            ),
         ] = None,
         at: Annotated[
             str | None, typer.Option(help="Record this time instead of now (ISO 8601).")
         ] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Record a signed No-Go (stops the use case) or a rollback one stage back."""
-        from gates.engine.actions import decide as do_decide
+        """Record a No-Go (stops the use case) or a rollback one stage back.
 
-        if decision not in ("no-go", "rollback"):
-            raise ConfigError("DECISION", [f"{decision!r}: expected no-go or rollback"])
-        kind: Literal["no-go", "rollback"] = "no-go" if decision == "no-go" else "rollback"
+        A sponsor decides, with their own key: given --key, the sponsor signs a decision
+        approval (the decision, its reason and target stage, under the criteria in force),
+        then the gate records the decision citing it; otherwise an existing approval is
+        used, waited for up to --wait seconds.
+        """
+        from gates.engine.actions import decide as do_decide
+        from gates.engine.actions import decision_target
+        from gates.engine.approvals import wait_for_decision_approval
+
+        kind = _decision(decision)
+        session = session_of(ctx)
+        target = _stage(to, "--to") if to else None
+        sponsor = _own_signer(session, key) if key else None
+        if sponsor is None:
+            after = decision_target(session.ledger.state(usecase), usecase, kind, target)
+            settings = session.workspace.settings.promotion
+            timeout = settings.approval_timeout_seconds if wait is None else wait
+            notes = err_console() if json_out else console()
+            wait_for_decision_approval(
+                session,
+                usecase,
+                kind,
+                after.value,
+                reason,
+                timeout=timeout,
+                poll=settings.approval_poll_seconds,
+                on_waiting=lambda: notes.print(
+                    f"{usecase}: waiting for a sponsor's signed approval of the {decision}…",
+                    soft_wrap=True,
+                ),
+            )
         entry = do_decide(
-            session_of(ctx),
-            usecase,
-            kind,
-            reason=reason,
-            to=_stage(to, "--to") if to else None,
-            now=parse_when(at),
+            session, usecase, kind, reason=reason, to=target, now=parse_when(at), sponsor=sponsor
         )
-        after = entry.predicate.stage.after
+        after_stage = entry.predicate.stage.after
+        record = entry.predicate.decision
+        assert record is not None
         if json_out:
             print_json(
                 {
                     "useCase": usecase,
                     "sequence": entry.sequence,
                     "decision": decision,
-                    "stage": after,
+                    "stage": after_stage,
+                    "decider": record.decider,
+                    "approvals": record.approvals,
                 }
             )
         else:
+            cited = ", ".join(f"#{n}" for n in record.approvals)
             console().print(
-                f"{usecase}: {decision} recorded (entry #{entry.sequence}); stage now",
-                stage_text(after),
+                f"{usecase}: {decision} by {escape(record.decider or '?')} recorded (entry "
+                f"#{entry.sequence}, on the sponsor's approval {cited}); stage now",
+                stage_text(after_stage),
+                soft_wrap=True,
             )
 
     @app.command()

@@ -2,19 +2,23 @@
 
 support-bot: Explore → PoC → blocked (accuracy under its bar) → new MLflow run → Pilot →
 blocked (satisfaction 3.8) → more pilot weeks → Production.
-invoice-ocr: Explore → PoC → blocked (field accuracy, open blocker) → No-Go.
+invoice-ocr: Explore → PoC → blocked (field accuracy, open blocker) → No-Go, signed by
+its sponsor's own key and recorded by the gate.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
+from flows.prefect_api import TEMPORARY_SERVER_NOTE
 from flows.promotion import promote_entry
 from gates.demo import workspace as demo_ws
 from gates.demo.mlflow_runs import log_run
@@ -68,16 +72,39 @@ def nightly(session: Session, when: datetime, use_prefect: bool) -> list[Recheck
     import asyncio
 
     from flows.nightly import nightly_recheck
+    from flows.prefect_api import flow_api
 
-    run: Any = nightly_recheck(
-        workspace=str(session.workspace.root), at=when.isoformat(), return_state=True
-    )
-    state: Any = asyncio.run(run)
+    with flow_api().active():  # the Prefect API the gates ran on (a temporary server if none)
+        run: Any = nightly_recheck(
+            workspace=str(session.workspace.root), at=when.isoformat(), return_state=True
+        )
+        state: Any = asyncio.run(run)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
     by_id = {o["useCase"]: o for o in summary["outcomes"]}
     return [recheck_from_json(by_id[uc]) for uc in by_id]
+
+
+@dataclass(frozen=True)
+class MonthlyWritten:
+    month: str
+    verdicts: str
+    html: Path
+
+
+def write_monthly_report(session: Session, root: Path, last_run: datetime) -> MonthlyWritten:
+    """support-bot's monthly operations report for the month of its latest monitoring run."""
+    from gates.recheck.monthly import monthly_report
+    from gates.recheck.monthly_figures import Month
+    from gates.report.monthly_page import write_monthly
+
+    report = monthly_report(session, "support-bot", Month.of(last_run), datetime.now(UTC))
+    written = write_monthly(report, root / "reports")
+    shown = ", ".join(
+        f"{j.label.lower()} {j.status} ({j.value})" for j in report.summary if j.status != "met"
+    )
+    return MonthlyWritten(report.month.label, shown or "every criterion met", written.html)
 
 
 def run_demo(
@@ -101,7 +128,10 @@ def run_demo(
     )
 
     def gate(usecase: str, target: Stage, n: float) -> str:
-        entry = promote_entry(session, usecase, target, now=story.day(n), via_prefect=use_prefect)
+        entry = promote_entry(
+            session, usecase, target, now=story.day(n), via_prefect=use_prefect,
+            on_temporary_server=lambda: story.say(f"[dim]{escape(TEMPORARY_SERVER_NOTE)}[/]"),
+        )  # fmt: skip
         show_gate(entry, out)
         assert entry.predicate.gate is not None
         return entry.predicate.gate.verdict
@@ -169,14 +199,20 @@ def run_demo(
     gate("support-bot", Stage.PILOT, 25)
     gate("invoice-ocr", Stage.PILOT, 25)
     story.chapter(27, "invoice-ocr: No-Go instead of an eternal PoC")
-    decide(
+    no_go = decide(
         session,
         "invoice-ocr",
         "no-go",
         reason="Handwritten invoices (40% of volume) unreadable; no fix within the PoC time box",
         now=story.day(27),
+        sponsor=keys["dana"],
     )
-    story.say("signed No-Go recorded; invoice-ocr is stopped")
+    assert no_go.predicate.decision is not None
+    story.say(
+        f"{no_go.predicate.decision.decider} (sponsor) signs the No-Go with her own key "
+        f"(entry #{no_go.sequence - 1}); the gate records it citing that approval "
+        f"(entry #{no_go.sequence}); invoice-ocr is stopped"
+    )
     story.chapter(33, "support-bot: a dense retriever lifts accuracy")
     _, v2 = log_run(
         tracking,
@@ -243,6 +279,12 @@ def run_demo(
             + (f" — {outcome.message}" if outcome.message else "")
         )
 
+    monthly = write_monthly_report(session, root, story.day(105) - timedelta(hours=8))
+    story.say(
+        f"monthly operations report for {monthly.month}: {monthly.verdicts}; "
+        f"written to {monthly.html.relative_to(root)} and its JSON"
+    )
+
     from gates.engine.status import usecase_status
     from gates.ledger.verify import verify_ledger
 
@@ -269,6 +311,7 @@ def run_demo(
     out.print()
     out.print(
         f"Next: [bold]stagegate --workspace {root} status[/]  ·  [bold]audit log support-bot[/]  ·  "
-        "[bold]audit show support-bot#5[/] (the blocked PoC gate)"
+        "[bold]audit show support-bot#5[/] (the blocked PoC gate)  ·  "
+        f"[bold]report monthly support-bot --month {monthly.month}[/]"
     )
     return session

@@ -6,6 +6,7 @@ create-only. A use case's stage changes only here, and only as the rules allow.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -218,6 +219,24 @@ def promote(
     return PromotionOutcome(evaluation, entry, alert, alias)
 
 
+def _approver_name(session: Session, usecase_id: str, signer: Signer, role: str) -> str:
+    """The trusted-key list's name for ``signer``'s key, refusing a key without ``role``."""
+    signer_entry = session.trust.by_keyid.get(signer.keyid)
+    if signer_entry is None:
+        raise PromotionRefused(
+            f"{usecase_id}: key {signer.keyid[:12]} is not in the trusted-key list",
+            hint="add its public key under [[trusted_keys]] with the role it signs for",
+        )
+    if role not in signer_entry.roles or signer_entry.revoked:
+        held = ", ".join(sorted(signer_entry.roles)) or "none"
+        raise PromotionRefused(
+            f"{usecase_id}: {signer_entry.name}'s key may not sign as {role!r}"
+            f"{did_you_mean(role, signer_entry.roles)} "
+            f"(its roles: {held}{'; revoked' if signer_entry.revoked else ''})"
+        )
+    return signer_entry.name
+
+
 def approve(
     session: Session,
     usecase_id: str,
@@ -234,20 +253,7 @@ def approve(
     force (or, for an amendment, the one proposed), so it cannot be carried over to other
     criteria. The approver's name is the trusted-key list's name for the signing key.
     """
-    signer_entry = session.trust.by_keyid.get(approver_signer.keyid)
-    if signer_entry is None:
-        raise PromotionRefused(
-            f"{usecase_id}: key {approver_signer.keyid[:12]} is not in the trusted-key list",
-            hint="add its public key under [[trusted_keys]] with the role it signs for",
-        )
-    if role not in signer_entry.roles or signer_entry.revoked:
-        held = ", ".join(sorted(signer_entry.roles)) or "none"
-        raise PromotionRefused(
-            f"{usecase_id}: {signer_entry.name}'s key may not sign as {role!r}"
-            f"{did_you_mean(role, signer_entry.roles)} "
-            f"(its roles: {held}{'; revoked' if signer_entry.revoked else ''})"
-        )
-    approver = signer_entry.name
+    approver = _approver_name(session, usecase_id, approver_signer, role)
     state = session.ledger.state(usecase_id)
     if state.stage is None:
         session.workspace.usecase(usecase_id)  # an unknown id is named as such
@@ -353,33 +359,121 @@ def amend(session: Session, usecase_id: str, *, reason: str, now: datetime | Non
     )
 
 
-def decide(
-    session: Session,
-    usecase_id: str,
-    decision: Literal["no-go", "rollback"],
-    *,
-    reason: str,
-    to: Stage | None = None,
-    now: datetime | None = None,
-) -> Entry:
-    """A signed No-Go (stop) or rollback (one legal step back), with its reason."""
-    state = session.ledger.state(usecase_id)
+Decision = Literal["no-go", "rollback"]
+
+
+def decision_target(
+    state: ChainState, usecase_id: str, decision: Decision, to: Stage | None
+) -> Stage:
+    """Where ``decision`` takes the use case from its current stage; refused if illegal."""
     if state.stage is None or state.stage is Stage.STOPPED:
         raise PromotionRefused(
             f"{usecase_id}: no decision possible in stage {state.stage.value if state.stage else 'none'}"
         )
     if decision == "no-go":
-        after = Stage.STOPPED
-    else:
-        if to is None or (state.stage, to) not in ROLLBACKS:
-            legal = ", ".join(b.value for a, b in sorted(ROLLBACKS) if a == state.stage) or "none"
-            raise PromotionRefused(
-                f"{usecase_id}: cannot roll back from {state.stage.value} to {to.value if to else '?'} "
-                f"(legal: {legal})"
-            )
-        after = to
+        return Stage.STOPPED
+    if to is None or (state.stage, to) not in ROLLBACKS:
+        legal = ", ".join(b.value for a, b in sorted(ROLLBACKS) if a == state.stage) or "none"
+        raise PromotionRefused(
+            f"{usecase_id}: cannot roll back from {state.stage.value} to {to.value if to else '?'} "
+            f"(legal: {legal})"
+        )
+    return to
+
+
+def approve_decision(
+    session: Session,
+    usecase_id: str,
+    sponsor_signer: Signer,
+    decision: Decision,
+    *,
+    reason: str,
+    to: Stage | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Entry:
+    """A sponsor's own key approves a No-Go or a rollback, with its reason and target stage.
+
+    The approval binds to the criteria digest in force; the gate then writes the
+    ``decision`` entry citing it (``decide``).
+    """
+    approver = _approver_name(session, usecase_id, sponsor_signer, "sponsor")
+    if not reason.strip():
+        raise PromotionRefused(f"{usecase_id}: a decision needs its reason (--reason)")
+    state = session.ledger.state(usecase_id)
+    after = decision_target(state, usecase_id, decision, to)
+    assert state.stage is not None
+    record = {
+        "purpose": "decision",
+        "role": "sponsor",
+        "approver": approver,
+        "from": state.stage.value,
+        "to": after.value,
+        "criteriaDigest": state.digest_in_force,
+        "note": note,
+        "decision": {"decision": decision, "reason": reason},
+    }
+    return session.ledger.append(
+        state,
+        sponsor_signer,
+        kind="approval",
+        after=state.stage,
+        actor=approver,
+        time=now,
+        records={"approval": record},
+    )
+
+
+def decide(
+    session: Session,
+    usecase_id: str,
+    decision: Decision,
+    *,
+    reason: str | None,
+    to: Stage | None = None,
+    now: datetime | None = None,
+    sponsor: Signer | None = None,
+) -> Entry:
+    """A No-Go (stop) or rollback (one legal step back), on a sponsor's signed approval.
+
+    With ``sponsor``, that sponsor's key first signs the decision approval
+    (``approve_decision``). Then the gate writes the ``decision`` entry, citing every
+    sponsor approval of this decision under the criteria in force, and naming the
+    decider (the trusted-key list's name for the newest one's key). Without an approval
+    it refuses. ``reason`` None takes the approved reason (the newest approval's).
+    """
+    state = session.ledger.state(usecase_id)
+    after = decision_target(state, usecase_id, decision, to)
+    if sponsor is not None:
+        if reason is None:
+            raise PromotionRefused(f"{usecase_id}: a decision needs its reason (--reason)")
+        approve_decision(session, usecase_id, sponsor, decision, reason=reason, to=after, now=now)
+        state = session.ledger.state(usecase_id)
+    approved = state.approvals_of_decision(decision, after.value, reason)
+    if not approved:
+        reason_arg = shlex.quote(reason) if reason else "'…'"
+        to_arg = f" --to {after.value}" if decision == "rollback" else ""
+        raise PromotionRefused(
+            f"{usecase_id}: a {decision} needs a sponsor's signed approval of it"
+            + (" with this reason" if reason else "")
+            + (f" (to {after.value})" if decision == "rollback" else "")
+            + " under the criteria in force",
+            hint=f"stagegate decide {usecase_id} {decision}{to_arg} --reason {reason_arg} "
+            "--key SPONSOR_KEY (the sponsor signs, then the gate records), or the sponsor "
+            f"first: stagegate approve {usecase_id} --role sponsor --decision {decision}"
+            f"{to_arg} --reason {reason_arg} --key SPONSOR_KEY",
+        )
+    newest, chosen = approved[-1]
     records: dict[str, Any] = {
-        "decision": {"decision": decision, "reason": reason, "to": after.value}
+        "decision": {
+            "decision": decision,
+            "reason": chosen.reason,
+            "to": after.value,
+            "approvals": sorted(
+                {seen.sequence for seen, a in approved if a.reason == chosen.reason}
+            ),
+            "decider": newest.key_name,
+        }
     }
     lock = lock_record(session, usecase_id, after)
     if lock:

@@ -5,6 +5,8 @@ Approvals are signatures by approvers' own keys, written to the ledger with
 again. Nothing typed into a run can stand in for one. ``ApprovalWait`` holds the rules
 (what is missing, how long to pause, when to give up) and leaves the pausing to its
 caller: ``wait`` sleeps in this thread, the async gate flow awaits between looks.
+``wait_for_decision_approval`` does the same for a sponsor's approval of a No-Go or
+rollback, which the gate's ``decision`` entry must cite.
 """
 
 from __future__ import annotations
@@ -97,3 +99,34 @@ class ApprovalWait:
             sleep(pause)
             self.look_again()
         return self.state, self.plan
+
+
+def wait_for_decision_approval(
+    session: Session,
+    usecase_id: str,
+    decision: str,
+    to_stage: str,
+    reason: str | None,
+    *,
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], object] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    on_waiting: Callable[[], object] | None = None,
+) -> bool:
+    """Re-read the ledger until a sponsor's signed approval of this decision is in it.
+
+    True as soon as one is (under the criteria in force, naming ``decision``,
+    ``to_stage`` and, when given, ``reason``); False when ``timeout`` seconds pass first.
+    """
+    deadline = monotonic() + timeout
+    while True:
+        state = session.ledger.state(usecase_id)
+        if state.approvals_of_decision(decision, to_stage, reason):
+            return True
+        left = deadline - monotonic()
+        if left <= 0:
+            return False
+        if on_waiting is not None:
+            on_waiting()
+        sleep(max(0.0, min(poll, left)))

@@ -24,17 +24,19 @@ def summarize(p: EntryPredicate) -> str:
         return f"gate {stage_label(g.from_stage)} → {stage_label(g.to_stage)}: {g.verdict}{tail}"
     if p.approval is not None:
         a = p.approval
-        what = (
-            "a criteria amendment"
-            if a.purpose == "amendment"
-            else f"{stage_label(a.from_stage)} → {stage_label(a.to_stage)}"
-        )
+        if a.purpose == "amendment":
+            what = "a criteria amendment"
+        elif a.decision is not None:
+            what = f"{_decision_name(a.decision.decision, a.to_stage)}: {a.decision.reason}"
+        else:
+            what = f"{stage_label(a.from_stage)} → {stage_label(a.to_stage)}"
         return f"approval by {a.approver} as {a.role} for {what}"
     if p.decision is not None:
         d = p.decision
+        by = f" (decided by {d.decider})" if d.decider else ""
         if d.decision == "no-go":
-            return f"No-Go decision: {d.reason}"
-        return f"rollback to {stage_label(d.to_stage)}: {d.reason}"
+            return f"No-Go decision: {d.reason}{by}"
+        return f"rollback to {stage_label(d.to_stage)}: {d.reason}{by}"
     if p.amendment is not None:
         return f"criteria of {stage_label(p.amendment.stage)} amended: {p.amendment.reason}"
     if p.kind == "registration":
@@ -46,6 +48,10 @@ def summarize(p: EntryPredicate) -> str:
         verdict = recheck_verdict(p)
         return f"re-check of {stage_label(p.stage.after)}" + (f": {verdict}" if verdict else "")
     return p.kind
+
+
+def _decision_name(decision: str, to_stage: str) -> str:
+    return "a No-Go" if decision == "no-go" else f"a rollback to {stage_label(to_stage)}"
 
 
 def recheck_verdict(p: EntryPredicate) -> str | None:

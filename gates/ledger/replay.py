@@ -13,7 +13,13 @@ from datetime import datetime
 
 from gates.canonical import NonCanonicalValue, digest_of
 from gates.ledger.entry import Entry, Violation, parse_entry_key
-from gates.ledger.statement import CriteriaLock, TimeBoxExtension
+from gates.ledger.statement import (
+    ApprovalRecord,
+    CriteriaLock,
+    DecisionApproved,
+    DecisionRecord,
+    TimeBoxExtension,
+)
 from gates.signing.trust import TrustStore
 from gates.stages import ROLLBACKS, Stage, next_stage
 
@@ -51,6 +57,9 @@ class ChainState:
     #: Promotion approvals given in the current stage, current and superseded alike.
     approvals: tuple[ApprovalSeen, ...] = ()
     amendment_approvals: tuple[tuple[ApprovalSeen, str], ...] = ()
+    #: Sponsors' approvals of a No-Go or rollback given in the current stage, with what
+    #: each approves (its target stage and criteria digest are on the ``ApprovalSeen``).
+    decision_approvals: tuple[tuple[ApprovalSeen, DecisionApproved], ...] = ()
     #: The amendment that last moved the stage's hard maximum (a time-box extension).
     extended_by: int | None = None
     last_gate: Entry | None = None
@@ -70,6 +79,25 @@ class ChainState:
     def superseded_approvals(self) -> tuple[ApprovalSeen, ...]:
         digest = self.lock.digest if self.lock else None
         return tuple(a for a in self.approvals if a.criteria_digest != digest)
+
+    @property
+    def digest_in_force(self) -> str:
+        """The locked criteria digest approvals bind to ("" in a stage without a lock)."""
+        return self.lock.digest if self.lock else ""
+
+    def approvals_of_decision(
+        self, decision: str, to_stage: str, reason: str | None = None
+    ) -> tuple[tuple[ApprovalSeen, DecisionApproved], ...]:
+        """Sponsor approvals of this decision (and ``reason``, when given) under the criteria in force."""
+        return tuple(
+            (seen, approved)
+            for seen, approved in self.decision_approvals
+            if seen.role == "sponsor"
+            and approved.decision == decision
+            and seen.to_stage == to_stage
+            and seen.criteria_digest == self.digest_in_force
+            and (reason is None or approved.reason == reason)
+        )
 
 
 def apply_entry(
@@ -166,21 +194,13 @@ def apply_entry(
         if moved:
             violate("stage-illegal", "an approval cannot move the stage")
         a = p.approval
-        target = next_stage(current)
-        if Stage(a.from_stage) != current or target is None or Stage(a.to_stage) != target:
-            violate(
-                "approval-mismatch",
-                f"approval of {a.from_stage} -> {a.to_stage} while the use case is in "
-                f"{current.value} (next stage: {target.value if target else 'none'})",
-            )
-        elif a.purpose == "promotion" and (
-            state.lock is None or a.criteria_digest != state.lock.digest
-        ):
-            violate(
-                "approval-mismatch",
-                f"approval given under criteria {a.criteria_digest}, but the criteria in "
-                f"force are {state.lock.digest if state.lock else 'missing'}",
-            )
+        mismatch = (
+            _decision_approval_mismatch(state, current, a)
+            if a.purpose == "decision"
+            else _stage_approval_mismatch(state, current, a)
+        )
+        if mismatch:
+            violate("approval-mismatch", mismatch)
         else:
             for keyid in sorted(entry.signer_keyids):
                 signer = trust.by_keyid[keyid]
@@ -194,6 +214,10 @@ def apply_entry(
                     new = replace(
                         new,
                         amendment_approvals=(*new.amendment_approvals, (seen, a.criteria_digest)),
+                    )
+                elif a.purpose == "decision" and a.decision is not None:
+                    new = replace(
+                        new, decision_approvals=(*new.decision_approvals, (seen, a.decision))
                     )
                 else:
                     new = replace(new, approvals=(*new.approvals, seen))
@@ -239,6 +263,13 @@ def apply_entry(
                 "stage-illegal",
                 f"rollback {current.value} -> {after.value} is not a legal backward move",
             )
+        if d.to_stage != after.value:
+            violate(
+                "stage-illegal",
+                f"{d.decision} decision names stage {d.to_stage}, but the entry moves to "
+                f"{after.value}",
+            )
+        _check_decision_approved(state, d, violate)
     elif p.kind == "recheck" and p.recheck is not None:
         if moved:
             violate("stage-illegal", "a re-check never moves the stage")
@@ -281,6 +312,7 @@ def apply_entry(
             entered_sequence=seq,
             approvals=(),
             amendment_approvals=(),
+            decision_approvals=(),
             extended_by=None,
             lock=p.lock,
             last_recheck=None,
@@ -288,6 +320,84 @@ def apply_entry(
         if p.lock is None and after not in (Stage.STOPPED, Stage.SCALE):
             violate("criteria-lock", f"entering {after.value} without locking its exit criteria")
     return new, problems
+
+
+def _stage_approval_mismatch(state: ChainState, current: Stage, a: ApprovalRecord) -> str | None:
+    """What is wrong with a promotion or amendment approval given in ``current``, if anything."""
+    target = next_stage(current)
+    if Stage(a.from_stage) != current or target is None or Stage(a.to_stage) != target:
+        return (
+            f"approval of {a.from_stage} -> {a.to_stage} while the use case is in "
+            f"{current.value} (next stage: {target.value if target else 'none'})"
+        )
+    if a.decision is not None:
+        return f"a {a.purpose} approval carries a decision; only a decision approval may"
+    if a.purpose == "promotion" and (state.lock is None or a.criteria_digest != state.lock.digest):
+        return (
+            f"approval given under criteria {a.criteria_digest}, but the criteria in "
+            f"force are {state.lock.digest if state.lock else 'missing'}"
+        )
+    return None
+
+
+def _decision_approval_mismatch(state: ChainState, current: Stage, a: ApprovalRecord) -> str | None:
+    """What is wrong with a sponsor's approval of a No-Go or rollback, if anything."""
+    if a.decision is None:
+        return "a decision approval that does not say which decision it approves"
+    if a.role != "sponsor":
+        return f"a decision approval signed as {a.role!r}; decisions are approved by a sponsor"
+    legal = (
+        Stage(a.to_stage) is Stage.STOPPED
+        if a.decision.decision == "no-go"
+        else (current, Stage(a.to_stage)) in ROLLBACKS
+    )
+    if Stage(a.from_stage) != current or not legal:
+        return (
+            f"approval of a {a.decision.decision} {a.from_stage} -> {a.to_stage} while the "
+            f"use case is in {current.value}"
+        )
+    if a.criteria_digest != state.digest_in_force:
+        return (
+            f"decision approval given under criteria {a.criteria_digest or 'none'}, but the "
+            f"criteria in force are {state.digest_in_force or 'none'}"
+        )
+    return None
+
+
+def _check_decision_approved(
+    state: ChainState, d: DecisionRecord, violate: Callable[[str, str], None]
+) -> None:
+    """A No-Go or rollback carries out sponsors' signed approvals of exactly this decision.
+
+    Every cited approval must be a sponsor's decision approval of this stage, under the
+    criteria in force, naming the same decision, target stage and reason; and the
+    recorded decider must be the name of a key that signed one of them.
+    """
+    matching = {
+        seen.sequence: seen
+        for seen, _ in state.approvals_of_decision(d.decision, d.to_stage, d.reason)
+    }
+    if not d.approvals:
+        violate(
+            "decision-unapproved",
+            f"{d.decision} decision cites no sponsor's signed approval of it",
+        )
+        return
+    unmatched = sorted(set(d.approvals) - set(matching))
+    if unmatched:
+        violate(
+            "decision-unapproved",
+            f"{d.decision} decision cites {', '.join(f'#{n}' for n in unmatched)}, which "
+            f"{'is not' if len(unmatched) == 1 else 'are not'} a sponsor's approval of this "
+            f"{d.decision} (to {d.to_stage}, with this reason) under the criteria in force",
+        )
+    deciders = {matching[n].key_name for n in d.approvals if n in matching}
+    if deciders and d.decider not in deciders:
+        violate(
+            "decision-decider",
+            f"decision records {d.decider!r} as the decider; the cited approvals were signed "
+            f"by {', '.join(sorted(deciders))}",
+        )
 
 
 def _check_cited_approvals(

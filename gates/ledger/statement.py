@@ -83,16 +83,31 @@ class GateRecord(WireModel):
     flow_run: str | None = Field(default=None, alias="flowRun")
 
 
-class ApprovalRecord(WireModel):
-    """A sign-off by an approver's own key: a promotion, or a criteria amendment."""
+class DecisionApproved(WireModel):
+    """The decision a sponsor's decision approval approves; ``to`` is on the approval."""
 
-    purpose: Literal["promotion", "amendment"] = "promotion"
+    decision: Literal["no-go", "rollback"]
+    reason: str = Field(min_length=1)
+
+
+class ApprovalRecord(WireModel):
+    """A sign-off by an approver's own key: a promotion, a criteria amendment, or a decision.
+
+    ``to`` is the stage the approved move leads to: the next stage for a promotion, the
+    current one for an amendment, and for a decision where it leaves the use case
+    (``stopped`` for a No-Go, the earlier stage for a rollback). ``criteriaDigest`` is the
+    digest in force (for an amendment, the one proposed).
+    """
+
+    purpose: Literal["promotion", "amendment", "decision"] = "promotion"
     role: str
     approver: str
     from_stage: StageName = Field(alias="from")
     to_stage: StageName = Field(alias="to")
     criteria_digest: str = Field(alias="criteriaDigest")
     note: str = ""
+    #: What a decision approval approves (only with ``purpose: decision``).
+    decision: DecisionApproved | None = None
 
 
 class TimeBoxExtension(WireModel):
@@ -111,9 +126,16 @@ class AmendmentRecord(WireModel):
 
 
 class DecisionRecord(WireModel):
+    """A No-Go or a rollback, written by the gate on a sponsor's signed decision approval."""
+
     decision: Literal["no-go", "rollback"]
     reason: str = Field(min_length=1)
     to_stage: StageName = Field(alias="to")
+    #: The sponsor decision approvals (entry sequence numbers) this decision carries out.
+    approvals: list[int] = Field(default_factory=list)
+    #: The deciding sponsor: the trusted-key list's name for the key that signed the
+    #: approval, never the writer's own text.
+    decider: str | None = None
 
 
 class AlertRecord(WireModel):

@@ -34,6 +34,9 @@ def _record(p: EntryPredicate) -> tuple[str | None, tuple[Field, ...]]:
             Field("for", f"{stage_label(a.from_stage)} → {stage_label(a.to_stage)}"),
             Field("criteria digest", a.criteria_digest),
         ]
+        if a.decision is not None:
+            fields.append(Field("decision approved", a.decision.decision))
+            fields.append(Field("reason", a.decision.reason))
         if a.note:
             fields.append(Field("note", a.note))
         return "Approval", tuple(fields)
@@ -43,6 +46,8 @@ def _record(p: EntryPredicate) -> tuple[str | None, tuple[Field, ...]]:
             Field("decision", d.decision),
             Field("to stage", stage_label(d.to_stage)),
             Field("reason", d.reason),
+            Field("decided by", d.decider or "—"),
+            Field("sponsor approvals (entries)", ", ".join(f"#{n}" for n in d.approvals) or "none"),
         )
     if p.amendment is not None:
         m = p.amendment

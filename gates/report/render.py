@@ -286,3 +286,10 @@ def render_error(status: int, title: str, message: str, links: Links) -> str:
         .get_template("error.html")
         .render(status=status, title=title, message=message, links=links, banner=None)
     )
+
+
+def render_page(
+    template: str, links: Links, *, banner: Banner | None = None, **context: object
+) -> str:
+    """Any page template with ``links``, the optional ``banner`` and its own context."""
+    return _environment().get_template(template).render(links=links, banner=banner, **context)

@@ -122,7 +122,10 @@ def build_world(root: Path) -> Pristine:
     register(session, "beta", now=world.at(0))
     world.approve_exit("alpha", 9)
     assert promote(session, "alpha", Stage.POC, now=world.at(10)).promoted
-    decide(session, "beta", "no-go", reason="no measurable outcome", now=world.at(3))
+    decide(
+        session, "beta", "no-go", reason="no measurable outcome", now=world.at(3),
+        sponsor=world.sponsor,
+    )  # fmt: skip
     write_checkpoint(session.ledger, session.signer, world.at(11))
     approve(session, "alpha", world.sponsor, role="sponsor", now=world.at(12))
     pinned = write_checkpoint(session.ledger, session.signer, world.at(13))
@@ -136,7 +139,7 @@ def build_world(root: Path) -> Pristine:
         pinned,
     )
     report = verify_ledger(pristine.ledger(objects), pinned=[pinned])
-    assert report.intact and report.entries == 7, [str(v) for v in report.violations]
+    assert report.intact and report.entries == 8, [str(v) for v in report.violations]
     return pristine
 
 
@@ -295,7 +298,7 @@ def test_the_mutated_world_has_two_chains_and_two_checkpoints(pristine: Pristine
     assert keys == sorted(
         [
             *(f"chains/alpha/{n:012d}.dsse.json" for n in range(5)),
-            *(f"chains/beta/{n:012d}.dsse.json" for n in range(2)),
+            *(f"chains/beta/{n:012d}.dsse.json" for n in range(3)),
             "checkpoints/000000000000.dsse.json",
             "checkpoints/000000000001.dsse.json",
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,11 @@ def test_invoice_ocr_is_blocked_then_stopped_by_a_no_go(demo: tuple[Path, str]) 
     assert (
         decision is not None and decision.decision == "no-go" and "Handwritten" in decision.reason
     )
+    # The sponsor decided with her own key; the gate's entry cites her approval.
+    approval = state.history[-2]
+    assert approval.predicate.approval is not None
+    assert approval.predicate.approval.purpose == "decision"
+    assert decision.approvals == [approval.sequence] and decision.decider == "Dana Park"
 
 
 def test_the_demo_moves_mlflow_aliases_to_the_gated_versions(demo: tuple[Path, str]) -> None:
@@ -86,7 +92,7 @@ def test_the_story_explains_each_blocked_gate(demo: tuple[Path, str]) -> None:
     _, text = demo
     assert "BLOCKED — stays in PoC; not met: metric:accuracy" in text
     assert "BLOCKED — stays in Pilot; not met: pilot:satisfaction" in text
-    assert "signed No-Go recorded" in text
+    assert "Dana Park (sponsor) signs the No-Go with her own key" in text
     assert "intact" in text
 
 
@@ -107,12 +113,44 @@ def test_the_nightly_recheck_watches_production_from_mlflow_monitoring(
     assert "support-bot: WARN (health:cost warn" in text
 
 
+def test_the_demo_files_support_bots_monthly_operations_report(demo: tuple[Path, str]) -> None:
+    """The report covers the month of the last monitoring run, from the runs the demo logged."""
+    from gates.demo.workspace import monitoring_day
+
+    root, text = demo
+    [page] = (root / "reports").glob("monthly-report-support-bot-*.html")
+    data = json.loads(page.with_suffix(".json").read_text())
+    start = datetime.fromisoformat(data["from"])
+    end = datetime.fromisoformat(data["to"])
+    logged = {
+        (story_start(root) + timedelta(days=n) - timedelta(hours=8)).date(): monitoring_day(n)
+        for n in range(92, 106)
+    }
+    in_month = {d: m for d, m in logged.items() if start.date() <= d < end.date()}
+    assert [d["date"] for d in data["days"]] == [d.isoformat() for d in sorted(in_month)]
+    assert data["cost"]["spent"] == pytest.approx(sum(m["cost"] for m in in_month.values()))
+    assert data["incidents"]["days"] == []
+    nights = [n["sequence"] for n in data["rechecks"]]
+    recheck = Session.open(root).ledger.state("support-bot").history[-1]
+    assert nights == ([recheck.sequence] if start <= recheck.predicate.time < end else [])
+    assert "<svg" in page.read_text()
+    assert f"monthly operations report for {data['month']}" in text
+    cost = next(j for j in data["summary"] if j["criterion"] == "cost")
+    assert cost["status"] == ("warning" if data["cost"]["ratio"] >= 0.8 else "met")
+    assert ("cost warning" in text) is (cost["status"] == "warning")
+
+
+def story_start(root: Path) -> datetime:
+    """The demo's day 0: support-bot's registration."""
+    return Session.open(root).ledger.state("support-bot").history[0].predicate.time
+
+
 def test_the_demo_folder_verifies_after_being_moved(demo: tuple[Path, str], tmp_path: Path) -> None:
     root, _ = demo
     moved = tmp_path / "elsewhere"
     shutil.copytree(root, moved)
     report = verify_ledger(Session.open(moved).ledger)
-    assert report.intact and report.entries == 19
+    assert report.intact and report.entries == 20
 
 
 def test_the_demo_ledger_verifies_and_says_it_ran_on_a_simulated_clock(
@@ -121,7 +159,7 @@ def test_the_demo_ledger_verifies_and_says_it_ran_on_a_simulated_clock(
     root, text = demo
     report = verify_ledger(Session.open(root).ledger)
     assert report.intact and report.simulated_clock
-    assert report.notes[0].startswith("simulated time: timings are not evidence (19 entries")
+    assert report.notes[0].startswith("simulated time: timings are not evidence (20 entries")
     assert "intact (simulated time: timings are not evidence)" in " ".join(text.split())
 
 

@@ -51,7 +51,8 @@ def test_an_approved_amendment_relocks_the_criteria(world: World) -> None:
 def test_rollback_moves_one_step_back_and_relocks(world: World) -> None:
     _into_poc(world)
     with pytest.raises(PromotionRefused, match="cannot roll back"):
-        decide(world.session, "alpha", "rollback", reason="x", to=Stage.EXPLORE, now=world.at(11))
+        decide(world.session, "alpha", "rollback", reason="x", to=Stage.EXPLORE, now=world.at(11),
+               sponsor=world.sponsor)  # fmt: skip
     assert world.session.ledger.state("alpha").stage is Stage.POC
 
 

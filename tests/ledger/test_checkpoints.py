@@ -143,7 +143,7 @@ def test_checkpoints_form_a_chain_of_their_own(world: World) -> None:
     world.decide("alpha", "no-go", 4, reason="priorities changed")
     second = world.checkpoint(5)
     assert second.sequence == 1 and second.predicate.previous == first.digest
-    assert second.head("alpha") is not None and second.head("alpha").size == 4  # type: ignore[union-attr]
+    assert second.head("alpha") is not None and second.head("alpha").size == 5  # type: ignore[union-attr]
     reads = list(read_checkpoints(world.session.ledger))
     assert [(r.sequence, r.sound, r.violations) for r in reads] == [(0, True, ()), (1, True, ())]
     report = verify_ledger(world.session.ledger)

@@ -473,7 +473,7 @@ def chained_world(world: World) -> World:
 def test_intact_ledger_verifies_clean(chained_world: World) -> None:
     report = verify_ledger(chained_world.session.ledger)
     assert report.intact, [str(v) for v in report.violations]
-    assert report.entries == 5
+    assert report.entries == 6  # the No-Go is an approval by the sponsor and the decision
 
 
 def test_intact_ledger_with_checkpoints_verifies_clean(anywhere: World) -> None:

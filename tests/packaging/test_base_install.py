@@ -255,6 +255,7 @@ def test_the_ui_serves_the_ledger_with_the_base_install(ui_server: str) -> None:
     [
         (["promote", "support-bot", "--to", "scale"], "gate"),
         (["recheck", "--all"], "gate"),
+        (["report", "monthly", "support-bot", "--month", "2026-11"], "gate"),
         (["serve"], "gate"),
         (["demo", "--workspace", "{tmp}/demo"], "gate"),
         (["stack", "up", "--dir", "{tmp}/stack"], "stack"),

@@ -64,14 +64,14 @@ def test_the_site_has_an_index_a_page_per_use_case_and_one_per_entry(
     assert sorted(int(p.stem) for p in (out / "entries" / "support-bot").iterdir()) == list(
         range(12)
     )
-    assert len(list((out / "entries" / "invoice-ocr").iterdir())) == 7
+    assert len(list((out / "entries" / "invoice-ocr").iterdir())) == 8
     # index, explore and scale pages; one page per use case; one per entry; the index
     # once per sort order (both ways, 8 keys, less the default) and per filter value
     # (3 stages, 3 departments, every health verdict)
     views = sorted(p.name for p in (out / "views").iterdir())
     assert len(views) == 15 + 3 + 3 + 5
     assert {"sort-days-desc.html", "health-warn.html", "stage-production.html"} <= set(views)
-    assert summary.entries == 22 and summary.pages == 3 + 3 + 22 + 26 and summary.intact
+    assert summary.entries == 23 and summary.pages == 3 + 3 + 23 + 26 and summary.intact
     assert len(pages(out)) == summary.pages
 
 
@@ -146,8 +146,8 @@ def test_report_command_writes_the_site_without_importing_prefect_mlflow_or_gx(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    # 24 pages of the ledger and 24 of the index filtered or sorted (views/)
-    assert "wrote 48 pages" in result.stdout and "ledger intact" in result.stdout
+    # 25 pages of the ledger and 24 of the index filtered or sorted (views/)
+    assert "wrote 49 pages" in result.stdout and "ledger intact" in result.stdout
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
     assert not imported & {"prefect", "mlflow", "great_expectations"}
     assert (out / "index.html").is_file()
@@ -175,11 +175,11 @@ def test_rewriting_a_report_removes_pages_of_entries_that_are_gone(
     (out / "notes").mkdir(parents=True)
     (out / "notes" / "auditor.txt").write_text("mine")
     write_site(Session.open(demo_copy), out, datetime.now(UTC))
-    assert (out / "entries" / "invoice-ocr" / "6.html").is_file()
-    (demo_copy / "ledger" / "chains" / "invoice-ocr" / "000000000006.dsse.json").unlink()
+    assert (out / "entries" / "invoice-ocr" / "7.html").is_file()
+    (demo_copy / "ledger" / "chains" / "invoice-ocr" / "000000000007.dsse.json").unlink()
     write_site(Session.open(demo_copy), out, datetime.now(UTC))
-    assert not (out / "entries" / "invoice-ocr" / "6.html").exists()
-    assert (out / "entries" / "invoice-ocr" / "5.html").is_file()
+    assert not (out / "entries" / "invoice-ocr" / "7.html").exists()
+    assert (out / "entries" / "invoice-ocr" / "6.html").is_file()
     assert (out / "notes" / "auditor.txt").read_text() == "mine"
 
 

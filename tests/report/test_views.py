@@ -45,10 +45,10 @@ def test_index_lists_every_use_case_with_stage_time_box_and_health(demo_root: Pa
     assert (bot.recheck.verdict, bot.recheck.sequence) == ("warn", 11)
     assert [(f.check, f.status) for f in bot.recheck.findings] == [("health:cost", "warn")]
     assert (bot.last_gate, bot.last_verdict) == ("Pilot → Production", "pass")
-    assert ocr.stage == "stopped" and ocr.entries == 7
+    assert ocr.stage == "stopped" and ocr.entries == 8
     assert [b.label for b in ocr.health] == ["stopped"] and ocr.health_key == "none"
     assert (ocr.last_gate, ocr.last_verdict) == ("PoC → Pilot", "blocked")
-    assert view.banner.intact and view.banner.entries == 19 and view.banner.chains == 2
+    assert view.banner.intact and view.banner.entries == 20 and view.banner.chains == 2
 
 
 def test_index_lanes_follow_each_use_case_through_its_stages(demo_root: Path) -> None:
@@ -116,9 +116,15 @@ def test_approval_and_decision_entries_show_their_records(demo_root: Path) -> No
     fields = {f.label: f.value for f in approval.record}
     assert fields["approver"] == "Sam Okafor" and fields["role"] == "operations_lead"
     assert fields["note"] == "runbook and on-call rota ready"
-    decision = entry_view(session, "invoice-ocr", 6, NOW)
+    sponsor = entry_view(session, "invoice-ocr", 6, NOW)
+    assert sponsor.record_title == "Approval"
+    fields = {f.label: f.value for f in sponsor.record}
+    assert fields["approver"] == "Dana Park" and fields["decision approved"] == "no-go"
+    decision = entry_view(session, "invoice-ocr", 7, NOW)
     assert decision.record_title == "Decision" and decision.next_sequence is None
-    assert "Handwritten invoices" in {f.label: f.value for f in decision.record}["reason"]
+    fields = {f.label: f.value for f in decision.record}
+    assert "Handwritten invoices" in fields["reason"]
+    assert fields["decided by"] == "Dana Park" and fields["sponsor approvals (entries)"] == "#6"
 
 
 def test_a_tampered_entry_is_named_in_every_banner_and_its_content_is_withheld(

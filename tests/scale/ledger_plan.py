@@ -243,9 +243,10 @@ def write_ledger(world: World, plans: list[UseCasePlan]) -> Session:
             elif step.action == "rollback":
                 assert step.target is not None
                 decide(session, plan.id, "rollback", reason="quality dropped", to=step.target,
-                       now=step.time)  # fmt: skip
+                       now=step.time, sponsor=world.sponsor)  # fmt: skip
                 stage = step.target
             else:
-                decide(session, plan.id, "no-go", reason="not worth it", now=step.time)
+                decide(session, plan.id, "no-go", reason="not worth it", now=step.time,
+                       sponsor=world.sponsor)  # fmt: skip
                 stage = Stage.STOPPED
     return session

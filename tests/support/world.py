@@ -314,8 +314,14 @@ class World:
         *,
         reason: str,
         to: Stage | None = None,
+        sponsor: Signer | Literal["own"] | None = "own",
     ) -> Entry:
-        return decide(self.session, usecase, decision, reason=reason, to=to, now=self.at(day))
+        """A No-Go or rollback: by default the sponsor signs it with her own key, then the
+        gate records it; ``sponsor=None`` records an approval already in the ledger."""
+        signer = self.sponsor if sponsor == "own" else sponsor
+        return decide(
+            self.session, usecase, decision, reason=reason, to=to, now=self.at(day), sponsor=signer
+        )
 
     def recheck(self, usecase: str, day: float, *, notify: bool = False) -> RecheckOutcome:
         return recheck_usecase(self.session, usecase, self.at(day), notify=notify)
