@@ -22,6 +22,7 @@ AT = "2026-02-19T12:00:00Z"
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "STAGEGATE_WORKSPACE"}
+    env["COLUMNS"] = "200"  # a wide terminal: the status table's headings are not folded
     return subprocess.run(
         [*STAGEGATE, "--workspace", str(root), *args],
         capture_output=True,
