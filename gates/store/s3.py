@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import random
 import threading
 import time
@@ -553,8 +554,12 @@ class S3Store:
 
     def _bulk_reader(self) -> BulkReader | None:
         """The obstore read path for this store, or None where only botocore can read it."""
-        from gates.store.s3_bulk_read import BulkReader, Unsupported
+        from gates.store.s3_bulk_read import BulkReader, Unsupported, usable_here
 
+        if isinstance(self._reader, BulkReader) and self._reader.pid != os.getpid():
+            # This store was carried into a forked child, where obstore would hang.
+            refused = usable_here() or Unsupported("the store was carried into another process")
+            self._stop_bulk_reads(refused.reason)
         if self._reader is None:
             client = self.client
             with self._lock:
@@ -571,8 +576,11 @@ class S3Store:
         return self._reader if isinstance(self._reader, BulkReader) else None
 
     def _open_reader(self, client: S3Client) -> BulkReader | Unsupported:
-        from gates.store.s3_bulk_read import BulkReader, Unsupported, learn_target
+        from gates.store.s3_bulk_read import BulkReader, Unsupported, learn_target, usable_here
 
+        refused = usable_here()
+        if refused is not None:
+            return refused
         try:
             target = learn_target(client, self._session, self.bucket)
             if isinstance(target, Unsupported):

@@ -15,10 +15,15 @@ certificates, S3 Express sessions, unusual URLs) stay on botocore, with the reas
 
 Every failed read is handed back as ``Failed``: the caller asks botocore again, which
 keeps its error mapping and retries.
+
+obstore's runtime (tokio) does not survive ``fork()``: in a child forked from a process
+that has used it, every read would hang. ``usable_here`` says whether this process may
+use obstore; where it may not, the caller reads through botocore.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
     from botocore.credentials import Credentials
     from obstore.store import S3Credential
 
-__all__ = ["BulkReader", "Failed", "ReadTarget", "Unsupported", "learn_target"]
+__all__ = ["BulkReader", "Failed", "ReadTarget", "Unsupported", "learn_target", "usable_here"]
 
 _PROBE_EVENT = "before-send.s3.GetObject"
 _AUTH_PREFIX = "AWS4-HMAC-SHA256 Credential="
@@ -179,6 +184,20 @@ class _SessionCredentials:
         }
 
 
+#: The process that started obstore's runtime; a forked child inherits this value.
+_started_in: int | None = None
+
+
+def usable_here() -> Unsupported | None:
+    """None if this process may read through obstore, else why not."""
+    if _started_in is None or _started_in == os.getpid():
+        return None
+    return Unsupported(
+        "this process was forked from one that had used obstore, whose runtime does "
+        "not survive fork (start worker processes with 'spawn' or 'forkserver')"
+    )
+
+
 class BulkReader:
     """Reads objects of one bucket through obstore. Thread-safe: ``read`` may run in many
     threads at once, sharing obstore's connection pool."""
@@ -186,7 +205,13 @@ class BulkReader:
     def __init__(
         self, target: ReadTarget, bucket: str, *, connect_timeout: float, read_timeout: float
     ) -> None:
+        global _started_in
         from obstore.store import S3Store as ObstoreS3
+
+        if _started_in is None:
+            _started_in = os.getpid()
+        #: The process this reader may be used in.
+        self.pid = os.getpid()
 
         client_options: dict[str, Any] = {
             "allow_http": target.endpoint.startswith("http:"),

@@ -415,6 +415,49 @@ def test_get_many_with_fast_read_off_reads_the_same_through_botocore(s3_bucket: 
     assert len(sent) == len(keys)
 
 
+def _read_in_forked_child(stores: list[S3Store], keys: list[str], results: Any) -> None:
+    """In a forked child: what each store's get_many yields, and what gates.store logged."""
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("gates.store").addHandler(handler)
+    results.put(([list(store.get_many(keys)) for store in stores], said))
+
+
+def test_a_forked_process_reads_through_botocore_instead_of_hanging_in_obstore(
+    s3_bucket: str,
+) -> None:
+    """obstore's runtime does not survive fork: a child of a process that used it would
+    wait forever on its first read."""
+    import multiprocessing
+
+    store = S3Store(s3_bucket, "p")
+    keys = ["k/1", "k/2"]
+    _put_all(store, keys)
+    assert list(store.get_many(keys)) == [(k, k.encode()) for k in keys]  # obstore started
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    child = fork.Process(
+        target=_read_in_forked_child, args=([store, S3Store(s3_bucket, "p")], keys, results)
+    )
+    child.start()
+    try:
+        read, said = results.get(timeout=60)
+    finally:
+        child.kill()
+        child.join()
+    assert read == [[(k, k.encode()) for k in keys]] * 2
+    why = "this process was forked from one that had used obstore"
+    assert len(said) == 2, said
+    carried, fresh = said
+    assert carried.startswith(
+        f"s3://{s3_bucket}/p: bulk reads switch to botocore, which is slower: {why}"
+    )
+    assert fresh.startswith(
+        f"s3://{s3_bucket}/p: bulk reads go through botocore, which is slower: {why}"
+    )
+
+
 def _is_get_of(fragment: str) -> Callable[[str, str], bool]:
     return lambda method, path: method == "GET" and fragment in path
 
