@@ -7,23 +7,26 @@ names the store, so callers never need to know botocore. botocore is imported on
 a store first talks to S3, keeping ``import gates.store.s3`` cheap.
 
 Bulk reads (``get_many``, what ``audit verify`` streams a ledger through) skip botocore's
-per-call machinery: each GET is signed as botocore would sign it and sent on pooled
-keep-alive connections, many in flight at once (``s3_fast_read``). Any answer but a
-plain 200 is asked again through botocore, so errors read the same on both paths.
+per-call machinery: obstore sends the GETs, many in flight at once, to where botocore
+would send them and with the same session's credentials (``s3_bulk_read``). A read
+obstore cannot complete is asked again through botocore, so errors read the same on
+both paths.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 from gates.errors import EntryExistsError, ObjectMissingError, StoreError, WriteOutcomeUnknown
 from gates.store.interface import ObjectInfo
@@ -32,17 +35,19 @@ from gates.store.local import validate_key
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
 
-    from gates.store.s3_fast_read import FastReader, Unsupported
+    from gates.store.s3_bulk_read import BulkReader, Failed, Unsupported
 
 __all__ = ["S3Store"]
 
-#: Says why bulk reads leave the fast path, so that a slower ``audit verify`` is explained.
+#: Says why bulk reads leave obstore, so that a slower ``audit verify`` is explained.
 log = logging.getLogger("gates.store")
 
 RetentionMode = Literal["GOVERNANCE", "COMPLIANCE"]
+_T = TypeVar("_T")
 
-#: Keep-alive connections ``get_many`` reads over (requests in flight at once).
-READ_CONNECTIONS = 32
+#: Threads ``get_many`` reads through obstore with, each waiting on one GET with the GIL
+#: released: the requests in flight at once.
+READ_WORKERS = 32
 #: How many keys ``get_many`` takes ahead of the consumer; bounds memory.
 READ_AHEAD = 64
 #: Threads fetching objects concurrently when ``get_many`` has to go through botocore.
@@ -55,10 +60,6 @@ _NO_LOCK_CODES = frozenset(
 )
 # 412: the key exists, the If-None-Match write lost.
 _EXISTS_CODES = frozenset({"PreconditionFailed", "412"})
-# Answers the fast read path gets where botocore knows better (redirects to the bucket's
-# region, clock skew, signing scheme): once botocore has succeeded after one of these,
-# the store reads through botocore only.
-_MISFIT_STATUSES = frozenset({301, 307, 400, 401, 403})
 # 409: AWS saw a concurrent operation on the key (another conditional write or a delete)
 # and asks for the write to be retried; the retry then wins or gets the definitive 412.
 _CONFLICT_CODES = frozenset({"ConditionalRequestConflict", "409"})
@@ -109,26 +110,16 @@ _loader_lock = threading.Lock()
 _shared_loader: Any = None
 
 
-def default_client() -> S3Client:
-    """An S3 client from the usual AWS configuration, with short timeouts and a big pool.
+def default_session() -> Any:
+    """A fresh botocore session (so it sees the current environment and credentials).
 
-    Timeouts are a few seconds so an unreachable store fails fast instead of hanging a
-    gate; the pool is large enough for ``get_many``'s concurrent fetches. Each client
-    gets a fresh session (so it sees the current environment and credentials) but all
-    share one loader of botocore's service models, which makes a client ~6x cheaper.
-    Timestamps (e.g. each listed key's LastModified) are parsed with
+    All sessions share one loader of botocore's service models, which makes a client
+    ~6x cheaper. Timestamps (e.g. each listed key's LastModified) are parsed with
     ``datetime.fromisoformat`` first, which halves the cost of listing a ledger.
     """
     global _shared_loader
     import botocore.session
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=3,
-        read_timeout=10,
-        retries={"max_attempts": 3, "mode": "standard"},
-        max_pool_connections=max(32, FETCH_WORKERS * 2),
-    )
     session = botocore.session.get_session()
     session.get_component("response_parser_factory").set_parser_defaults(
         timestamp_parser=_parse_timestamp
@@ -138,6 +129,27 @@ def default_client() -> S3Client:
             _shared_loader = session.get_component("data_loader")
         else:
             session.register_component("data_loader", _shared_loader)
+    return session
+
+
+def default_client(session: Any = None) -> S3Client:
+    """An S3 client from the usual AWS configuration, with short timeouts and a big pool.
+
+    Timeouts are a few seconds so an unreachable store fails fast instead of hanging a
+    gate; the pool is large enough for ``get_many``'s concurrent fetches. ``session``
+    defaults to a fresh ``default_session()``.
+    """
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=max(32, FETCH_WORKERS * 2),
+    )
+    if session is None:
+        session = default_session()
+    with _loader_lock:  # the shared loader is not documented as thread-safe
         client = session.create_client("s3", config=config)
     return cast("S3Client", client)
 
@@ -166,7 +178,8 @@ class S3Store:
     default's mode or GOVERNANCE if the bucket has no default. Buckets without Object
     Lock are written without retention whatever this says.
 
-    ``fast_read=False`` makes ``get_many`` go through botocore like every other call.
+    ``fast_read=False`` makes ``get_many`` go through botocore like every other call
+    instead of obstore.
     """
 
     modified_by = "the S3 server's LastModified"
@@ -191,13 +204,15 @@ class S3Store:
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self.retention_days = retention_days
         self._client = client
+        # The session the client was made from; bulk reads take its credentials.
+        self._session: Any = None
         self._lock = threading.Lock()
         # Object Lock settings and bucket existence are looked up once, when first needed.
         self._retention_known = False
         self._retention: _Retention | None = None
         self._bucket_checked = False
         # The bulk read path, or why there is none; learned on the first get_many.
-        self._reader: FastReader | Unsupported | None = None
+        self._reader: BulkReader | Unsupported | None = None
         self._fast_read = fast_read
         # Per thread: what the attempts of the PUT in progress showed (see _create).
         self._put_attempts = threading.local()
@@ -214,7 +229,8 @@ class S3Store:
             with self._lock:
                 if self._client is None:
                     try:
-                        self._client = default_client()
+                        self._session = default_session()
+                        self._client = default_client(self._session)
                     except Exception as e:  # botocore config errors, bad env values
                         raise StoreError(f"{self.uri}: cannot create an S3 client: {e}") from e
         return self._client
@@ -508,105 +524,106 @@ class S3Store:
         return sorted(listed)
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        reader = self._fast_reader()
+        reader = self._bulk_reader()
         if reader is None:
-            yield from self._get_many_botocore(keys)
+            yield from _in_order(keys, self.get, FETCH_WORKERS)
             return
-        from gates.store.s3_fast_read import BrokenRead, Declined, EndpointUnreachable
 
-        results = reader.read((key, self._full_or_error(key)) for key in keys)
-        try:
-            for key, answer in results:
-                if isinstance(answer, Declined):
-                    # botocore maps the error (missing key, refused credentials, no
-                    # bucket) exactly as ``get`` does, or retries what was transient.
-                    data = self.get(key)
-                    if answer.status in _MISFIT_STATUSES:
-                        self._stop_fast_reads(f"S3 answered {answer.status} where botocore did not")
-                    yield key, data
-                else:
-                    yield key, answer
-        except EndpointUnreachable as e:
-            raise StoreError(
-                f"{self.uri}: S3 unreachable at {self.endpoint} ({e})",
-                hint="check AWS_ENDPOINT_URL and that the S3 server is running",
-            ) from e
-        except BrokenRead as e:
-            raise StoreError(f"{self.uri}: S3 failed to read {e.key!r}: {e.detail}") from e
-        finally:
-            results.close()
+        def read(key: str) -> bytes | Failed:
+            full = self._full(key)  # an invalid key fails at its turn in the output
+            if self._reader is not reader:  # switched to botocore during this call
+                return self.get(key)
+            return reader.read(full)
 
-    def _full_or_error(self, key: str) -> str | StoreError:
-        # An invalid key fails at its turn in the output, like the keys before it succeed.
-        try:
-            return self._full(key)
-        except StoreError as e:
-            return e
+        for key, answer in _in_order(keys, read, READ_WORKERS):
+            if isinstance(answer, bytes):
+                yield key, answer
+                continue
+            # botocore maps the error exactly as ``get`` does (missing key, refused
+            # credentials, no bucket, unreachable), or reads what was transient.
+            data = self.get(key)
+            if answer.answered:
+                self._stop_bulk_reads(
+                    f"obstore was refused {key!r} where botocore was not ({answer.reason})"
+                )
+            else:
+                log.warning(
+                    "%s: obstore could not read %r, botocore did: %s", self.uri, key, answer.reason
+                )
+            yield key, data
 
-    def _fast_reader(self) -> FastReader | None:
-        """The bulk read path for this store, or None where only botocore can read it."""
+    def _bulk_reader(self) -> BulkReader | None:
+        """The obstore read path for this store, or None where only botocore can read it."""
+        from gates.store.s3_bulk_read import BulkReader, Unsupported, usable_here
+
+        if isinstance(self._reader, BulkReader) and self._reader.pid != os.getpid():
+            # This store was carried into a forked child, where obstore would hang.
+            refused = usable_here() or Unsupported("the store was carried into another process")
+            self._stop_bulk_reads(refused.reason)
         if self._reader is None:
             client = self.client
-            from gates.store.s3_fast_read import FastReader, ReadTarget, Unsupported, learn_target
-
             with self._lock:
-                if self._reader is None:
-                    target: ReadTarget | Unsupported = Unsupported("switched off")
-                    if self._fast_read:
-                        try:
-                            target = learn_target(client, self.bucket)
-                        except (
-                            Exception
-                        ) as e:  # a surprise in botocore's answer: be slow, not broken
-                            target = Unsupported(f"learning how botocore reads failed: {e!r}")
-                    if self._fast_read and isinstance(target, Unsupported):
+                if self._reader is None and not self._fast_read:
+                    self._reader = Unsupported("switched off")
+                elif self._reader is None:
+                    self._reader = self._open_reader(client)
+                    if isinstance(self._reader, Unsupported):
                         log.warning(
                             "%s: bulk reads go through botocore, which is slower: %s",
                             self.uri,
-                            target.reason,
+                            self._reader.reason,
                         )
-                    config = client.meta.config
-                    self._reader = (
-                        target
-                        if isinstance(target, Unsupported)
-                        else FastReader(
-                            target,
-                            connections=READ_CONNECTIONS,
-                            read_ahead=READ_AHEAD,
-                            connect_timeout=float(getattr(config, "connect_timeout", None) or 60),
-                            read_timeout=float(getattr(config, "read_timeout", None) or 60),
-                        )
-                    )
-        from gates.store.s3_fast_read import FastReader
+        return self._reader if isinstance(self._reader, BulkReader) else None
 
-        return self._reader if isinstance(self._reader, FastReader) else None
+    def _open_reader(self, client: S3Client) -> BulkReader | Unsupported:
+        from gates.store.s3_bulk_read import BulkReader, Unsupported, learn_target, usable_here
 
-    def _stop_fast_reads(self, reason: str) -> None:
-        from gates.store.s3_fast_read import FastReader, Unsupported
+        refused = usable_here()
+        if refused is not None:
+            return refused
+        try:
+            target = learn_target(client, self._session, self.bucket)
+            if isinstance(target, Unsupported):
+                return target
+            config = client.meta.config
+            return BulkReader(
+                target,
+                self.bucket,
+                connect_timeout=float(getattr(config, "connect_timeout", None) or 60),
+                read_timeout=float(getattr(config, "read_timeout", None) or 60),
+            )
+        except Exception as e:  # a surprise in botocore's answer or obstore's set-up
+            return Unsupported(f"setting up obstore failed: {e!r}")
+
+    def _stop_bulk_reads(self, reason: str) -> None:
+        from gates.store.s3_bulk_read import BulkReader, Unsupported
 
         with self._lock:
             reader, self._reader = self._reader, Unsupported(reason)
-        if isinstance(reader, FastReader):
+        if isinstance(reader, BulkReader):
             log.warning("%s: bulk reads switch to botocore, which is slower: %s", self.uri, reason)
-            reader.close()
 
-    def _get_many_botocore(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        pending: deque[tuple[str, Future[bytes]]] = deque()
-        remaining = iter(keys)
-        self.client  # noqa: B018 -- create the client once, before the threads race for it
-        pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="s3-get")
-        try:
-            for key in remaining:
-                pending.append((key, pool.submit(self.get, key)))
-                if len(pending) >= READ_AHEAD:
-                    break
-            while pending:
-                key, future = pending.popleft()
-                data = future.result()
-                for following in remaining:
-                    pending.append((following, pool.submit(self.get, following)))
-                    break
-                yield key, data
-        finally:
-            # A consumer that stops early (or an error) must not wait for the read-ahead.
-            pool.shutdown(wait=True, cancel_futures=True)
+
+def _in_order(
+    keys: Iterable[str], fetch: Callable[[str], _T], workers: int
+) -> Iterator[tuple[str, _T]]:
+    """(key, fetch(key)) in input order, fetched by ``workers`` threads at once.
+
+    At most ``READ_AHEAD`` keys are taken beyond the one last yielded, so memory stays
+    bounded however many keys come. A fetch that raises does so at its turn.
+    """
+    pending: deque[tuple[str, Future[_T]]] = deque()
+    remaining = iter(keys)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-get")
+    try:
+        for key in itertools.islice(remaining, READ_AHEAD):
+            pending.append((key, pool.submit(fetch, key)))
+        while pending:
+            key, future = pending.popleft()
+            result = future.result()
+            for following in itertools.islice(remaining, 1):
+                pending.append((following, pool.submit(fetch, following)))
+            yield key, result
+    finally:
+        # A consumer that stops early (or an error) must not wait for the read-ahead.
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -159,7 +159,8 @@ def test_an_auditor_verifies_the_demo_ledger_with_the_base_install(
 def test_an_auditor_verifies_the_demo_ledger_on_s3_with_the_base_install(
     base_env: BaseEnv, demo_ledger: Path, seaweedfs: SeaweedFS, s3_bucket: str
 ) -> None:
-    """The same signed objects in an S3 bucket, read through boto3 of the base install."""
+    """The same signed objects in an S3 bucket, listed through boto3 and read in bulk
+    through obstore, both of the base install."""
     client = seaweedfs.client()
     ledger = demo_ledger / "ledger"
     for path in sorted(p for p in ledger.rglob("*") if p.is_file()):
@@ -174,6 +175,7 @@ def test_an_auditor_verifies_the_demo_ledger_on_s3_with_the_base_install(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 chain(s), 19 entries: intact" in done.stdout
+    assert "bulk reads" not in done.stderr  # no fall-back to botocore: obstore is installed
 
 
 def test_an_auditor_exports_and_verifies_a_bundle_with_the_base_install(

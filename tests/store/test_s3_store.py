@@ -1,12 +1,10 @@
 """What only the S3 store has to show against a real S3 server (SeaweedFS): its prefix,
-the server's clock, pagination, errors that say what to do, Object Lock, and the fast
-bulk-read path. The store contract itself is test_store_contract.py."""
+the server's clock, pagination, errors that say what to do, Object Lock, and bulk reads
+through obstore. The store contract itself is test_store_contract.py."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import http.server
 import logging
 import os
@@ -21,7 +19,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,7 +27,8 @@ from gates.errors import EntryExistsError, ObjectMissingError, StoreError
 from gates.stack.seaweedfs import SeaweedFS
 from gates.store.factory import open_store
 from gates.store.s3 import READ_AHEAD, S3Store
-from gates.store.s3_fast_read import Declined, GetSigner, ReadTarget, Unsupported, learn_target
+from gates.store.s3_bulk_read import READ_RETRIES, Failed, ReadTarget, Unsupported, learn_target
+from tests.lossy_proxy import LossyProxy
 
 pytestmark = pytest.mark.s3
 
@@ -312,7 +310,7 @@ def test_seaweedfs_on_a_busy_s3_port_fails_fast_naming_the_port(tmp_path: Path) 
         assert not server.running
 
 
-# -- get_many's fast read path ----------------------------------------------------------
+# -- get_many's bulk read path (obstore) ----------------------------------------------
 
 
 def test_get_many_on_seaweedfs_reads_without_botocore_get_object_calls(s3_bucket: str) -> None:
@@ -346,25 +344,44 @@ def test_get_many_returns_the_same_bytes_as_get_for_odd_keys_and_sizes(s3_bucket
         store.put_new(key, data)
     order = list(objects)
     rng.shuffle(order)
-    assert list(store.get_many(order)) == [(k, store.get(k)) for k in order]
-    assert all(store.get(k) == objects[k] for k in order)
+    assert store._bulk_reader() is not None
+    sent: list[str] = []
+    store.client.meta.events.register(
+        "before-send.s3.GetObject", lambda request, **_: sent.append(request.url)
+    )
+    assert list(store.get_many(order)) == [(k, objects[k]) for k in order]
+    assert sent == []  # every one of them read through obstore
 
 
-def test_get_many_with_a_wrong_secret_is_a_store_error_with_a_hint(
+def test_get_many_with_a_wrong_secret_is_the_same_store_error_as_get(
     s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _put_all(S3Store(s3_bucket), ["k/1", "k/2"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     store = S3Store(s3_bucket)
-    reader = store._fast_reader()
+    reader = store._bulk_reader()
     assert reader is not None
-    # SeaweedFS checks signatures of reads too: the fast path itself is refused.
-    [(_, answer)] = list(reader.read([("k/1", "k/1")]))
-    assert isinstance(answer, Declined) and answer.status == 403
+    # SeaweedFS checks signatures of reads too: obstore itself is refused.
+    refused = reader.read(store._full("k/1"))
+    assert isinstance(refused, Failed) and refused.answered
     with pytest.raises(StoreError) as caught:
         list(store.get_many(["k/1", "k/2"]))
+    with pytest.raises(StoreError) as by_get:
+        store.get("k/1")
     assert not isinstance(caught.value, ObjectMissingError)
+    assert caught.value.diagnostics() == by_get.value.diagnostics()
     assert caught.value.hint is not None and "credentials" in caught.value.hint
+
+
+def test_get_many_of_a_missing_key_is_the_same_error_as_get(s3_bucket: str) -> None:
+    store = S3Store(s3_bucket, "p")
+    _put_all(store, ["k/1"])
+    with pytest.raises(ObjectMissingError) as caught:
+        list(store.get_many(["k/1", "k/2"]))
+    with pytest.raises(ObjectMissingError) as by_get:
+        store.get("k/2")
+    assert caught.value.diagnostics() == by_get.value.diagnostics()
+    assert store._bulk_reader() is not None  # a missing key is no reason to leave obstore
 
 
 def test_get_many_from_several_threads_on_one_store_keeps_each_order(s3_bucket: str) -> None:
@@ -385,16 +402,103 @@ def test_get_many_from_several_threads_on_one_store_keeps_each_order(s3_bucket: 
     assert results == [[(k, k.encode()) for k in order] for order in orders]
 
 
-def test_get_many_without_the_fast_path_reads_the_same(s3_bucket: str) -> None:
+def test_get_many_with_fast_read_off_reads_the_same_through_botocore(s3_bucket: str) -> None:
     keys = [f"k/{n:03d}" for n in range(30)]
     _put_all(S3Store(s3_bucket), keys)
     store = S3Store(s3_bucket, fast_read=False)
-    assert store._fast_reader() is None
+    assert store._bulk_reader() is None
+    sent: list[str] = []
+    store.client.meta.events.register(
+        "before-send.s3.GetObject", lambda request, **_: sent.append(request.url)
+    )
     assert list(store.get_many(keys)) == [(k, k.encode()) for k in keys]
+    assert len(sent) == len(keys)
 
 
-# A stand-in S3 for answers SeaweedFS never gives: cut-off bodies, bad checksums,
-# connections dropped while idle. It checks no signatures.
+def _read_in_forked_child(stores: list[S3Store], keys: list[str], results: Any) -> None:
+    """In a forked child: what each store's get_many yields, and what gates.store logged."""
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("gates.store").addHandler(handler)
+    results.put(([list(store.get_many(keys)) for store in stores], said))
+
+
+def test_a_forked_process_reads_through_botocore_instead_of_hanging_in_obstore(
+    s3_bucket: str,
+) -> None:
+    """obstore's runtime does not survive fork: a child of a process that used it would
+    wait forever on its first read."""
+    import multiprocessing
+
+    store = S3Store(s3_bucket, "p")
+    keys = ["k/1", "k/2"]
+    _put_all(store, keys)
+    assert list(store.get_many(keys)) == [(k, k.encode()) for k in keys]  # obstore started
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    child = fork.Process(
+        target=_read_in_forked_child, args=([store, S3Store(s3_bucket, "p")], keys, results)
+    )
+    child.start()
+    try:
+        read, said = results.get(timeout=60)
+    finally:
+        child.kill()
+        child.join()
+    assert read == [[(k, k.encode()) for k in keys]] * 2
+    why = "this process was forked from one that had used obstore"
+    assert len(said) == 2, said
+    carried, fresh = said
+    assert carried.startswith(
+        f"s3://{s3_bucket}/p: bulk reads switch to botocore, which is slower: {why}"
+    )
+    assert fresh.startswith(
+        f"s3://{s3_bucket}/p: bulk reads go through botocore, which is slower: {why}"
+    )
+
+
+def _is_get_of(fragment: str) -> Callable[[str, str], bool]:
+    return lambda method, path: method == "GET" and fragment in path
+
+
+def test_a_read_obstore_loses_is_read_through_botocore_and_says_so(
+    lossy_s3: LossyProxy, s3_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = S3Store(s3_bucket, "p")
+    keys = [f"k/{n:03d}" for n in range(20)]
+    _put_all(store, keys)
+    assert store._bulk_reader() is not None
+    # Every try obstore makes at k/007 loses its answer; botocore's next try gets it.
+    lossy_s3.lose_answers(_is_get_of("/p/k/007"), times=READ_RETRIES + 1)
+    with caplog.at_level(logging.WARNING, logger="gates.store"):
+        assert list(store.get_many(keys)) == [(k, k.encode()) for k in keys]
+    assert len(lossy_s3.lost) == READ_RETRIES + 1
+    [record] = [r for r in caplog.records if r.name == "gates.store"]
+    assert record.getMessage().startswith(
+        f"s3://{s3_bucket}/p: obstore could not read 'k/007', botocore did: "
+    )
+    assert store._bulk_reader() is not None  # one lost answer: obstore reads the rest
+
+
+def test_a_read_lost_on_both_paths_is_the_same_store_error_as_get(
+    lossy_s3: LossyProxy, s3_bucket: str
+) -> None:
+    store = S3Store(s3_bucket, "p")
+    _put_all(store, ["k/1", "k/2"])
+    attempts = int(store.client.meta.config.retries["total_max_attempts"])
+    lossy_s3.lose_answers(_is_get_of("/p/k/2"), times=READ_RETRIES + 1 + attempts)
+    with pytest.raises(StoreError) as caught:
+        list(store.get_many(["k/1", "k/2"]))
+    lossy_s3.lose_answers(_is_get_of("/p/k/2"), times=attempts)
+    with pytest.raises(StoreError) as by_get:
+        store.get("k/2")
+    assert not isinstance(caught.value, ObjectMissingError)
+    assert caught.value.diagnostics() == by_get.value.diagnostics()
+
+
+# A stand-in S3 for answers SeaweedFS never gives: cut-off bodies, server errors,
+# connections dropped while idle, a refusal of obstore alone. It checks no signatures.
 
 
 class _FakeS3Handler(http.server.BaseHTTPRequestHandler):
@@ -416,18 +520,18 @@ class _FakeS3Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
             self.wfile.flush()
             self.close_connection = True
-        elif behaviour == "bad-checksum":
-            other = base64.b64encode(hashlib.sha256(b"other bytes").digest()).decode()
-            self._answer(200, body, {"x-amz-checksum-sha256": other})
+        elif behaviour == "server-error":
+            self._answer(
+                500,
+                b"<Error><Code>InternalError</Code><Message>disk on fire</Message></Error>",
+                {"Content-Type": "application/xml"},
+            )
         else:
             self._answer(200, body)
             if behaviour == "drop-idle":
                 # Close without saying so, after the client has put the connection back
                 # in its pool: its next request on it gets no answer.
                 time.sleep(0.3)
-                with contextlib.suppress(OSError):
-                    peeked = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-                    fake.unanswered += bool(peeked)
                 self.close_connection = True
 
     def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -450,8 +554,6 @@ class _FakeS3(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _FakeS3Handler)
         self.behaviour = behaviour
         self.requests: list[str] = []
-        #: Requests that arrived on a connection the server then closed unanswered.
-        self.unanswered = 0
         self.lock = threading.Lock()
 
 
@@ -475,64 +577,69 @@ def fake_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], _FakeS3
         server.server_close()
 
 
-def test_get_many_of_a_body_cut_short_is_a_store_error_naming_the_key(
-    fake_s3: Callable[[str], _FakeS3],
+@pytest.mark.parametrize("behaviour", ["truncated", "server-error"])
+def test_get_many_of_an_answer_obstore_cannot_complete_is_the_same_store_error_as_get(
+    fake_s3: Callable[[str], _FakeS3], behaviour: str
 ) -> None:
-    fake_s3("truncated")
-    with pytest.raises(StoreError, match=r"failed to read 'uc/7'.*closed mid-answer") as caught:
-        list(S3Store("bucket").get_many(["uc/7"]))
+    """A stand-in S3: SeaweedFS never cuts a body short or fails every try with a 500."""
+    fake_s3(behaviour)
+    store = S3Store("bucket")
+    assert store._bulk_reader() is not None
+    with pytest.raises(StoreError) as caught:
+        list(store.get_many(["uc/7"]))
+    with pytest.raises(StoreError) as by_get:
+        store.get("uc/7")
     assert not isinstance(caught.value, ObjectMissingError)
+    assert caught.value.diagnostics() == by_get.value.diagnostics()
 
 
-def test_get_many_of_a_body_not_matching_its_checksum_is_a_store_error(
+def test_get_many_keeps_reading_when_the_server_drops_idle_connections(
     fake_s3: Callable[[str], _FakeS3],
 ) -> None:
-    fake_s3("bad-checksum")
-    with pytest.raises(StoreError, match=r"'uc/7'.*sha256 checksum mismatch"):
-        list(S3Store("bucket").get_many(["uc/7"]))
-
-
-def test_get_many_asks_again_on_a_new_connection_when_an_idle_one_was_dropped(
-    fake_s3: Callable[[str], _FakeS3],
-) -> None:
+    """A stand-in S3 that closes each connection silently after answering on it."""
     server = fake_s3("drop-idle")
     store = S3Store("bucket", "p")
     assert list(store.get_many(["a"])) == [("a", b"payload of /bucket/p/a")]
-    # The pooled connection is closed by the server while our request is on its way.
-    assert list(store.get_many(["b"])) == [("b", b"payload of /bucket/p/b")]
-    assert server.unanswered == 1
-    assert server.requests == ["/bucket/p/a", "/bucket/p/b"]
+    time.sleep(0.5)  # the pooled connection is gone by now
+    assert list(store.get_many(["b", "c"])) == [
+        ("b", b"payload of /bucket/p/b"),
+        ("c", b"payload of /bucket/p/c"),
+    ]
+    assert server.requests[0] == "/bucket/p/a"
+    assert store._bulk_reader() is not None
 
 
 def test_get_many_hands_a_refused_read_to_botocore_and_then_stays_with_it(
     fake_s3: Callable[[str], _FakeS3],
 ) -> None:
+    """A stand-in S3 that refuses obstore's requests and answers botocore's."""
     server = fake_s3("botocore-only")
     store = S3Store("bucket")
     assert list(store.get_many(["x", "y"])) == [
         ("x", b"payload of /bucket/x"),
         ("y", b"payload of /bucket/y"),
     ]
-    assert store._fast_reader() is None
-    assert server.requests.count("/bucket/x") == 2  # refused fast, then read by botocore
+    assert store._bulk_reader() is None
+    assert server.requests.count("/bucket/x") == 2  # refused to obstore, then read by botocore
 
 
-def test_a_refused_fast_read_says_in_a_warning_why_bulk_reads_slow_down(
+def test_a_refused_bulk_read_says_in_a_warning_why_bulk_reads_slow_down(
     fake_s3: Callable[[str], _FakeS3], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A stand-in S3 that refuses obstore's requests and answers botocore's."""
     fake_s3("botocore-only")
     store = S3Store("bucket")
     with caplog.at_level(logging.WARNING, logger="gates.store"):
-        assert [key for key, _ in store.get_many(["x", "y"])] == ["x", "y"]
+        assert [key for key, _ in store.get_many(["x"])] == ["x"]
     [record] = [r for r in caplog.records if r.name == "gates.store"]
     assert record.levelno == logging.WARNING
-    assert record.getMessage() == (
+    assert record.getMessage().startswith(
         "s3://bucket: bulk reads switch to botocore, which is slower: "
-        "S3 answered 403 where botocore did not"
+        "obstore was refused 'x' where botocore was not (PermissionDeniedError: "
     )
 
 
-def test_a_store_that_cannot_read_fast_says_why_once(
+def test_a_store_that_cannot_read_through_obstore_says_why_once(
     s3_bucket: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     for name in ("NO_PROXY", "no_proxy"):
@@ -540,29 +647,26 @@ def test_a_store_that_cannot_read_fast_says_why_once(
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
     store = S3Store(s3_bucket)
     with caplog.at_level(logging.WARNING, logger="gates.store"):
-        assert store._fast_reader() is None
-        assert store._fast_reader() is None
+        assert store._bulk_reader() is None
+        assert store._bulk_reader() is None
     assert [r.getMessage() for r in caplog.records if r.name == "gates.store"] == [
         f"s3://{s3_bucket}: bulk reads go through botocore, which is slower: a proxy is configured"
     ]
 
 
-def test_a_store_told_not_to_read_fast_logs_nothing(
+def test_a_store_told_not_to_read_through_obstore_logs_nothing(
     s3_bucket: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="gates.store"):
-        assert S3Store(s3_bucket, fast_read=False)._fast_reader() is None
+        assert S3Store(s3_bucket, fast_read=False)._bulk_reader() is None
     assert [r for r in caplog.records if r.name == "gates.store"] == []
 
 
-# -- where the fast path sends, and how it signs: checked against botocore offline ----------
+# -- where obstore is sent: learned from botocore, offline ------------------------------
 
 
-def _offline_client(
-    monkeypatch: pytest.MonkeyPatch, endpoint: str | None, addressing: str, **config: Any
-) -> Any:
+def _offline_session(monkeypatch: pytest.MonkeyPatch) -> Any:
     import botocore.session
-    from botocore.config import Config
 
     for name in (
         "AWS_ENDPOINT_URL",
@@ -573,85 +677,56 @@ def _offline_client(
         "https_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
-    return botocore.session.get_session().create_client(
+    session = botocore.session.get_session()
+    session.set_credentials(
+        "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session/token+with=odd chars"
+    )
+    return session
+
+
+def _offline_client(session: Any, endpoint: str | None, addressing: str, **config: Any) -> Any:
+    from botocore.config import Config
+
+    return session.create_client(
         "s3",
         region_name="eu-west-1",
         endpoint_url=endpoint,
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        aws_session_token="session/token+with=odd chars",
         config=Config(s3={"addressing_style": addressing}, **config),
     )
 
 
-def _botocore_get(client: Any, bucket: str, key: str) -> tuple[str, dict[str, str]]:
-    """The URL and headers botocore would send for GetObject, stopped before sending."""
-    seen: dict[str, Any] = {}
-
-    class Stop(Exception):
-        pass
-
-    def stop(request: Any, **_: Any) -> None:
-        seen["url"] = request.url
-        seen["headers"] = {
-            k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
-        }
-        raise Stop
-
-    client.meta.events.register("before-send.s3.GetObject", stop, unique_id="test-stop")
-    try:
-        with pytest.raises(Stop):
-            client.get_object(Bucket=bucket, Key=key)
-    finally:
-        client.meta.events.unregister("before-send.s3.GetObject", unique_id="test-stop")
-    return seen["url"], seen["headers"]
-
-
 @pytest.mark.parametrize(
-    ("endpoint", "addressing", "host", "base_path"),
+    ("endpoint", "addressing", "sent_to", "virtual_hosted"),
     [
-        (None, "auto", "my-bucket.s3.eu-west-1.amazonaws.com", "/"),
-        (None, "virtual", "my-bucket.s3.eu-west-1.amazonaws.com", "/"),
-        (None, "path", "s3.eu-west-1.amazonaws.com", "/my-bucket/"),
-        ("http://127.0.0.1:8333", "auto", "127.0.0.1", "/my-bucket/"),
-        ("http://localhost:8333", "virtual", "my-bucket.localhost", "/"),
+        (None, "auto", "https://my-bucket.s3.eu-west-1.amazonaws.com", True),
+        (None, "virtual", "https://my-bucket.s3.eu-west-1.amazonaws.com", True),
+        (None, "path", "https://s3.eu-west-1.amazonaws.com", False),
+        ("http://127.0.0.1:8333", "auto", "http://127.0.0.1:8333", False),
+        ("http://localhost:8333", "virtual", "http://my-bucket.localhost:8333", True),
     ],
 )
-def test_fast_reads_go_where_botocore_goes_and_sign_exactly_as_it_does(
+def test_bulk_reads_go_where_botocore_goes_with_its_sessions_credentials(
     monkeypatch: pytest.MonkeyPatch,
     endpoint: str | None,
     addressing: str,
-    host: str,
-    base_path: str,
+    sent_to: str,
+    virtual_hosted: bool,
 ) -> None:
-    client = _offline_client(monkeypatch, endpoint, addressing)
-    target = learn_target(client, "my-bucket")
+    session = _offline_session(monkeypatch)
+    target = learn_target(_offline_client(session, endpoint, addressing), session, "my-bucket")
     assert isinstance(target, ReadTarget), target
-    assert (target.host, target.base_path) == (host, base_path)
-    assert (target.tls is not None) == (endpoint is None)
-    signer = GetSigner(target)
-    for key in ("plain", "a b/c+d=e&f%41~g", "ünïcode/ключ", "quote'\"/star*"):
-        url, sent = _botocore_get(client, "my-bucket", key)
-        request = signer.request(key, sent["X-Amz-Date"]).decode("latin-1")
-        lines = request.split("\r\n")
-        assert lines[-2:] == ["", ""]
-        method, target_path, version = lines[0].split(" ")
-        ours = dict(line.split(": ", 1) for line in lines[1:-2])
-        assert (method, version) == ("GET", "HTTP/1.1")
-        assert ours.pop("Accept-Encoding") == "identity"
-        parts = urlsplit(url)
-        assert target_path == parts.path
-        assert ours.pop("Host") == parts.netloc
-        for name in ("amz-sdk-invocation-id", "amz-sdk-request"):
-            sent.pop(name)
-        assert ours == sent
+    assert (target.endpoint, target.virtual_hosted) == (sent_to, virtual_hosted)
+    assert target.region == "eu-west-1"
+    frozen = target.credentials.get_frozen_credentials()
+    assert (frozen.access_key, frozen.token) == ("AKIDEXAMPLE", "session/token+with=odd chars")
 
 
 def test_anonymous_clients_read_through_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore import UNSIGNED
 
-    client = _offline_client(monkeypatch, None, "auto", signature_version=UNSIGNED)
-    unsupported = learn_target(client, "my-bucket")
+    session = _offline_session(monkeypatch)
+    client = _offline_client(session, None, "auto", signature_version=UNSIGNED)
+    unsupported = learn_target(client, session, "my-bucket")
     assert isinstance(unsupported, Unsupported)
     assert "not signed" in unsupported.reason
 
@@ -659,8 +734,18 @@ def test_anonymous_clients_read_through_botocore(monkeypatch: pytest.MonkeyPatch
 def test_a_configured_proxy_sends_bulk_reads_through_botocore(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    client = _offline_client(monkeypatch, None, "auto")
+    session = _offline_session(monkeypatch)
+    client = _offline_client(session, None, "auto")
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    unsupported = learn_target(client, "my-bucket")
+    unsupported = learn_target(client, session, "my-bucket")
     assert isinstance(unsupported, Unsupported)
     assert "proxy" in unsupported.reason
+
+
+def test_a_client_given_without_its_session_reads_through_botocore(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = _offline_client(_offline_session(monkeypatch), None, "auto")
+    unsupported = learn_target(client, None, "my-bucket")
+    assert isinstance(unsupported, Unsupported)
+    assert "session" in unsupported.reason

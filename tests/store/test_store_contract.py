@@ -5,7 +5,8 @@ refuses with ``EntryExistsError``, keeping the first bytes, and of writers racin
 one key exactly one wins; a reader never sees half an object; ``get`` of a missing key
 is ``ObjectMissingError`` naming it; listings are sorted, match prefixes as S3 does and
 carry when the store received each object; ``get_many`` yields in the order asked; and
-every store refuses the same unsafe keys. S3 runs on the session's real SeaweedFS.
+every store refuses the same unsafe keys. S3 runs on the session's real SeaweedFS, with
+``get_many`` on its bulk read path and, as when that path is off, through botocore.
 """
 
 from __future__ import annotations
@@ -52,7 +53,14 @@ class Backend:
     open_again: Callable[[], ObjectStore]
 
 
-@pytest.fixture(params=["folder", "memory", pytest.param("s3", marks=pytest.mark.s3)])
+@pytest.fixture(
+    params=[
+        "folder",
+        "memory",
+        pytest.param("s3", marks=pytest.mark.s3),
+        pytest.param("s3-botocore-reads", marks=pytest.mark.s3),
+    ]
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "folder":
         root = tmp_path / "store"
@@ -61,7 +69,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         store = MemoryStore()
         return Backend(store, lambda: store)  # one process's memory: its handle is the store
     bucket = request.getfixturevalue("s3_bucket")
-    return Backend(S3Store(bucket, "contract"), lambda: S3Store(bucket, "contract"))
+    # "s3" reads in bulk on its own path; "s3-botocore-reads" as when that path is off.
+    bulk = request.param == "s3"
+    s3 = S3Store(bucket, "contract", fast_read=bulk)
+    assert (s3._bulk_reader() is not None) == bulk, "get_many is not on the path under test"
+    return Backend(s3, lambda: S3Store(bucket, "contract", fast_read=bulk))
 
 
 @pytest.fixture
