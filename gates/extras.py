@@ -86,7 +86,7 @@ STACK = Extra(
 )
 DASK = Extra(
     "dask",
-    "Dask (the nightly re-check and audit verify on a cluster)",
+    "Dask support (the nightly re-check and audit verify on a cluster)",
     modules=("prefect_dask", "distributed"),
 )
 HSM = Extra("hsm", "signing with a PKCS#11 token", modules=("pkcs11",))

@@ -112,11 +112,15 @@ def verify(
     if trust_bundle_keys:
         raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
     from gates.ledger.chain import Ledger
-    from gates.ledger.parallel_verify import Parallelism
+    from gates.ledger.parallel_verify import DASK_NEED, Parallelism
     from gates.ledger.verify import verify_ledger
 
     if dask is not None and workers is not None:
         raise ConfigError("--dask", ["give --dask or --workers, not both"])
+    if dask:
+        from gates.extras import DASK, require
+
+        require(DASK, DASK_NEED)
     parallel = (
         Parallelism(dask_address=dask)
         if dask

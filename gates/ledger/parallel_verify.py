@@ -62,6 +62,8 @@ MIN_ENTRIES = 1_000
 #: Chunks in flight per worker: enough that none waits for the next, few enough that
 #: results waiting for their turn stay small.
 IN_FLIGHT_PER_WORKER = 2
+#: What needs the ``dask`` extra, in the message when it is missing.
+DASK_NEED = "audit verify on a Dask cluster"
 #: How long to wait for a Dask scheduler to answer before giving up.
 DASK_CONNECT_SECONDS = 5
 
@@ -83,6 +85,9 @@ class Parallelism:
 
     @classmethod
     def all_cores(cls) -> Parallelism:
+        """One worker per core this process may run on."""
+        if hasattr(os, "sched_getaffinity"):
+            return cls(workers=len(os.sched_getaffinity(0)) or 1)
         return cls(workers=os.cpu_count() or 1)
 
 
@@ -115,12 +120,8 @@ def replay_in_parallel(
     ):
         yield from replay_chains(ledger, index, history, times)
         return
-    with (
-        _dask(parallel.dask_address) if parallel.dask_address else _processes(parallel.workers) as (
-            submit,
-            workers,
-        )
-    ):
+    address = parallel.dask_address
+    with _dask(address) if address else _processes(parallel.workers) as (submit, workers):
         # Small ledgers still spread: at least a few chunks per worker.
         size = max(1, min(parallel.chunk_entries, math.ceil(total / (workers * 4))))
         chunks = _chunks(index, history, size)
@@ -363,7 +364,7 @@ def _start_method() -> str:
 def _dask(address: str) -> Iterator[tuple[Submit, int]]:
     from gates.extras import DASK, require
 
-    require(DASK, "audit verify on a Dask cluster")
+    require(DASK, DASK_NEED)
     from distributed import Client
 
     try:
