@@ -5,9 +5,10 @@ from the store themselves, so the signature, hash and parse work spreads and so 
 reading. The coordinator (``verify_ledger``) keeps what spans chains: the listing, the
 checkpoints and the head claims they make, and the report's order. Each worker re-opens
 the store from its URI and the trusted keys from their raw bytes (neither pickles),
-replays its chains exactly as the serial path does (``verify.replay_chains``) and sends
-back each chain's size, stage, head and violations, with what it counted for the time
-notes. Results are taken in the order the chunks were sent, with a bounded number in
+replays its chains with the very function the serial path uses (``verify.replay_chains``,
+handed in by ``verify_ledger``, so this module sits below it, and sent to workers by
+name) and sends back each chain's size, stage, head and violations, with what it counted
+for the time notes. Results are taken in the order the chunks were sent, with a bounded number in
 flight: the report is the serial one, and memory stays flat however long the ledger.
 
 Processes, not threads: Ed25519 verification, JSON and pydantic parsing hold the GIL, so
@@ -38,7 +39,6 @@ from gates.ledger.checkpoint import CheckpointHistory, HeadClaim
 from gates.ledger.entry import Violation
 from gates.ledger.replay import ChainState
 from gates.ledger.time_evidence import TimeEvidence
-from gates.ledger.verify import replay_chains
 from gates.signing.keys import PublicKeyFormat, public_key_from_raw
 from gates.signing.trust import TrustedSigner, TrustStore
 from gates.stages import Stage
@@ -96,21 +96,31 @@ class WorkerError(StagegateError):
     nor the store's (one died, say): nothing is concluded about the ledger."""
 
 
+#: How chains are replayed (``verify.replay_chains``): chains of the index, with the head
+#: claims of the history and the time rules of the evidence, folded in index order.
+ReplayChains = Callable[
+    [Ledger, LedgerIndex, CheckpointHistory, TimeEvidence],
+    Iterator[tuple[ChainState, list[Violation]]],
+]
+
+
 def replay_in_parallel(
+    replay: ReplayChains,
     ledger: Ledger,
     index: LedgerIndex,
     history: CheckpointHistory,
     times: TimeEvidence,
     parallel: Parallelism,
 ) -> Iterator[tuple[ChainState, list[Violation]]]:
-    """``replay_chains`` spread over workers: the same chains, in the same order, each with
-    the same violations; the workers' time counts are added to ``times``.
+    """``replay`` spread over workers: the same chains, in the same order, each with the
+    same violations; the workers' time counts are added to ``times``. ``replay`` must be
+    a module-level function: workers get it by name.
 
     The yielded states carry what the report needs (size, stage, head), not the whole
     fold. A store that cannot be re-opened from its URI elsewhere (one in memory, say)
     and a ledger below ``parallel.min_entries`` are verified here, serially.
     """
-    job = _Job.of(ledger, times)
+    job = _Job.of(replay, ledger, times)
     total = sum(len(keyed) for keyed in index.chains.values())
     local = parallel.dask_address is None
     if (
@@ -118,7 +128,7 @@ def replay_in_parallel(
         or total == 0
         or (local and (parallel.workers <= 1 or total < parallel.min_entries))
     ):
-        yield from replay_chains(ledger, index, history, times)
+        yield from replay(ledger, index, history, times)
         return
     address = parallel.dask_address
     with _dask(address) if address else _processes(parallel.workers) as (submit, workers):
@@ -157,6 +167,7 @@ class _Key:
 class _Job:
     """What a worker needs to verify chains as this process would: pickles and hashes."""
 
+    replay: ReplayChains
     store_uri: str
     keys: tuple[_Key, ...]
     simulated: bool
@@ -167,7 +178,7 @@ class _Job:
     tsa: tuple[str, tuple[bytes, ...]] | None
 
     @classmethod
-    def of(cls, ledger: Ledger, times: TimeEvidence) -> _Job | None:
+    def of(cls, replay: ReplayChains, ledger: Ledger, times: TimeEvidence) -> _Job | None:
         """None for a store a worker could not open from its URI."""
         uri = _reopenable(ledger.store)
         if uri is None:
@@ -182,7 +193,8 @@ class _Job:
             chain = (times.tsa.leaf, *times.tsa.intermediates, times.tsa.root)
             pem = tuple(c.public_bytes(serialization.Encoding.PEM) for c in chain)
             tsa = (times.tsa.source, pem)
-        return cls(uri, keys, times.clock.simulated, times.clock.tolerance, times.store_clock, tsa)
+        clock = times.clock
+        return cls(replay, uri, keys, clock.simulated, clock.tolerance, times.store_clock, tsa)
 
     def open(self) -> tuple[Ledger, TimeEvidence]:
         """The ledger (cached per worker thread) and fresh time counters."""
@@ -260,7 +272,7 @@ def verify_chunk(job: _Job, chunk: _Chunk) -> _Result:
     history = CheckpointHistory(claims=chunk.claims)
     chains = [
         _Chain(s.usecase, s.next_sequence, s.stage.value if s.stage else None, s.head_digest, v)
-        for s, v in replay_chains(ledger, index, history, times)
+        for s, v in job.replay(ledger, index, history, times)
     ]
     return _Result(
         chains,

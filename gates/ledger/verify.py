@@ -191,7 +191,7 @@ def verify_ledger(
     else:
         from gates.ledger.parallel_verify import replay_in_parallel
 
-        replayed = replay_in_parallel(ledger, index, history, times, parallel)
+        replayed = replay_in_parallel(replay_chains, ledger, index, history, times, parallel)
     for state, problems in replayed:
         chains.append(ChainSummary(state.usecase, state.next_sequence,
                                    state.stage.value if state.stage else None, state.head_digest))  # fmt: skip
