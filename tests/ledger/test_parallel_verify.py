@@ -15,13 +15,16 @@ import json
 import logging
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from gates.engine.actions import approve, register
 from gates.ledger.entry import entry_key
 from gates.ledger.parallel_verify import Parallelism, WorkerError
+from gates.ledger.timestamps import token_key
 from gates.ledger.verify import VerificationReport, verify_ledger
 from gates.stack.seaweedfs import SeaweedFS
 from gates.stages import Stage
@@ -31,6 +34,7 @@ from tests.support.cli import run
 from tests.support.forge import delete_object, forge_entry
 from tests.support.presets import SPEC, ledger_world
 from tests.support.world import World
+from tests.tsa_authority import LoopbackTsa
 
 #: Chains besides alpha and beta: enough for several chunks per worker.
 MORE = ("gamma", "delta", "epsilon", "zeta", "eta")
@@ -139,6 +143,37 @@ def test_one_use_case_in_parallel_is_that_chain_alone(world: World) -> None:
         ledger, ["delta"], parallel=Parallelism(workers=2, chunk_entries=1, min_entries=0)
     )
     assert found(serial) == {("delta", 2, "sequence-gap"), ("delta", 2, "link-broken")}
+    assert parallel == serial
+
+
+def test_timestamp_tokens_and_store_times_are_judged_alike_in_workers(
+    tmp_path: Path, tsa: LoopbackTsa
+) -> None:
+    """On the system clock with a TSA: workers rebuild the TSA chain, judge each entry's
+    token and its time against the store's, and their counts reach the report."""
+    world = ledger_world(tmp_path / "ws")
+    world.configure(clock="system")
+    shutil.copy(tsa.chain, world.root / "tsa-chain.pem")
+    world.append_settings(
+        f'[timestamp]\ntsa_url = "{tsa.url}"\ntsa_certificate = "tsa-chain.pem"\n'
+    )
+    for usecase in ("alpha", "beta"):
+        register(world.session, usecase)
+        approve(world.session, usecase, world.sponsor, role="sponsor")
+    raw = world.session.store.get(entry_key("beta", 1))
+    token = world.root / "ledger" / token_key("beta", 1, raw)
+    token.write_bytes(token.read_bytes()[:-12] + bytes(12))  # the TSA's signature broken
+    delete_object(
+        world.session, token_key("alpha", 1, world.session.store.get(entry_key("alpha", 1)))
+    )
+    ledger = world.session.ledger
+    serial = verify_ledger(ledger)
+    assert found(serial) == {("alpha", 1, "timestamp-missing"), ("beta", 1, "timestamp-invalid")}
+    assert serial.time_evidence["timestampsChecked"] == 3
+    assert serial.time_evidence["comparedWithStore"] == 4
+    parallel = verify_ledger(
+        ledger, parallel=Parallelism(workers=2, chunk_entries=1, min_entries=0)
+    )
     assert parallel == serial
 
 
