@@ -3,7 +3,7 @@
 does not grow with the ledger.
 
 Targets: ≥ 2,000 entries/s; peak RSS ≤ 300 MB and flat between the two sizes. Each
-verification is the real CLI in its own process, run twice (the first right after the
+verification is the real CLI in its own process (one worker process per core), run twice (the first right after the
 upload, while SeaweedFS is still settling); its peak RSS is the process's own VmHWM, its
 rate comes from wall time including interpreter start-up.
 """
@@ -97,11 +97,15 @@ def upload(source: object, target: object) -> int:
 #: started by (v)fork inherits the parent's high-water mark across exec, and the parent
 #: here holds a generated ledger.
 _CHILD = """
-import atexit, runpy, sys
+import atexit, resource, runpy, sys
 def _peak():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             sys.stderr.write("PEAK_KB " + line.split()[1] + "\\n")
+    # The largest worker process (verification forks one per core); its pages shared
+    # with this process count in both.
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stderr.write("WORKER_PEAK_KB " + str(workers) + "\\n")
 atexit.register(_peak)
 sys.argv = ["stagegate", *sys.argv[1:]]
 runpy.run_module("gates.cli", run_name="__main__")
@@ -110,8 +114,9 @@ runpy.run_module("gates.cli", run_name="__main__")
 
 def verify_in_child(
     workspace: Path, store_uri: str, env: dict[str, str]
-) -> tuple[dict[str, Any], float, float]:
-    """Run ``stagegate audit verify --json`` against ``store_uri``: (report, seconds, peak MB)."""
+) -> tuple[dict[str, Any], float, float, float]:
+    """Run ``stagegate audit verify --json`` (one worker per core) against ``store_uri``:
+    (report, seconds, peak MB of the command, peak MB of its largest worker)."""
     start = time.perf_counter()
     child = subprocess.run(
         [sys.executable, "-c", _CHILD, "--workspace", str(workspace), "audit", "verify", "--json"],
@@ -122,8 +127,14 @@ def verify_in_child(
     elapsed = time.perf_counter() - start
     if child.returncode not in (0, 1):
         raise SystemExit(f"audit verify failed ({child.returncode}): {child.stderr.decode()}")
-    peaks = [line for line in child.stderr.decode().splitlines() if line.startswith("PEAK_KB ")]
-    return json.loads(child.stdout), elapsed, int(peaks[-1].split()[1]) / 1024
+    lines = child.stderr.decode().splitlines()
+    peak = [line for line in lines if line.startswith("PEAK_KB ")][-1]
+    worker = [line for line in lines if line.startswith("WORKER_PEAK_KB ")][-1]
+    return json.loads(child.stdout), elapsed, _mb(peak), _mb(worker)
+
+
+def _mb(line: str) -> float:
+    return int(line.split()[1]) / 1024
 
 
 def main(size: Size = FULL) -> None:
@@ -161,14 +172,18 @@ def main(size: Size = FULL) -> None:
             )
             runs: list[tuple[float, float]] = []
             for attempt in ("right after upload", "again"):
-                report, seconds, peak = verify_in_child(ws, f"s3://{bucket}/{prefix}", s3_env)
+                report, seconds, peak, worker = verify_in_child(
+                    ws, f"s3://{bucket}/{prefix}", s3_env
+                )
                 rate = report["entries"] / seconds
                 state = (
                     "intact" if report["intact"] else f"{len(report['violations'])} violation(s)"
                 )
                 print(
                     f"  audit verify ({attempt}): {report['entries']:,} entries in {seconds:.1f} s "
-                    f"= {rate:,.0f} entries/s, peak RSS {peak:.0f} MB, {state}, "
+                    f"= {rate:,.0f} entries/s, peak RSS {peak:.0f} MB "
+                    f"({f'largest worker {worker:.0f} MB' if worker else 'in one process'}), "
+                    f"{state}, "
                     f"{report['checkpoints']['verified']} checkpoint(s)",
                     flush=True,
                 )

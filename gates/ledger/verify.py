@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from gates.errors import LedgerError
 from gates.ledger.chain import Ledger, LedgerIndex
@@ -30,6 +31,9 @@ from gates.ledger.entry import CHAINS_PREFIX, Entry, Violation, open_entry
 from gates.ledger.replay import ChainState, apply_entry
 from gates.ledger.time_evidence import SIMULATED_NOTE, TimeEvidence
 from gates.ledger.timestamps import token_key
+
+if TYPE_CHECKING:
+    from gates.ledger.parallel_verify import Parallelism
 
 NO_CHECKPOINT_NOTE = (
     "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
@@ -128,6 +132,7 @@ def verify_ledger(
     checkpoints: Iterable[CheckpointRead] | None = None,
     pinned: Sequence[Checkpoint] = (),
     store_clock: bool = True,
+    parallel: Parallelism | None = None,
 ) -> VerificationReport:
     """Verify every chain (or the named ones) against every checkpoint.
 
@@ -138,7 +143,8 @@ def verify_ledger(
     byte for byte, so deleting the newest checkpoints is caught too. ``store_clock``:
     compare entry times with when the store received them (not for a bundle's copy).
     The verifier's clock settings and TSA chain are the ledger's (``clock``,
-    ``timestamping``).
+    ``timestamping``). ``parallel``: spread the chains over processes or a Dask cluster
+    (``parallel_verify``); the report is the same.
     """
     index = ledger.index(
         usecases[0] if usecases and len(usecases) == 1 else None, received=store_clock
@@ -180,7 +186,13 @@ def verify_ledger(
             history.latest = checkpoint
 
     chains: list[ChainSummary] = []
-    for state, problems in _replay_chains(ledger, index, history, times):
+    if parallel is None:
+        replayed = replay_chains(ledger, index, history, times)
+    else:
+        from gates.ledger.parallel_verify import replay_in_parallel
+
+        replayed = replay_in_parallel(replay_chains, ledger, index, history, times, parallel)
+    for state, problems in replayed:
         chains.append(ChainSummary(state.usecase, state.next_sequence,
                                    state.stage.value if state.stage else None, state.head_digest))  # fmt: skip
         violations.extend(problems)
@@ -243,10 +255,12 @@ def _pinned_in_store(checkpoint: Checkpoint, stored: dict[int, str]) -> list[Vio
     return []
 
 
-def _replay_chains(
+def replay_chains(
     ledger: Ledger, index: LedgerIndex, history: CheckpointHistory, times: TimeEvidence
 ) -> Iterator[tuple[ChainState, list[Violation]]]:
     """Fold every chain of ``index`` from one streamed, concurrent fetch across chains.
+
+    Only ``history.claims`` is read: the heads checkpoints recorded for these chains.
 
     With a TSA chain to check against, each entry's timestamp tokens follow it in the
     stream, so a token is judged while its entry's bytes are at hand.

@@ -283,6 +283,19 @@ def test_a_command_needing_an_extra_names_it_without_a_traceback(
     assert not (tmp_path / "demo").exists()  # refused before doing anything
 
 
+def test_audit_verify_on_a_dask_cluster_without_the_extra_names_it(
+    base_env: BaseEnv, demo_ledger: Path
+) -> None:
+    """Verification itself is the base install's; spreading it over Dask is the extra's."""
+    done = base_env.run(
+        "--workspace", demo_ledger, "audit", "verify", "--dask", "tcp://127.0.0.1:9"
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "audit verify on a Dask cluster needs Dask support" in done.stderr
+    assert "pip install 'stagegate[dask]'" in done.stderr
+
+
 def test_a_missing_module_of_an_extra_becomes_the_message_naming_it(base_env: BaseEnv) -> None:
     """The net under commands that import a module of an extra without asking first."""
     found = base_env.python_json(

@@ -1,0 +1,402 @@
+"""Verify a ledger's chains on every core, or over a Dask cluster, with the serial report.
+
+Chains are the unit of work, sent in chunks of whole chains to workers that read them
+from the store themselves, so the signature, hash and parse work spreads and so does the
+reading. The coordinator (``verify_ledger``) keeps what spans chains: the listing, the
+checkpoints and the head claims they make, and the report's order. Each worker re-opens
+the store from its URI and the trusted keys from their raw bytes (neither pickles),
+replays its chains with the very function the serial path uses (``verify.replay_chains``,
+handed in by ``verify_ledger``, so this module sits below it, and sent to workers by
+name) and sends back each chain's size, stage, head and violations, with what it counted
+for the time notes. Results are taken in the order the chunks were sent, with a bounded number in
+flight: the report is the serial one, and memory stays flat however long the ledger.
+
+Processes, not threads: Ed25519 verification, JSON and pydantic parsing hold the GIL, so
+two threads verify no faster than one (``python -m bench verify`` prints both floors).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives import serialization
+
+from gates.clock import Clock
+from gates.errors import StagegateError
+from gates.ledger.chain import Ledger, LedgerIndex
+from gates.ledger.checkpoint import CheckpointHistory, HeadClaim
+from gates.ledger.entry import Violation
+from gates.ledger.replay import ChainState
+from gates.ledger.time_evidence import TimeEvidence
+from gates.signing.keys import PublicKeyFormat, public_key_from_raw
+from gates.signing.trust import TrustedSigner, TrustStore
+from gates.stages import Stage
+from gates.store.factory import open_store
+from gates.store.interface import ObjectStore
+from gates.store.local import LocalStore
+from gates.store.s3 import S3Store
+from gates.tsa.chain import TsaChain
+
+__all__ = ["Parallelism", "WorkerError", "replay_in_parallel"]
+
+log = logging.getLogger(__name__)
+
+#: Entries per chunk sent to a worker, at most (a chunk is whole chains, so a longer
+#: chain makes a longer chunk): large enough that sending it costs little, small enough
+#: that the workers finish together.
+CHUNK_ENTRIES = 1_000
+#: Below this many entries the ledger is verified in this process: starting workers
+#: would cost more than they save.
+MIN_ENTRIES = 1_000
+#: Chunks in flight per worker: enough that none waits for the next, few enough that
+#: results waiting for their turn stay small.
+IN_FLIGHT_PER_WORKER = 2
+#: What needs the ``dask`` extra, in the message when it is missing.
+DASK_NEED = "audit verify on a Dask cluster"
+#: How long to wait for a Dask scheduler to answer before giving up.
+DASK_CONNECT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """How ``verify_ledger`` spreads chains: over ``workers`` processes on this machine, or
+    over the Dask cluster whose scheduler is at ``dask_address`` (``tcp://host:8786``).
+
+    ``workers=1`` and no Dask address is the serial path. ``min_entries``: a smaller
+    ledger is verified in this process whatever ``workers`` says (not with Dask, which
+    was asked for by name).
+    """
+
+    workers: int = 1
+    dask_address: str | None = None
+    chunk_entries: int = CHUNK_ENTRIES
+    min_entries: int = MIN_ENTRIES
+
+    @classmethod
+    def all_cores(cls) -> Parallelism:
+        """One worker per core this process may run on."""
+        if hasattr(os, "sched_getaffinity"):
+            return cls(workers=len(os.sched_getaffinity(0)) or 1)
+        return cls(workers=os.cpu_count() or 1)
+
+
+class WorkerError(StagegateError):
+    """The workers could not be reached or failed in a way that is neither the ledger's
+    nor the store's (one died, say): nothing is concluded about the ledger."""
+
+
+#: How chains are replayed (``verify.replay_chains``): chains of the index, with the head
+#: claims of the history and the time rules of the evidence, folded in index order.
+ReplayChains = Callable[
+    [Ledger, LedgerIndex, CheckpointHistory, TimeEvidence],
+    Iterator[tuple[ChainState, list[Violation]]],
+]
+
+
+def replay_in_parallel(
+    replay: ReplayChains,
+    ledger: Ledger,
+    index: LedgerIndex,
+    history: CheckpointHistory,
+    times: TimeEvidence,
+    parallel: Parallelism,
+) -> Iterator[tuple[ChainState, list[Violation]]]:
+    """``replay`` spread over workers: the same chains, in the same order, each with the
+    same violations; the workers' time counts are added to ``times``. ``replay`` must be
+    a module-level function: workers get it by name.
+
+    The yielded states carry what the report needs (size, stage, head), not the whole
+    fold. A store that cannot be re-opened from its URI elsewhere (one in memory, say)
+    and a ledger below ``parallel.min_entries`` are verified here, serially.
+    """
+    job = _Job.of(replay, ledger, times)
+    total = sum(len(keyed) for keyed in index.chains.values())
+    local = parallel.dask_address is None
+    if (
+        job is None
+        or total == 0
+        or (local and (parallel.workers <= 1 or total < parallel.min_entries))
+    ):
+        yield from replay(ledger, index, history, times)
+        return
+    address = parallel.dask_address
+    with _dask(address) if address else _processes(parallel.workers) as (submit, workers):
+        # Small ledgers still spread: at least a few chunks per worker.
+        size = max(1, min(parallel.chunk_entries, math.ceil(total / (workers * 4))))
+        chunks = _chunks(index, history, size)
+        ran_on: set[str] = set()
+        for result in _in_order(submit, job, chunks, workers * IN_FLIGHT_PER_WORKER):
+            ran_on.add(result.worker)
+            times.simulated_entries += result.simulated_entries
+            times.compared_with_store += result.compared_with_store
+            times.tokens_checked += result.tokens_checked
+            for chain in result.chains:
+                yield chain.state(), chain.violations
+        log.info(
+            "verified %d entries in chunks of about %d on %s",
+            total,
+            size,
+            ", ".join(sorted(ran_on)),
+        )
+
+
+# -- what travels to a worker and back -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Key:
+    name: str
+    roles: frozenset[str]
+    revoked: bool
+    raw: bytes
+    format: PublicKeyFormat
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to verify chains as this process would: pickles and hashes."""
+
+    replay: ReplayChains
+    store_uri: str
+    keys: tuple[_Key, ...]
+    simulated: bool
+    tolerance: timedelta
+    #: Whose clock the store's listing reported (``TimeEvidence.store_clock``).
+    store_clock: str | None
+    #: The TSA chain as PEM certificates, TSA certificate first, root last; its source.
+    tsa: tuple[str, tuple[bytes, ...]] | None
+
+    @classmethod
+    def of(cls, replay: ReplayChains, ledger: Ledger, times: TimeEvidence) -> _Job | None:
+        """None for a store a worker could not open from its URI."""
+        uri = _reopenable(ledger.store)
+        if uri is None:
+            return None
+        raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        keys = tuple(
+            _Key(s.name, s.roles, s.revoked, s.public.key.public_bytes(*raw), s.format)
+            for s in ledger.trust.by_keyid.values()
+        )
+        tsa = None
+        if times.tsa is not None:
+            chain = (times.tsa.leaf, *times.tsa.intermediates, times.tsa.root)
+            pem = tuple(c.public_bytes(serialization.Encoding.PEM) for c in chain)
+            tsa = (times.tsa.source, pem)
+        clock = times.clock
+        return cls(replay, uri, keys, clock.simulated, clock.tolerance, times.store_clock, tsa)
+
+    def open(self) -> tuple[Ledger, TimeEvidence]:
+        """The ledger (cached per worker thread) and fresh time counters."""
+        opened: tuple[_Job, Ledger, TsaChain | None] | None = getattr(_opened, "job", None)
+        if opened is None or opened[0] != self:
+            opened = _opened.job = (self, *self._build())
+        _, ledger, tsa = opened
+        return ledger, TimeEvidence(ledger.clock, self.store_clock, tsa)
+
+    def _build(self) -> tuple[Ledger, TsaChain | None]:
+        from cryptography import x509
+
+        signers = {}
+        for key in self.keys:
+            public = public_key_from_raw(key.raw, f"trusted key {key.name}")
+            signers[public.keyid] = TrustedSigner(
+                key.name, key.roles, key.revoked, public, key.format
+            )
+        tsa = None
+        if self.tsa is not None:
+            source, pem = self.tsa
+            certificates = [x509.load_pem_x509_certificate(c) for c in pem]
+            tsa = TsaChain(source, certificates[0], tuple(certificates[1:-1]), certificates[-1])
+        clock = Clock(simulated=self.simulated, tolerance=self.tolerance)
+        return Ledger(open_store(self.store_uri), TrustStore(signers), clock), tsa
+
+
+#: Per worker thread: the last job's opened ledger (a store keeps connections open).
+_opened = threading.local()
+
+
+def _reopenable(store: ObjectStore) -> str | None:
+    # Exactly the stores ``open_store`` makes from a URI; a subclass or a wrapper may
+    # behave differently from what its URI re-opens.
+    return store.uri if type(store) in (LocalStore, S3Store) else None
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Whole chains, with their tokens, listing times and checkpoint head claims."""
+
+    chains: dict[str, list[tuple[int, str]]]
+    tokens: dict[str, dict[int, list[str]]]
+    received: dict[str, datetime]
+    claims: dict[str, dict[int, HeadClaim]]
+
+
+@dataclass(frozen=True)
+class _Chain:
+    usecase: str
+    size: int
+    stage: str | None
+    head: str | None
+    violations: list[Violation]
+
+    def state(self) -> ChainState:
+        stage = Stage(self.stage) if self.stage else None
+        return ChainState(self.usecase, stage=stage, head_digest=self.head, next_sequence=self.size)
+
+
+@dataclass(frozen=True)
+class _Result:
+    chains: list[_Chain]
+    simulated_entries: int
+    compared_with_store: int
+    tokens_checked: int
+    #: Which worker did it (host:pid), for the log.
+    worker: str
+
+
+def verify_chunk(job: _Job, chunk: _Chunk) -> _Result:
+    """A worker's part: replay the chunk's chains from the store, as the serial path does."""
+    ledger, times = job.open()
+    index = LedgerIndex(chunk.chains, tokens=chunk.tokens, received=chunk.received)
+    history = CheckpointHistory(claims=chunk.claims)
+    chains = [
+        _Chain(s.usecase, s.next_sequence, s.stage.value if s.stage else None, s.head_digest, v)
+        for s, v in job.replay(ledger, index, history, times)
+    ]
+    return _Result(
+        chains,
+        times.simulated_entries,
+        times.compared_with_store,
+        times.tokens_checked,
+        f"{socket.gethostname()}:{os.getpid()}",
+    )
+
+
+def _chunks(index: LedgerIndex, history: CheckpointHistory, size: int) -> Iterator[_Chunk]:
+    chains: dict[str, list[tuple[int, str]]] = {}
+    entries = 0
+    for usecase, keyed in index.chains.items():
+        if not keyed:
+            continue  # the coordinator reports a chain with no entries
+        chains[usecase] = keyed
+        entries += len(keyed)
+        if entries >= size:
+            yield _chunk_of(chains, index, history)
+            chains, entries = {}, 0
+    if chains:
+        yield _chunk_of(chains, index, history)
+
+
+def _chunk_of(
+    chains: dict[str, list[tuple[int, str]]], index: LedgerIndex, history: CheckpointHistory
+) -> _Chunk:
+    return _Chunk(
+        chains,
+        tokens={uc: index.tokens[uc] for uc in chains if uc in index.tokens},
+        received={
+            key: index.received[key]
+            for keyed in chains.values()
+            for _, key in keyed
+            if key in index.received
+        },
+        claims={uc: history.claims[uc] for uc in chains if uc in history.claims},
+    )
+
+
+# -- where the work runs -----------------------------------------------------------------
+
+
+class _Pending(Protocol):
+    def result(self) -> Any: ...
+
+
+Submit = Callable[[_Job, _Chunk], _Pending]
+
+
+def _in_order(
+    submit: Submit, job: _Job, chunks: Iterator[_Chunk], window: int
+) -> Iterator[_Result]:
+    pending: deque[_Pending] = deque()
+    for chunk in chunks:
+        pending.append(submit(job, chunk))
+        if len(pending) >= window:
+            yield _result(pending.popleft())
+    while pending:
+        yield _result(pending.popleft())
+
+
+def _result(pending: _Pending) -> _Result:
+    try:
+        result = pending.result()
+    except StagegateError:
+        raise  # the store's or the ledger's own error, raised in the worker as it would be here
+    except Exception as e:
+        raise WorkerError(
+            f"a verification worker failed: {type(e).__name__}: {e}",
+            hint="nothing was concluded about the ledger; run again, or with --workers 1",
+        ) from e
+    assert isinstance(result, _Result)
+    return result
+
+
+@contextmanager
+def _processes(workers: int) -> Iterator[tuple[Submit, int]]:
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context(_start_method())
+    )
+    try:
+        yield (lambda job, chunk: pool.submit(verify_chunk, job, chunk)), workers
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_method() -> str:
+    """Fork when this process runs one thread: workers start at once, with every module
+    already imported. With other threads running, one could hold a lock at the moment of
+    forking that the child then waits on for ever: spawn fresh interpreters instead."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+@contextmanager
+def _dask(address: str) -> Iterator[tuple[Submit, int]]:
+    from gates.extras import DASK, require
+
+    require(DASK, DASK_NEED)
+    from distributed import Client
+
+    try:
+        # distributed has no type hints: its client is an Any here.
+        client: Any = Client(address, timeout=DASK_CONNECT_SECONDS, set_as_default=False)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as e:
+        raise WorkerError(
+            f"cannot reach the Dask scheduler at {address!r}: {e}",
+            hint="give the address of a running scheduler, e.g. tcp://host:8786 "
+            "(the same kind as [schedule] dask_address)",
+        ) from None
+    try:
+        threads = sum(client.nthreads().values())
+        if threads == 0:
+            raise WorkerError(f"the Dask cluster at {address!r} has no workers")
+
+        def submit(job: _Job, chunk: _Chunk) -> _Pending:
+            future: _Pending = client.submit(verify_chunk, job, chunk, pure=False)
+            return future
+
+        yield submit, threads
+    finally:
+        client.close()
