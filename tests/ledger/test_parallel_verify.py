@@ -118,7 +118,7 @@ def test_processes_and_dask_give_the_serial_report_of_a_tampered_ledger(
     ledger = world.session.ledger
     serial = verify_ledger(ledger)
     assert found(serial) == EXPECTED
-    assert serial.entries == 19 and len(serial.chains) == 6
+    assert serial.entries == 20 and len(serial.chains) == 6
 
     caplog.set_level(logging.INFO, "gates.ledger.parallel_verify")
     processes = verify_ledger(
