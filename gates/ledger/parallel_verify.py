@@ -366,10 +366,21 @@ def _processes(workers: int) -> Iterator[tuple[Submit, int]]:
 def _start_method() -> str:
     """Fork when this process runs one thread: workers start at once, with every module
     already imported. With other threads running, one could hold a lock at the moment of
-    forking that the child then waits on for ever: spawn fresh interpreters instead."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    forking that the child then waits on for ever: spawn fresh interpreters instead.
+
+    Threads are counted by the operating system where it says (``/proc/self/task``):
+    native runtimes such as obstore's start threads Python does not list, and do not
+    survive a fork."""
+    if "fork" in multiprocessing.get_all_start_methods() and _threads() == 1:
         return "fork"
     return "spawn"
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
 
 
 @contextmanager
