@@ -420,7 +420,7 @@ def register_commands(app: typer.Typer) -> None:
             float | None,
             typer.Option(
                 help="Without --key: seconds to wait for the sponsor's approval to appear "
-                "(default [promotion] approval_timeout_seconds).",
+                r"(default \[promotion] approval_timeout_seconds).",
                 min=0,
             ),
         ] = None,
