@@ -5,7 +5,9 @@ write. Ids from the URL are checked against the use-case id pattern and sequence
 be plain digits before anything touches the store, so a crafted path (``../``,
 ``%2e%2e``, encoded slashes) is a 404 and never a file read. Every response carries a
 Content-Security-Policy that allows no script, no frame and no fetch: the pages need
-none (styles and SVG charts are inline).
+none (styles and SVG charts are inline). The index's search is a plain GET form answered
+on the server (``/?q=…&health=warn&sort=days``), the one form the policy lets submit, and
+only to the UI itself.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gates.errors import StagegateError
+from gates.explore.selection import candidates_path
 from gates.report.entry_page import entry_view
 from gates.report.explore_page import build_explore
 from gates.report.index_page import index_view
+from gates.report.index_query import IndexQuery
 from gates.report.models import PageNotFound, is_usecase_id
 from gates.report.render import (
     RouteLinks,
@@ -46,7 +50,7 @@ READ_METHODS = ("GET", "HEAD")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -95,18 +99,23 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     """The UI over the sessions ``session_factory`` opens (one per request: always current)."""
     app = FastAPI(title="stagegate audit UI", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(ReadOnlyGuard)
-    links = RouteLinks()
+    # Error pages cannot tell whether the workspace has an Explore page: they link none.
+    plain_links = RouteLinks()
 
     def error_page(status: int, title: str, message: str) -> HTMLResponse:
-        return HTMLResponse(render_error(status, title, message, links), status_code=status)
+        return HTMLResponse(render_error(status, title, message, plain_links), status_code=status)
 
     def not_found(message: str = "No such page.") -> HTMLResponse:
         return error_page(404, "Not found", message)
 
-    def page(build: Callable[[Session, datetime], str]) -> HTMLResponse:
+    def links_of(session: Session) -> RouteLinks:
+        """Links of this request's pages: Explore only when its page would not be a 404."""
+        return RouteLinks(explore=candidates_path(session).is_file())
+
+    def page(build: Callable[[Session, datetime, RouteLinks], str]) -> HTMLResponse:
         try:
             session = session_factory()
-            return HTMLResponse(build(session, datetime.now(UTC)))
+            return HTMLResponse(build(session, datetime.now(UTC), links_of(session)))
         except PageNotFound as e:
             return not_found(str(e))
         except StagegateError as e:
@@ -128,14 +137,15 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     @app.api_route("/", methods=list(READ_METHODS), response_class=HTMLResponse)
-    def index() -> HTMLResponse:
+    def index(request: Request) -> HTMLResponse:
+        query = IndexQuery.from_params(request.query_params)
         return page(
-            lambda session, now: render_index(index_view(session, now), links, scale_href="/scale")
+            lambda session, now, links: render_index(index_view(session, now), links, query)
         )
 
     @app.api_route("/explore", methods=list(READ_METHODS), response_class=HTMLResponse)
     def explore() -> HTMLResponse:
-        def build(session: Session, now: datetime) -> str:
+        def build(session: Session, now: datetime, links: RouteLinks) -> str:
             view = build_explore(session, index_view(session, now).banner, now)
             if view is None:
                 raise PageNotFound("This workspace has no Explore candidates file.")
@@ -146,7 +156,9 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     @app.api_route("/scale", methods=list(READ_METHODS), response_class=HTMLResponse)
     def scale() -> HTMLResponse:
         return page(
-            lambda session, now: scale_page(session, index_view(session, now).banner, now, links)
+            lambda session, now, links: scale_page(
+                session, index_view(session, now).banner, now, links
+            )
         )
 
     @app.api_route(
@@ -156,7 +168,9 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
         if not is_usecase_id(usecase_id):
             return not_found("Use-case ids are lower-case letters, digits and '-'.")
         return page(
-            lambda session, now: render_usecase(usecase_view(session, usecase_id, now), links)
+            lambda session, now, links: render_usecase(
+                usecase_view(session, usecase_id, now), links
+            )
         )
 
     @app.api_route(
@@ -167,7 +181,9 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
             return not_found("Entries are named by a use-case id and a sequence number.")
         number = int(sequence)
         return page(
-            lambda session, now: render_entry(entry_view(session, usecase_id, number, now), links)
+            lambda session, now, links: render_entry(
+                entry_view(session, usecase_id, number, now), links
+            )
         )
 
     return app
