@@ -16,6 +16,7 @@ from pathlib import Path
 from gates.errors import StagegateError
 from gates.recheck.monthly import MonthlyReport
 from gates.report import monthly_charts as charts
+from gates.report.index_query import IndexQuery
 from gates.report.render import FileLinks, render_page
 
 
@@ -34,11 +35,14 @@ class _PageLinks(FileLinks):
     """Links of a page that stands alone: the home link points at the page itself."""
 
     def __init__(self, page: str) -> None:
-        super().__init__(0)
+        super().__init__(0, scale=False)  # no site beside it: no Scale page to link to
         self.page = page
 
     def index(self) -> str:
         return self.page
+
+    def index_for(self, query: IndexQuery) -> str | None:
+        return None
 
 
 def render_monthly(report: MonthlyReport, page: str = "") -> str:

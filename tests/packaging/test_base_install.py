@@ -152,7 +152,7 @@ def test_an_auditor_verifies_the_demo_ledger_with_the_base_install(
 ) -> None:
     done = base_env.run("--workspace", demo_ledger, "audit", "verify")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 chain(s), 19 entries: intact" in done.stdout
+    assert "2 chain(s), 20 entries: intact" in done.stdout
 
 
 @pytest.mark.s3
@@ -174,7 +174,7 @@ def test_an_auditor_verifies_the_demo_ledger_on_s3_with_the_base_install(
         env={"STAGEGATE_STORE": f"s3://{s3_bucket}/ledger"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 chain(s), 19 entries: intact" in done.stdout
+    assert "2 chain(s), 20 entries: intact" in done.stdout
     assert "bulk reads" not in done.stderr  # no fall-back to botocore: obstore is installed
 
 

@@ -27,7 +27,7 @@ def payloads(root: Path) -> list[str]:
 
 def test_entries_name_evidence_inside_the_workspace_by_relative_paths(demo_root: Path) -> None:
     texts = payloads(demo_root)
-    assert len(texts) == 20
+    assert len(texts) == 20  # the No-Go is the sponsor's approval and the decision
     for text in texts:
         assert str(demo_root) not in text and str(REPO) not in text
         assert "start_time_ms" not in text
