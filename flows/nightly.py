@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -115,8 +116,9 @@ def _fan_out(
     notify: bool,
     max_tasks: int,
 ) -> list[RecheckOutcome]:
+    outcomes: list[RecheckOutcome] = []
     with runner:
-        futures = [
+        pending = deque(
             (
                 batch,
                 runner.submit(
@@ -131,9 +133,16 @@ def _fan_out(
                 ),
             )
             for batch in batches(ids, max_tasks)
-        ]
-        wait([f for _, f in futures])
-        return [o for batch, f in futures for o in _outcomes_of(batch, f)]
+        )
+        # Batches are read in order as they finish and then let go: a finished future
+        # holds its batch's outcomes, and holding every future until the last one ends
+        # would make the night's memory grow with its size.
+        while pending:
+            batch, future = pending.popleft()
+            wait([future])
+            outcomes.extend(_outcomes_of(batch, future))
+            del future
+    return outcomes
 
 
 @flow(name=FLOW_NAME, flow_run_name="nightly-recheck", persist_result=False, log_prints=False)

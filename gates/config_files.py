@@ -44,7 +44,7 @@ class Unreadable:
         return f"<{self.problem}>"
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(yaml.CSafeLoader):
     pass
 
 

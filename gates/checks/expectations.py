@@ -60,6 +60,9 @@ _MISSING_COLUMN = re.compile(r'The column "([^"]*)" in BatchData does not exist'
 #: How many failed expectations a reason lists before summarising the rest.
 _REASON_FAILURES = 5
 
+#: How many built GX suites one process keeps (``_GxValidator.suite_for``).
+_BUILT_SUITES = 32
+
 
 def builtin_suites_dir() -> Path:
     """The suites shipped with stagegate: ``gates/_expectations`` in a wheel, else the repo's."""
@@ -211,6 +214,19 @@ class _GxValidator:
             "whole"
         )
         self.version = str(gx.__version__)
+        #: Suites built from files already seen, by the digest of their bytes: a night
+        #: validates thousands of datasets against the same few suites.
+        self.suites: dict[str, ExpectationSuite] = {}
+
+    def suite_for(self, suite: SuiteFile) -> ExpectationSuite:
+        """The GX suite for ``suite``, built once per distinct file content."""
+        key = f"{suite.name}\0{suite.digest}"
+        built = self.suites.get(key)
+        if built is None:
+            if len(self.suites) >= _BUILT_SUITES:
+                self.suites.clear()  # a bound, not a policy: a process sees few suites
+            built = self.suites[key] = self.build_suite(suite)
+        return built
 
     def build_suite(self, suite: SuiteFile) -> ExpectationSuite:
         """Turn suite JSON into a GX suite, refusing any expectation GX cannot build.
@@ -252,7 +268,7 @@ class _GxValidator:
         return gx_suite
 
     def validate(self, frame: pd.DataFrame, suite: SuiteFile) -> SuiteOutcome:
-        gx_suite = self.build_suite(suite)
+        gx_suite = self.suite_for(suite)
         batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
         # A pass needs only the verdicts, which GX computes ~5x faster than its default
         # summary; only a suite that fails is validated again to describe its failures.

@@ -151,15 +151,16 @@ def _from_dataset(
         stamps = pd.to_datetime(frame["date"], utc=True)
     except (ValueError, TypeError) as e:
         raise EvidenceError(f"{field_name} ({dataset.uri}): 'date' is not a date ({e})") from e
-    columns = [c for c in METRICS if c in frame.columns]
+    # Whole columns as Python lists: a pandas row per observation costs more than the rest.
+    columns = {c: frame[c].tolist() for c in METRICS if c in frame.columns}
     observations = []
-    for stamp, (_, row) in zip(stamps, frame.iterrows(), strict=True):
+    for index, stamp in enumerate(stamps):
         at = stamp.to_pydatetime()
         if not since <= at <= ctx.now:
             continue
         values: dict[str, float] = {}
-        for column in columns:
-            value = _number(row[column])
+        for column, cells in columns.items():
+            value = _number(cells[index])
             if value is not None:
                 values[column] = value
         observations.append(Observation(at=at, values=values, source=dataset.uri))

@@ -4,6 +4,8 @@ The nightly Prefect flow (``flows.nightly``) plans the night (``plan_night``), r
 each batch as a task (``recheck_batch``), on threads or a Dask cluster, and publishes
 ``night_table`` and ``night_summary``; ``recheck_all`` is the same night in this process.
 Every use case signs its own entry and one use case's failure never stops the others.
+A night keeps of each use case only its compact outcome (verdict, entry, the checks that
+did not pass): the signed entries hold the rest.
 """
 
 from __future__ import annotations
@@ -37,8 +39,13 @@ def batch_label(batch: list[str]) -> str:
 def recheck_batch(
     session: Session, usecases: list[str], now: datetime | None, *, notify: bool = True
 ) -> list[RecheckOutcome]:
-    """Re-check a batch of use cases in turn (each signs its own entry, none stops the others)."""
-    return [recheck_usecase(session, uc, now, notify=notify) for uc in usecases]
+    """Re-check a batch of use cases in turn (each signs its own entry, none stops the others).
+
+    Each outcome is compact (``RecheckOutcome.compact``): once a use case's entry is
+    written, only the checks that did not pass are kept, so a night's memory does not
+    grow with the checks of thousands of healthy use cases.
+    """
+    return [recheck_usecase(session, uc, now, notify=notify).compact() for uc in usecases]
 
 
 def batch_outcomes(batch: list[str], outcome: object) -> list[RecheckOutcome]:

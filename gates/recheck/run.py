@@ -9,7 +9,7 @@ never moves the stage.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -237,6 +237,14 @@ class RecheckOutcome:
         return tuple(
             r for r in self.results if r.status in (Status.WARN, Status.FAIL, Status.ERROR)
         )
+
+    def compact(self) -> RecheckOutcome:
+        """This outcome with only the checks that did not pass.
+
+        What a night keeps of a use case once its entry is written: the signed entry holds
+        every check, and a night of thousands must not hold them all in memory.
+        """
+        return replace(self, results=self.problems)
 
     def to_json(self) -> dict[str, Any]:
         return {

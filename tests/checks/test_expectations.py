@@ -343,6 +343,29 @@ def test_workspace_suite_overrides_the_builtin_one(tmp_path: Path) -> None:
     assert suite.details["source"] == "workspace"
 
 
+def test_a_suite_file_changed_between_validations_is_built_again(tmp_path: Path) -> None:
+    """Built suites are kept by the digest of their bytes: an edit is never judged by the
+    suite as it was, and the same bytes again reuse what was built."""
+    suite = json.loads((expectations.builtin_suites_dir() / "poc_test_set.json").read_text())
+    own = tmp_path / "expectations/poc_test_set.json"
+    own.parent.mkdir()
+    own.write_text(json.dumps(suite))
+    ctx = check_context(tmp_path, {"test_set": write(tmp_path, "test_set.csv", items(80))})
+    assert only(ctx).status is Status.PASS
+    built = dict(expectations._validator().suites)
+
+    suite["expectations"].append({"type": "expect_column_to_exist", "kwargs": {"column": "x"}})
+    own.write_text(json.dumps(suite))
+    stricter = only(ctx)
+    own.write_text(json.dumps({**suite, "expectations": suite["expectations"][:-1]}))
+    again = only(ctx)
+
+    assert stricter.status is Status.FAIL and "expect_column_to_exist(x)" in stricter.reason
+    assert again.status is Status.PASS
+    now = expectations._validator().suites
+    assert all(now[key] is value for key, value in built.items())  # reused, not rebuilt
+
+
 def test_unknown_suite_is_error_naming_it_and_where_it_looked(tmp_path: Path) -> None:
     ctx = check_context(
         tmp_path,

@@ -19,7 +19,8 @@ from tests.support.world import World
 def prefect_api() -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    # Prefect's 30 s default is not always enough on a machine busy with other work.
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 

@@ -137,3 +137,18 @@ def test_night_in_one_batch_signs_one_entry_per_use_case(night: tuple[World, str
     assert set(outcomes) == {"bot", "gone", "svc"}
     assert outcomes["bot"]["verdict"] == "fail" and outcomes["svc"]["verdict"] == "ok"
     assert outcomes["bot"]["entry"] != outcomes["svc"]["entry"]
+
+
+def test_night_summary_keeps_only_the_checks_that_did_not_pass(night: tuple[World, str]) -> None:
+    """Every check is in the signed entry; the night's summary keeps the problems only."""
+    world, at = night
+    state = run_night(world, at)
+    outcomes = _by_id(state.result())
+    session = Session.open(world.root)
+    for uc in ("svc", "bot"):
+        signed = session.ledger.state(uc).history[-1].predicate.recheck
+        assert signed is not None
+        problems = [c.check for c in signed.checks if c.status in ("warn", "fail", "error")]
+        assert [c["check"] for c in outcomes[uc]["checks"]] == problems
+        assert len(signed.checks) > len(problems)
+    assert outcomes["svc"]["verdict"] == "ok" and outcomes["svc"]["checks"] == []

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+from typing import Any
+
+import pytest
+
 from gates.recheck.night import (
     batch_label,
     batch_outcomes,
@@ -11,6 +17,7 @@ from gates.recheck.night import (
     recheck_batch,
 )
 from gates.recheck.run import plan_night
+from gates.results import CheckResult, Status
 from gates.stages import Stage
 from tests.support.presets import add_monitored
 from tests.support.world import World
@@ -58,3 +65,41 @@ def test_a_night_on_a_simulated_clock_judges_every_use_case_at_the_night_s_time(
     summary = night_summary(outcomes)
     assert summary["counts"] == {bot.verdict: 1, "skipped": 1}
     assert [row["use case"] for row in night_table(outcomes)] == ["bot", "svc"]
+
+
+def test_a_batch_keeps_only_the_checks_that_did_not_pass_and_lets_go_of_the_rest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a use case's entry is written, a night holds its verdict and problems only:
+    the checks that passed (and the evaluation behind them) are released."""
+    import gates.recheck.run as run
+
+    add_monitored(world, "bot")
+    add_monitored(world, "svc")
+    world.advance("bot", Stage.POC)
+    world.advance("svc", Stage.POC)
+    passed: list[weakref.ref[CheckResult]] = []
+    evaluations: list[weakref.ref[run.RecheckEvaluation]] = []
+    evaluate = run.evaluate_recheck
+
+    def watched(*args: Any, **kwargs: Any) -> run.RecheckEvaluation:
+        evaluation = evaluate(*args, **kwargs)
+        evaluations.append(weakref.ref(evaluation))
+        passed.extend(weakref.ref(r) for r in evaluation.results if r.status is Status.PASS)
+        return evaluation
+
+    monkeypatch.setattr(run, "evaluate_recheck", watched)
+    outcomes = recheck_batch(world.session, ["bot", "svc"], world.at(60))
+    gc.collect()
+
+    assert len(evaluations) == 2 and passed, "both use cases evaluated, some checks passed"
+    assert [ref() for ref in evaluations] == [None, None]
+    assert [ref() for ref in passed] == [None] * len(passed)
+    for outcome in outcomes:
+        assert outcome.results == outcome.problems
+        entry = world.session.ledger.state(outcome.usecase).history[-1]
+        signed = entry.predicate.recheck
+        assert signed is not None and outcome.entry == entry.key
+        kept = [r.check for r in outcome.results]
+        assert kept == [c.check for c in signed.checks if c.status in ("warn", "fail", "error")]
+        assert len(signed.checks) > len(kept)  # the entry holds every check
