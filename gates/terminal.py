@@ -1,4 +1,8 @@
-"""Terminal output for the CLI and the demo: gate tables, verdicts, stages, JSON printing."""
+"""Terminal output for the CLI and the demo: gate tables, verdicts, stages, JSON printing.
+
+Rich loads on first use, not on import: a command printing JSON (``status --json``,
+``audit verify --json``) never needs it.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-
 from gates.stages import Stage
 
 if TYPE_CHECKING:
+    from rich.console import Console, Group
+    from rich.table import Table
+    from rich.text import Text
+
     from gates.engine.dry_run import DryRun
     from gates.engine.next_steps import Step
     from gates.ledger.entry import Entry
@@ -41,6 +44,8 @@ STAGE_STYLE = {
 
 @cache
 def console() -> Console:
+    from rich.console import Console
+
     # Piped output gets a readable width instead of Rich's 80-column fallback.
     probe = Console()
     return Console(highlight=False, width=None if probe.is_terminal else max(probe.width, 120))
@@ -48,11 +53,20 @@ def console() -> Console:
 
 @cache
 def err_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def escape(text: str) -> str:
+    """``text`` with its Rich markup escaped, to print it as it is."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 
 def _short(value: Any, width: int = 40) -> str:
@@ -64,6 +78,9 @@ def _short(value: Any, width: int = 40) -> str:
 
 def checks_table(checks: list[dict[str, Any]], title: str | None = None) -> Table:
     """One row per check; the reasons of the checks that did not pass follow as a caption."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, title_justify="left", caption_justify="left", expand=False)
     table.add_column("check", no_wrap=True, overflow="ellipsis", max_width=34)
     table.add_column("status", no_wrap=True)
@@ -89,6 +106,9 @@ def checks_table(checks: list[dict[str, Any]], title: str | None = None) -> Tabl
 
 def check_details(checks: list[dict[str, Any]]) -> Group:
     """Every check in full, with its evidence: what ``audit show`` prints."""
+    from rich.console import Group
+    from rich.text import Text
+
     parts: list[Any] = []
     for c in checks:
         status = c["status"]
@@ -112,10 +132,14 @@ def check_details(checks: list[dict[str, Any]]) -> Group:
 
 
 def verdict_text(verdict: str) -> Text:
+    from rich.text import Text
+
     return Text(verdict.upper(), style=VERDICT_STYLE.get(verdict, ""))
 
 
 def stage_text(stage: str) -> Text:
+    from rich.text import Text
+
     return Text(stage, style=STAGE_STYLE.get(stage, ""))
 
 
@@ -169,6 +193,8 @@ def show_steps(steps: Sequence[Step], out: Console | None = None, *, lead: str =
 
 def show_dry_run(dry: DryRun, out: Console | None = None) -> None:
     """A rehearsed gate: the checks as they stand, the verdict it would get, and what to do."""
+    from rich.text import Text
+
     out = out or console()
     out.print(
         "[bold]DRY RUN[/] — nothing was written: no ledger entry, no model alias moved, no alert.",

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.markup import escape
 
 from gates.cli.context import parse_when, session_of, state_of
 from gates.errors import ConfigError, LedgerError
-from gates.terminal import check_details, console, print_json, stage_text, verdict_text
+from gates.terminal import check_details, console, escape, print_json, stage_text, verdict_text
 
 if TYPE_CHECKING:
     from gates.ledger.bundle import Bundle
@@ -50,11 +49,10 @@ def verify(
         Path | None,
         typer.Option(
             "--trust",
-            # Help texts are Rich markup: escaped, [[trusted_keys]] keeps its brackets.
-            help=escape(
-                "Settings file (or folder with stagegate.toml) whose [[trusted_keys]] to trust "
-                "instead of the workspace's."
-            ),
+            # Help texts are Rich markup: "[\\[" keeps both brackets of [[trusted_keys]]
+            # (escaped by hand, so that importing this module does not import Rich).
+            help="Settings file (or folder with stagegate.toml) whose [\\[trusted_keys]] to trust "
+            "instead of the workspace's.",
         ),
     ] = None,
     trust_bundle_keys: Annotated[
@@ -88,10 +86,8 @@ def verify(
         typer.Option(
             "--dask",
             metavar="ADDRESS",
-            help=escape(
-                "Shard chains over the Dask cluster whose scheduler is at ADDRESS "
-                "(tcp://host:8786, as [schedule] dask_address); needs stagegate[dask]."
-            ),
+            help="Shard chains over the Dask cluster whose scheduler is at ADDRESS "
+            r"(tcp://host:8786, as \[schedule] dask_address); needs stagegate\[dask].",
         ),
     ] = None,
     json_out: JsonOpt = False,

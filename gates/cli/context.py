@@ -26,9 +26,22 @@ QUIET_DEFAULTS = {
 }
 
 
+#: What the user had set for each of ``QUIET_DEFAULTS`` before they were applied (None: unset).
+_users_choice: dict[str, str | None] = {}
+
+
 def quiet_library_logs() -> None:
     for key, value in QUIET_DEFAULTS.items():
+        _users_choice.setdefault(key, os.environ.get(key))
         os.environ.setdefault(key, value)
+
+
+def users_choice(key: str) -> str | None:
+    """``key`` as the user set it, not as ``quiet_library_logs`` defaulted it (None: unset).
+
+    Command modules load lazily, after the defaults are applied, so they ask here rather
+    than read the environment when imported."""
+    return _users_choice[key] if key in _users_choice else os.environ.get(key)
 
 
 @dataclass

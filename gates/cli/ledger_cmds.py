@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
-from rich.markup import escape
 
 from gates.cli.context import parse_when, session_of, state_of
 from gates.errors import ConfigError
 from gates.terminal import (
     console,
     err_console,
+    escape,
     print_json,
     show_dry_run,
     show_gate,

@@ -12,12 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gates.cli.context import state_of
-
-#: The level the user chose, read when the CLI loads, before ``main()`` quiets Prefect to
-#: warnings for terminal commands. A server's flow runs log to the Prefect API and UI,
-#: where operators need Prefect's own default (INFO) unless they chose otherwise.
-_CHOSEN_PREFECT_LOGGING_LEVEL = os.environ.get("PREFECT_LOGGING_LEVEL")
+from gates.cli.context import state_of, users_choice
 
 
 def register_commands(app: typer.Typer) -> None:
@@ -39,7 +34,10 @@ def register_commands(app: typer.Typer) -> None:
         from gates.terminal import console
         from gates.workspace.loader import load_workspace
 
-        if _CHOSEN_PREFECT_LOGGING_LEVEL is None:
+        # ``main()`` quiets Prefect to warnings for terminal commands. A server's flow runs
+        # log to the Prefect API and UI, where operators need Prefect's own default (INFO)
+        # unless they chose otherwise.
+        if users_choice("PREFECT_LOGGING_LEVEL") is None:
             os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
         api = require_prefect_api()
         workspace = load_workspace(state_of(ctx).workspace)

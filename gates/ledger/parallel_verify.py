@@ -45,7 +45,6 @@ from gates.stages import Stage
 from gates.store.factory import open_store
 from gates.store.interface import ObjectStore
 from gates.store.local import LocalStore
-from gates.store.s3 import S3Store
 from gates.tsa.chain import TsaChain
 
 __all__ = ["Parallelism", "WorkerError", "replay_in_parallel"]
@@ -229,7 +228,13 @@ _opened = threading.local()
 def _reopenable(store: ObjectStore) -> str | None:
     # Exactly the stores ``open_store`` makes from a URI; a subclass or a wrapper may
     # behave differently from what its URI re-opens.
-    return store.uri if type(store) in (LocalStore, S3Store) else None
+    if type(store) is LocalStore:
+        return store.uri
+    if not store.uri.startswith("s3://"):
+        return None  # the S3 module loads only for a store that is one (cold start)
+    from gates.store.s3 import S3Store
+
+    return store.uri if type(store) is S3Store else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlsplit
 from gates.errors import StoreError
 from gates.store.interface import ObjectStore
 from gates.store.local import LocalStore
-from gates.store.s3 import S3Store
 
 __all__ = ["open_store"]
 
@@ -30,6 +29,9 @@ def open_store(uri: str) -> ObjectStore:
             raise StoreError(f"store URI {uri!r} names no bucket", hint=_EXPECTED)
         if parts.query or parts.fragment:
             raise StoreError(f"store URI {uri!r} has a query or fragment", hint=_EXPECTED)
+        # Imported here: a folder store never needs S3's thread pool and retry machinery.
+        from gates.store.s3 import S3Store
+
         return S3Store(parts.netloc, parts.path.strip("/"))
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):

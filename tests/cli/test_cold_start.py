@@ -1,0 +1,139 @@
+"""What the read-only commands import: only what they use, so they start fast.
+
+Start-up time itself is measured by ``bench/bench_coldstart.py``; these tests guard the
+cause without timing anything: the modules a command's process imports, as
+``python -X importtime`` lists them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+import typer.main
+
+import gates.cli
+from tests.support.cli import run
+from tests.support.presets import ledger_world
+
+#: Libraries none of these commands needs, on a folder store with JSON output.
+HEAVY = {
+    "prefect",
+    "great_expectations",
+    "mlflow",
+    "pandas",
+    "pyarrow",
+    "sqlalchemy",
+    "boto3",
+    "botocore",
+    "httpx",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "rich",
+}
+#: The CLI modules every command loads: the entry point, the shared state, the lazy group.
+CLI_CORE = {
+    "gates.cli",
+    "gates.cli.__main__",
+    "gates.cli.app",
+    "gates.cli.context",
+    "gates.cli.lazy",
+}
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    world = ledger_world(tmp_path_factory.mktemp("coldstart") / "ws")
+    world.register("alpha")
+    world.approve("alpha", "sponsor", 0)
+    world.register("beta")
+    return world.root
+
+
+def imported_by(ws: Path, *args: str) -> set[str]:
+    """Every module the ``stagegate`` process running ``args`` imports."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "gates.cli", "--workspace", str(ws), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and not line.rstrip().endswith("package")
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "cli_modules"),
+    [
+        (("status", "--json"), {"gates.cli.ledger_cmds"}),
+        (("audit", "verify", "--json"), {"gates.cli.audit", "gates.cli.report_cmds"}),
+        (("audit", "log", "alpha", "--json"), {"gates.cli.audit", "gates.cli.report_cmds"}),
+    ],
+    ids=["status", "audit-verify", "audit-log"],
+)
+def test_read_only_json_commands_import_neither_heavy_libraries_nor_other_commands(
+    ws: Path, args: tuple[str, ...], cli_modules: set[str]
+) -> None:
+    modules = imported_by(ws, *args)
+    assert "gates.workspace.session" in modules  # the command did run
+    heavy = {m.split(".")[0] for m in modules} & HEAVY
+    assert not heavy, f"{' '.join(args)} imported {sorted(heavy)}"
+    other_commands = {m for m in modules if m.startswith("gates.cli")} - CLI_CORE - cli_modules
+    assert not other_commands, f"{' '.join(args)} imported {sorted(other_commands)}"
+    assert "gates.store.s3" not in modules  # the workspace's store is a folder
+
+
+def test_status_as_a_table_still_loads_rich(ws: Path) -> None:
+    modules = imported_by(ws, "status")
+    assert "rich.table" in modules
+
+
+def _registered_commands() -> set[str]:
+    """The root commands that the modules of ``gates.cli`` register, found without the table."""
+    names = {"audit"}  # gates.cli.audit is a sub-app of its own
+    for found in pkgutil.iter_modules(gates.cli.__path__):
+        if found.name == "__main__":  # runs the command line when imported
+            continue
+        module = importlib.import_module(f"gates.cli.{found.name}")
+        register = getattr(module, "register_commands", None)
+        if register is None:
+            continue
+        root, *others = [typer.Typer() for _ in inspect.signature(register).parameters]
+        register(root, *others)
+        names |= set(typer.main.get_group(root).commands)
+    return names
+
+
+def test_the_command_table_names_every_command_the_cli_modules_register() -> None:
+    from gates.cli.app import COMMANDS
+
+    assert set(COMMANDS) == _registered_commands()
+
+
+def test_help_still_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    listed = {line.strip("│ ").split(" ")[0] for line in result.stdout.splitlines() if "│ " in line}
+    assert _registered_commands() <= listed
+    audit = run("audit", "--help")
+    assert {"verify", "log", "show", "report"} <= {
+        line.strip("│ ").split(" ")[0] for line in audit.stdout.splitlines() if "│ " in line
+    }
+
+
+def test_a_mistyped_command_is_still_offered_the_near_one() -> None:
+    result = run("stauts")
+    assert result.returncode == 2
+    assert "Did you mean 'status'?" in result.stderr
