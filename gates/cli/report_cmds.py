@@ -70,9 +70,7 @@ def ui(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8765,
 ) -> None:
     """Serve the audit report live and read-only (GET only) until interrupted."""
-    from gates.ledger.verified_heads import HeadsMemory
-    from gates.ui.app import serve
-    from gates.workspace.session import Session
+    from gates.ui.app import serve, ui_sessions
 
     root = session_of(ctx).workspace.root  # fail now, with one clear message, if no workspace
     if host not in LOOPBACK:
@@ -82,6 +80,4 @@ def ui(
             soft_wrap=True,
         )
     console().print(f"stagegate UI on http://{host}:{port}/ (Ctrl+C to stop)")
-    # Verified heads stay in this process's memory, shared by every request.
-    heads = HeadsMemory()
-    serve(lambda: Session.open(root, heads_keeper=heads), host=host, port=port)
+    serve(ui_sessions(root), host=host, port=port)

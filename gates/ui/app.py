@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from time import perf_counter
 
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gates.errors import StagegateError
+from gates.ledger.verified_heads import HeadsMemory
 from gates.report.entry_page import entry_view
 from gates.report.explore_page import build_explore
 from gates.report.index_page import index_view
@@ -38,6 +40,8 @@ from gates.report.render import (
 )
 from gates.report.scale_page import scale_page
 from gates.report.usecase_page import usecase_view
+from gates.ui.shared_builds import SharedBuilds
+from gates.workspace.memo import Memo
 from gates.workspace.session import Session
 
 DEFAULT_HOST = "127.0.0.1"
@@ -103,19 +107,27 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     def not_found(message: str = "No such page.") -> HTMLResponse:
         return error_page(404, "Not found", message)
 
-    def page(build: Callable[[Session, datetime], str]) -> HTMLResponse:
-        try:
-            session = session_factory()
-            return HTMLResponse(build(session, datetime.now(UTC)))
-        except PageNotFound as e:
-            return not_found(str(e))
-        except StagegateError as e:
-            return error_page(503, "Ledger unavailable", e.diagnostics())
-        except Exception:
-            log.exception("page failed")
-            return error_page(
-                500, "Internal error", "The page could not be built; see the server log."
-            )
+    builds: SharedBuilds[tuple[int, str]] = SharedBuilds()
+
+    def page(path: str, build: Callable[[Session, datetime], str]) -> HTMLResponse:
+        """The page at ``path``, built once for the requests for it that arrive together."""
+
+        def built() -> tuple[int, str]:
+            try:
+                session = session_factory()
+                return 200, build(session, datetime.now(UTC))
+            except PageNotFound as e:
+                return 404, render_error(404, "Not found", str(e), links)
+            except StagegateError as e:
+                return 503, render_error(503, "Ledger unavailable", e.diagnostics(), links)
+            except Exception:
+                log.exception("page failed")
+                return 500, render_error(
+                    500, "Internal error", "The page could not be built; see the server log.", links
+                )
+
+        status, html = builds.run(path, built)
+        return HTMLResponse(html, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -130,7 +142,8 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     @app.api_route("/", methods=list(READ_METHODS), response_class=HTMLResponse)
     def index() -> HTMLResponse:
         return page(
-            lambda session, now: render_index(index_view(session, now), links, scale_href="/scale")
+            "/",
+            lambda session, now: render_index(index_view(session, now), links, scale_href="/scale"),
         )
 
     @app.api_route("/explore", methods=list(READ_METHODS), response_class=HTMLResponse)
@@ -141,12 +154,13 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
                 raise PageNotFound("This workspace has no Explore candidates file.")
             return render_explore(view, links)
 
-        return page(build)
+        return page("/explore", build)
 
     @app.api_route("/scale", methods=list(READ_METHODS), response_class=HTMLResponse)
     def scale() -> HTMLResponse:
         return page(
-            lambda session, now: scale_page(session, index_view(session, now).banner, now, links)
+            "/scale",
+            lambda session, now: scale_page(session, index_view(session, now).banner, now, links),
         )
 
     @app.api_route(
@@ -156,7 +170,8 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
         if not is_usecase_id(usecase_id):
             return not_found("Use-case ids are lower-case letters, digits and '-'.")
         return page(
-            lambda session, now: render_usecase(usecase_view(session, usecase_id, now), links)
+            f"/usecases/{usecase_id}",
+            lambda session, now: render_usecase(usecase_view(session, usecase_id, now), links),
         )
 
     @app.api_route(
@@ -167,10 +182,21 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
             return not_found("Entries are named by a use-case id and a sequence number.")
         number = int(sequence)
         return page(
-            lambda session, now: render_entry(entry_view(session, usecase_id, number, now), links)
+            f"/entries/{usecase_id}/{number}",
+            lambda session, now: render_entry(entry_view(session, usecase_id, number, now), links),
         )
 
     return app
+
+
+def ui_sessions(root: Path) -> Callable[[], Session]:
+    """A fresh session per request over ``root`` (settings, trust and store read anew),
+    sharing this process's verified heads and memo: a page re-checks only signatures
+    of entries it has not verified, and reuses what it built from exactly the same
+    bytes (``gates.report.reading``)."""
+    heads = HeadsMemory()
+    memo = Memo()
+    return lambda: Session.open(root, heads_keeper=heads, memo=memo)
 
 
 def serve(
