@@ -5,10 +5,14 @@ The server runs in-process (uvicorn on loopback); requests come from httpx over 
 TCP. Measured in the same run:
 
 - ``verify_ledger`` of the chain in-process: the floor of any first view;
-- the page as it was built before verified heads (every signature checked, every
-  request): the "before" figure;
+- the page served with no verified heads and no memo (every signature checked on
+  every request, as before): the "before" figure;
+- listing, reading and hashing the chain's entries in-process: what a page verified
+  before still pays (it never takes the store's word for what it holds);
 - the first view (cold: no verified heads, nothing remembered) and the page once its
   head is verified (warm), the entry page and the index alike;
+
+each request interleaved with the floors, so that all see the same machine load;
 - 20 clients requesting the use-case page at once, each several times: p50 and p95.
 
 Targets: warm use-case page ≤ 50 ms server time; first view ≤ 1.2× ``verify_ledger``;
@@ -22,7 +26,6 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,22 +67,6 @@ def fetch(client, url: str) -> tuple[float, float, float, int]:  # type: ignore[
     return ((first or end) - start) * 1000, (end - start) * 1000, server, len(body)
 
 
-def measure(  # type: ignore[no-untyped-def]
-    client, url: str, runs: int, before_each: Callable[[], None] = lambda: None
-) -> tuple[float, float, float, int]:
-    """Medians of ``runs`` requests (``before_each`` runs untimed before every one)."""
-    samples = []
-    for _ in range(runs):
-        before_each()
-        samples.append(fetch(client, url))
-    return (
-        statistics.median(s[0] for s in samples),
-        statistics.median(s[1] for s in samples),
-        statistics.median(s[2] for s in samples),
-        samples[-1][3],
-    )
-
-
 def concurrent(port: int, url: str, clients: int, rounds: int) -> list[float]:
     """Full-load latencies (ms) of ``clients`` clients each requesting ``url`` ``rounds``
     times, all starting together."""
@@ -111,17 +98,30 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def verify_floor(root: Path) -> float:
+def verify_once(root: Path) -> float:
+    """``verify_ledger`` of the chain in-process (ms): the floor of any first view."""
     from gates.ledger.verify import verify_ledger
     from gates.workspace.session import Session
 
-    samples = []
-    for _ in range(5):
-        ledger = Session.open(root).ledger
-        start = time.perf_counter()
-        verify_ledger(ledger, [USECASE])
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    ledger = Session.open(root).ledger
+    start = time.perf_counter()
+    verify_ledger(ledger, [USECASE])
+    return (time.perf_counter() - start) * 1000
+
+
+def read_once(root: Path) -> float:
+    """Listing, reading and hashing every entry of the chain (ms): what a page verified
+    before still pays, since it never takes the store's word for what it holds."""
+    import hashlib
+
+    from gates.workspace.session import Session
+
+    store = Session.open(root).store
+    start = time.perf_counter()
+    listed = store.list_objects(f"chains/{USECASE}/")
+    for _, raw in store.get_many(info.key for info in listed):
+        hashlib.sha256(raw).digest()
+    return (time.perf_counter() - start) * 1000
 
 
 class Memory:
@@ -157,7 +157,6 @@ def main(size: Size = FULL) -> None:
         start = time.perf_counter()
         generate(session, usecases=1, per_chain=size.per_chain)
         print(f"generated {size.per_chain} signed entries in {time.perf_counter() - start:.1f} s")
-        floor = verify_floor(root)
         before, now = Memory(keep=False), Memory(keep=True)
         servers = []
         ports = {}
@@ -175,12 +174,14 @@ def main(size: Size = FULL) -> None:
             ports[name] = port
         page = f"/usecases/{USECASE}"
         middle = size.per_chain // 2  # an entry in the middle of the chain
-        rows = [
+        pages = [
             ("GET /healthz (baseline)", "/healthz"),
             (f"GET {page}", page),
             (f"GET /entries/{USECASE}/{middle}", f"/entries/{USECASE}/{middle}"),
             ("GET / (index)", "/"),
         ]
+        samples: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
+        floors: dict[str, list[float]] = {"verify": [], "read": []}
         try:
             with (
                 httpx.Client(base_url=f"http://127.0.0.1:{ports['before']}", timeout=60) as old,
@@ -188,27 +189,41 @@ def main(size: Size = FULL) -> None:
             ):
                 old.get(page)  # warm up templates and imports
                 new.get(page)
-                results = {
-                    ("before", name): measure(old, url, size.runs) for name, url in rows[1:2]
-                }
-                for name, url in rows:
-                    results[("cold", name)] = measure(new, url, size.runs, now.forget)
-                now.forget()
-                for name, url in rows:
-                    new.get(url)  # the first view verifies the head
-                    results[("warm", name)] = measure(new, url, size.runs)
+                # Interleaved, so that every figure and its floor see the same machine load.
+                for _ in range(size.runs):
+                    floors["verify"].append(verify_once(root))
+                    floors["read"].append(read_once(root))
+                    samples.setdefault(("before", pages[1][0]), []).append(fetch(old, page))
+                    for name, url in pages:
+                        now.forget()
+                        samples.setdefault(("cold", name), []).append(fetch(new, url))
+                    for name, url in pages:
+                        samples.setdefault(("warm", name), []).append(fetch(new, url))
             now.forget()
-            fetch(httpx.Client(base_url=f"http://127.0.0.1:{ports['now']}"), page)
+            with httpx.Client(base_url=f"http://127.0.0.1:{ports['now']}", timeout=60) as new:
+                fetch(new, page)  # the first view verifies the head
             latencies = concurrent(ports["now"], page, size.clients, size.rounds)
         finally:
             for server, thread in servers:
                 server.should_exit = True
                 thread.join(timeout=10)
+    floor = statistics.median(floors["verify"])
+    read_floor = statistics.median(floors["read"])
+    results = {
+        key: (
+            statistics.median(s[0] for s in got),
+            statistics.median(s[1] for s in got),
+            statistics.median(s[2] for s in got),
+            got[-1][3],
+        )
+        for key, got in samples.items()
+    }
     print(
         f"median of {size.runs} requests each, chain of {size.per_chain} entries, "
         "server on loopback; server = the app's own time (Server-Timing)"
     )
     print(f"{'verify_ledger of that chain (floor)':44s} {floor:8.1f} ms in-process")
+    print(f"{'list + read + hash its entries':44s} {read_floor:8.1f} ms in-process")
     for (mode, name), (ttfb, full, server_ms, body) in results.items():
         print(
             f"{mode + ' ' + name:44s} server {server_ms:8.1f} ms  TTFB {ttfb:8.1f} ms  "
@@ -224,7 +239,10 @@ def main(size: Size = FULL) -> None:
 
     print(f"use-case page: before {before_ms:.1f} ms → cold {cold_ms:.1f} ms → warm {warm_ms:.1f} ms "
           f"({before_ms / warm_ms:.1f}× faster once verified)")  # fmt: skip
-    print(f"  warm {warm_ms:.1f} ms; target ≤ 50 ms: {verdict(warm_ms <= 50)}")
+    print(
+        f"  warm {warm_ms:.1f} ms ({read_floor:.1f} ms of it reading and hashing the chain); "
+        f"target ≤ 50 ms: {verdict(warm_ms <= 50)}"
+    )
     print(
         f"  first view {cold_ms / floor:.2f}× verify_ledger; target ≤ 1.2×: "
         f"{verdict(cold_ms <= 1.2 * floor)}"
