@@ -251,7 +251,7 @@ def test_since_checkpoint_still_catches_a_payload_rewritten_before_the_checkpoin
     world.checkpoint(3)
     flip_payload_byte(world.root, "alpha", 1)
 
-    code, out, doc = audit_verify(world, "--since-checkpoint")
+    code, _out, doc = audit_verify(world, "--since-checkpoint")
 
     assert code == 1
     rules = {(v["useCase"], v["rule"]) for v in doc["violations"]}  # type: ignore[union-attr]

@@ -13,10 +13,10 @@ from gates.engine.actions import approve, promote, register
 from gates.engine.dry_run import dry_run_promotion
 from gates.ledger.entry import entry_key
 from gates.stages import Stage
-from tests.support.webhook import Receiver
 from tests.support.cli import run
 from tests.support.presets import ledger_world
-from tests.support.world import T0, World
+from tests.support.webhook import Receiver
+from tests.support.world import T0
 
 
 def store_snapshot(root: Path) -> dict[str, str]:

@@ -154,8 +154,7 @@ def revoke(trust: TrustStore, role: str) -> TrustStore:
     return replace(
         trust,
         by_keyid={
-            k: replace(s, revoked=True) if role in s.roles else s
-            for k, s in trust.by_keyid.items()
+            k: replace(s, revoked=True) if role in s.roles else s for k, s in trust.by_keyid.items()
         },
     )
 
@@ -197,7 +196,7 @@ def filled_file(world: World, folder: Path) -> tuple[HeadsFile, Path]:
 def test_heads_kept_in_the_file_spare_the_next_command_its_signature_checks(
     chained: World, tmp_path: Path, signature_checks: list[str]
 ) -> None:
-    cache, path = filled_file(chained, tmp_path / "cache")
+    _cache, path = filled_file(chained, tmp_path / "cache")
     signature_checks.clear()
 
     heads = HeadsFile(tmp_path / "cache").heads(chained.session.trust, chained.session.store.uri)
