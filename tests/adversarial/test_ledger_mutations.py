@@ -219,6 +219,12 @@ def test_mutated_bundles_never_crash_and_never_verify(pristine: Pristine, tmp_pa
     assert report.intact
     path = tmp_path / "alpha.bundle.json"
     write_bundle(bundle, path)
+    # The world records chosen times on its declared simulated clock; the auditor here
+    # declares the same, so that only the mutation can make a bundle fail.
+    clock = session.clock
+    assert verify_bundle(
+        load_bundle(path), pristine.trust, pinned=[pristine.pinned], clock=clock
+    ).intact
     text = path.read_bytes()
     doc = json.loads(text)
     original = bundle_content(doc, pristine.trust)
@@ -245,10 +251,10 @@ def test_mutated_bundles_never_crash_and_never_verify(pristine: Pristine, tmp_pa
         mutated = bundle_content(json.loads(data), pristine.trust)
         changed = not same_bundle_content(original, mutated)
         try:
-            checked = verify_bundle(loaded, pristine.trust, pinned=[pristine.pinned])
+            checked = verify_bundle(loaded, pristine.trust, pinned=[pristine.pinned], clock=clock)
             trust_notes(loaded, pristine.trust)
             with contextlib.suppress(ConfigError):  # --trust-bundle-keys
-                verify_bundle(loaded, bundle_trust(loaded))
+                verify_bundle(loaded, bundle_trust(loaded), clock=clock)
         except Exception as e:
             tally.crash(case, e)
             continue
