@@ -222,15 +222,21 @@ def default_cache_dir() -> Path | None:
     if chosen is not None:
         return Path(chosen).expanduser() if chosen else None
     xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "stagegate"
+    if xdg:
+        return Path(xdg) / "stagegate"
+    try:
+        return Path.home() / ".cache" / "stagegate"
+    except (KeyError, RuntimeError):  # no home to speak of: keep no heads
+        return None
 
 
 class HeadsFile:
     """Heads kept between commands: one file per store, bound by an HMAC-SHA256 under a
     per-user secret (``secret``, mode 0600, beside it).
 
-    The file is never believed on its own word: without the secret, or with a MAC,
-    format, store or trust list that does not match, it is discarded (the reason is in
+    The file is never believed on its own word: its MAC is checked over its exact bytes
+    before they are parsed, and without the secret, or with a MAC, format, store or trust
+    list that does not match, it is discarded (the reason is in
     ``VerifiedHeads.discarded``) and the chains are verified in full. Failing to write
     it only costs the next command its speed-up.
     """
@@ -251,6 +257,7 @@ class HeadsFile:
     def _load(
         self, path: Path, store_uri: str, fingerprint: str
     ) -> tuple[dict[str, VerifiedHead], str | None]:
+        """The heads in ``path``: its MAC checked over the exact bytes first, then parsed."""
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -260,47 +267,47 @@ class HeadsFile:
         secret = self._secret(create=False)
         if secret is None:
             return {}, f"{path}: no usable secret at {self.secret_path} to check it with"
-        try:
-            doc = json.loads(raw)
-            mac = doc.pop("mac")
-            body = canonical_json(doc)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return {}, f"{path}: not a verified-heads file"
-        expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
-        if not isinstance(mac, str) or not hmac.compare_digest(mac, expected):
+        mac, _, body = raw.partition(b"\n")
+        expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode("ascii")
+        if not hmac.compare_digest(mac, expected):
             return {}, f"{path}: its MAC does not match (edited, or written under another secret)"
-        if doc.get("format") != FILE_FORMAT or doc.get("store") != store_uri:
-            return {}, f"{path}: written for another store or format"
-        if doc.get("trust") != fingerprint:
-            return {}, f"{path}: written under another trust list"
         try:
+            doc = json.loads(body)
+            if doc.get("format") != FILE_FORMAT or doc.get("store") != store_uri:
+                return {}, f"{path}: written for another store or format"
+            if doc.get("trust") != fingerprint:
+                return {}, f"{path}: written under another trust list"
             return {uc: _head_of(item) for uc, item in doc["heads"].items()}, None
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return {}, f"{path}: malformed heads"
 
     def save(self, heads: VerifiedHeads) -> None:
+        """Write the heads if they changed: the MAC of the body on the first line, then
+        the body (canonical JSON). Written whole, then renamed over the old file."""
         if not heads.changed or not heads.store_uri:
             return
         store_uri = heads.store_uri
-        doc = {
-            "format": FILE_FORMAT,
-            "store": store_uri,
-            "trust": heads.fingerprint,
-            "heads": {
-                uc: {"size": h.size, "head": h.head, "stored": b"".join(h.stored).hex()}
-                for uc, h in sorted(heads.heads().items())
-                if h.stored is not None
-            },
-        }
+        body = canonical_json(
+            {
+                "format": FILE_FORMAT,
+                "store": store_uri,
+                "trust": heads.fingerprint,
+                "heads": {
+                    uc: {"size": h.size, "head": h.head, "stored": b"".join(h.stored).hex()}
+                    for uc, h in sorted(heads.heads().items())
+                    if h.stored is not None
+                },
+            }
+        )
         path = self.path(store_uri)
         try:
             secret = self._secret(create=True)
             if secret is None:
                 return
-            doc["mac"] = hmac.new(secret, canonical_json(doc), hashlib.sha256).hexdigest()
+            mac = hmac.new(secret, body, hashlib.sha256).hexdigest().encode("ascii")
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-            tmp.write_bytes(canonical_json(doc))
+            tmp.write_bytes(mac + b"\n" + body)
             os.replace(tmp, path)
         except OSError:
             return  # a cache that cannot be written costs speed, never correctness
@@ -311,6 +318,8 @@ class HeadsFile:
             secret = self.secret_path.read_bytes()
         except FileNotFoundError:
             secret = b""
+        except OSError:
+            return None  # there but unreadable: neither trusted nor replaced
         if len(secret) == SECRET_SIZE:
             return secret
         if not create:

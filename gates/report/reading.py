@@ -123,9 +123,10 @@ def _remembered(session: Session, key: str | None, kind: type[object]) -> object
     return found if isinstance(found, kind) else None
 
 
-def _remember(session: Session, key: str | None, value: object) -> None:
+def _remember(session: Session, key: str | None, value: object, weight: int = 1) -> None:
+    """Keep ``value`` under ``key``; ``weight``: the entries it holds."""
     if session.memo is not None and key:
-        session.memo.put(key, value)
+        session.memo.put(key, value, weight)
 
 
 def read_ledger(session: Session) -> LedgerRead:
@@ -145,7 +146,7 @@ def read_ledger(session: Session) -> LedgerRead:
         usecase = replayed.state.usecase
         chains[usecase] = _chain_read(replayed, index.chains.get(usecase, []), keep=False)
     read = LedgerRead(report, chains)
-    _remember(session, key, read)
+    _remember(session, key, read, 1 + len(chains))
     return read
 
 
@@ -180,7 +181,7 @@ def read_chain(session: Session, usecase_id: str) -> tuple[VerificationReport, C
         return report, empty_chain(usecase_id)
     state = states.get(usecase_id, ChainState(usecase=usecase_id))
     chain = _chain_read(ChainReplay(state, ()), keyed, keep=True)
-    _remember(session, f"chain:{inputs}" if inputs else None, chain)
+    _remember(session, f"chain:{inputs}" if inputs else None, chain, 1 + len(state.history))
     return report, chain
 
 

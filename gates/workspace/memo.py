@@ -11,16 +11,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-#: Results kept; the oldest used is dropped first.
-DEFAULT_LIMIT = 64
+#: How much the memo holds, in the weights results are put with (for pages: entries).
+DEFAULT_BUDGET = 20_000
 
 
 class Memo:
-    """A thread-safe least-recently-used map from input digests to results."""
+    """A thread-safe least-recently-used map from input digests to results, bounded by
+    the total weight of what it holds (the oldest used goes first)."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
-        self.limit = limit
-        self._kept: OrderedDict[str, object] = OrderedDict()
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.budget = budget
+        self._kept: OrderedDict[str, tuple[object, int]] = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -33,11 +35,17 @@ class Memo:
                 return None
             self.hits += 1
             self._kept.move_to_end(key)
-            return found
+            return found[0]
 
-    def put(self, key: str, value: object) -> None:
+    def put(self, key: str, value: object, weight: int = 1) -> None:
+        if weight > self.budget:
+            return  # larger than the whole memo: computed again each time
         with self._lock:
-            self._kept[key] = value
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.limit:
-                self._kept.popitem(last=False)
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self._weight -= old[1]
+            self._kept[key] = (value, weight)
+            self._weight += weight
+            while self._weight > self.budget:
+                _, (_, dropped) = self._kept.popitem(last=False)
+                self._weight -= dropped

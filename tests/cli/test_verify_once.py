@@ -17,9 +17,9 @@ from gates.ledger.verified_heads import HeadsFile
 from gates.signing.keys import PublicKey
 from gates.stages import Stage
 from gates.ui.shared_builds import SharedBuilds
-from tests.ledger.test_verified_heads import replace_signature
+from tests.ledger.test_verified_heads import replace_signature, vouch_for
 from tests.support.cli import run
-from tests.support.forge import flip_payload_byte, forge_entry
+from tests.support.forge import entry_path, flip_payload_byte, forge_entry
 from tests.support.presets import ledger_world
 from tests.support.ui_server import live_server
 from tests.support.world import World
@@ -178,18 +178,10 @@ def test_the_report_flags_an_old_entry_rewritten_after_its_heads_were_kept(
 def test_a_forged_cache_file_never_makes_status_accept_a_rewritten_entry(world: World) -> None:
     """Whoever can write the cache but not read the secret edits it to vouch for the
     rewritten bytes: the MAC no longer holds, the file is dropped, the rewrite is caught."""
-    import hashlib
-
     assert run("--workspace", str(world.root), "status").returncode == 0
-    cache = HeadsFile(world.root.parent / "cache")
-    path = cache.path(world.session.store.uri)
+    path = HeadsFile(world.root.parent / "cache").path(world.session.store.uri)
     replace_signature(world.root, "alpha", 1)
-    doc = json.loads(path.read_text())
-    stored = bytearray.fromhex(doc["heads"]["alpha"]["stored"])
-    entry = world.root / "ledger" / "chains" / "alpha" / f"{1:012d}.dsse.json"
-    stored[32:64] = hashlib.sha256(entry.read_bytes()).digest()
-    doc["heads"]["alpha"]["stored"] = stored.hex()
-    path.write_text(json.dumps(doc))
+    vouch_for(path, "alpha", 1, entry_path(world.root, "alpha", 1).read_bytes())
 
     result = run("--workspace", str(world.root), "status", "alpha")
 

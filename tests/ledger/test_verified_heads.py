@@ -5,6 +5,7 @@ cache file — can make a tampered ledger look intact."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -210,6 +211,17 @@ def test_heads_kept_in_the_file_spare_the_next_command_its_signature_checks(
     assert "payload" not in text and "intact" not in text and "registration" not in text
 
 
+def vouch_for(path: Path, usecase: str, sequence: int, raw: bytes) -> None:
+    """Edit a heads file so it records ``raw`` as the verified bytes of the entry,
+    keeping its MAC line: all one can do without the secret."""
+    mac, _, body = path.read_bytes().partition(b"\n")
+    doc = json.loads(body)
+    stored = bytearray.fromhex(doc["heads"][usecase]["stored"])
+    stored[32 * sequence : 32 * (sequence + 1)] = hashlib.sha256(raw).digest()
+    doc["heads"][usecase]["stored"] = stored.hex()
+    path.write_bytes(mac + b"\n" + json.dumps(doc).encode())
+
+
 def test_a_forged_heads_file_never_makes_a_rewritten_entry_look_intact(
     chained: World, tmp_path: Path
 ) -> None:
@@ -217,13 +229,7 @@ def test_a_forged_heads_file_never_makes_a_rewritten_entry_look_intact(
     digest for alpha#1 is the rewritten bytes' — without the secret the MAC fails."""
     cache, path = filled_file(chained, tmp_path / "cache")
     replace_signature(chained.root, "alpha", 1)
-    import hashlib
-
-    doc = json.loads(path.read_text())
-    stored = bytearray.fromhex(doc["heads"]["alpha"]["stored"])
-    stored[32:64] = hashlib.sha256(entry_path(chained.root, "alpha", 1).read_bytes()).digest()
-    doc["heads"]["alpha"]["stored"] = stored.hex()
-    path.write_text(json.dumps(doc))
+    vouch_for(path, "alpha", 1, entry_path(chained.root, "alpha", 1).read_bytes())
 
     heads = cache.heads(chained.session.trust, chained.session.store.uri)
     report = verify_ledger(reading(chained, heads))
