@@ -242,13 +242,9 @@ def test_a_forged_heads_file_never_makes_a_rewritten_entry_look_intact(
 def test_a_heads_file_signed_under_another_secret_is_discarded(
     chained: World, tmp_path: Path
 ) -> None:
-    _, path = filled_file(chained, tmp_path / "elsewhere")
-    mine = HeadsFile(tmp_path / "mine")
-    mine.save(VerifiedHeads("x", store_uri="unused", heads={}))  # no change: nothing written
-    mine._secret(create=True)
-    target = mine.path(chained.session.store.uri)
-    target.parent.mkdir(parents=True)
-    target.write_bytes(path.read_bytes())
+    _, theirs = filled_file(chained, tmp_path / "elsewhere")
+    mine, target = filled_file(chained, tmp_path / "mine")
+    target.write_bytes(theirs.read_bytes())
 
     heads = mine.heads(chained.session.trust, chained.session.store.uri)
 
