@@ -6,7 +6,6 @@ saying which mode ran."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from gates.ledger.verified_heads import HeadsFile
 from gates.signing.keys import PublicKey
 from gates.stages import Stage
-from gates.ui.shared_builds import SharedBuilds
 from tests.ledger.test_verified_heads import replace_signature, vouch_for
 from tests.support.cli import run
 from tests.support.forge import entry_path, flip_payload_byte, forge_entry
@@ -87,38 +85,6 @@ def test_the_ui_flags_an_old_entry_rewritten_after_its_head_was_verified(
         assert page.status_code == 200
         assert INTACT not in page.text
         assert "Verification failed" in page.text and "signature-invalid" in page.text
-
-
-def test_concurrent_requests_for_a_page_share_a_build_that_started_after_they_arrived() -> None:
-    builds: SharedBuilds[int] = SharedBuilds()
-    started = threading.Event()
-    release = threading.Event()
-    made: list[int] = []
-
-    def slow() -> int:
-        made.append(len(made))
-        if len(made) == 1:
-            started.set()
-            release.wait(10)
-        return len(made)
-
-    first = threading.Thread(target=lambda: results.append(builds.run("/p", slow)))
-    results: list[int] = []
-    first.start()
-    assert started.wait(10)
-    # These arrive while build 1 runs: they must not get its (older) result.
-    late = [threading.Thread(target=lambda: results.append(builds.run("/p", slow)))
-            for _ in range(5)]  # fmt: skip
-    for t in late:
-        t.start()
-    while builds.shared < 4:
-        threading.Event().wait(0.01)
-    release.set()
-    for t in (first, *late):
-        t.join(10)
-
-    assert sorted(results) == [1, 2, 2, 2, 2, 2]
-    assert builds.builds == 2
 
 
 # --- status and the report ------------------------------------------------------------
