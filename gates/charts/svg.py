@@ -44,6 +44,46 @@ def text(
     )
 
 
+def text_width(content: object, size: float) -> float:
+    """A generous estimate of how wide ``content`` is drawn at ``size`` (system sans-serif)."""
+    return 0.7 * size * len(str(content))
+
+
+def fit_text(
+    x: float,
+    content: object,
+    size: float,
+    anchor: str = "middle",
+    *,
+    left: float = 2,
+    right: float = WIDTH - 2,
+) -> tuple[float, str]:
+    """Where to anchor a label so it stays inside ``left``–``right`` instead of being cut off.
+
+    A label that would run past an edge is anchored to that edge's side of ``x``
+    (or to the edge itself when even that is not enough).
+    """
+    width = text_width(content, size)
+    start = {"start": x, "middle": x - width / 2, "end": x - width}.get(anchor, x)
+    if start + width > right:
+        return (min(x, right), "end") if x - width >= left else (right, "end")
+    if start < left:
+        return (max(x, left), "start") if x + width <= right else (left, "start")
+    return x, anchor
+
+
+def spread(positions: list[float], gap: float) -> list[float]:
+    """Positions in the same order, each at least ``gap`` after the one before it.
+
+    Markers of the same day (a blocked gate and the passing one after it) would stack
+    into one shape; this sets them side by side, in the order they happened.
+    """
+    placed: list[float] = []
+    for x in positions:
+        placed.append(x if not placed or x >= placed[-1] + gap else placed[-1] + gap)
+    return placed
+
+
 def clip(content: str, chars: int) -> str:
     """``content`` cut to ``chars`` characters, an ellipsis marking the cut."""
     return content if len(content) <= chars else content[: chars - 1] + "…"

@@ -80,10 +80,16 @@ class SuiteFile:
     digest: str
     data: dict[str, Any]
 
+    @property
+    def location(self) -> str:
+        """Where the suite is: its path, or ``builtin:NAME.json`` for one shipped with
+        stagegate (whose path is only where this machine installed it)."""
+        return f"builtin:{self.path.name}" if self.source == "builtin" else str(self.path)
+
     def evidence(self, **details: object) -> Evidence:
         return Evidence(
             kind="gx-suite",
-            uri=str(self.path),
+            uri=self.location,
             digest=self.digest,
             details={"name": self.name, "source": self.source, **details},
         )
@@ -165,6 +171,9 @@ class SuiteOutcome:
     statistics: dict[str, float | int | None]
     failures: tuple[str, ...]
     gx_version: str
+    #: Each expectation in suite order: type, column, met or not, and for a suite that
+    #: failed (validated again with GX's summary) the observed value and unexpected count.
+    expectations: tuple[dict[str, Any], ...] = ()
 
     @property
     def evaluated(self) -> int:
@@ -266,11 +275,15 @@ class _GxValidator:
             ),
         )
         failures = tuple(_describe_failure(r) for r in failed)
+        in_order = sorted(
+            results, key=lambda r: order.get(_identity(r.expectation_config), len(order))
+        )
         return SuiteOutcome(
             success=result.success is True,
             statistics=_statistics(result.statistics),
             failures=failures,
             gx_version=self.version,
+            expectations=tuple(_expectation_record(r) for r in in_order),
         )
 
 
@@ -366,7 +379,10 @@ def check_dataset(ctx: CheckContext, entry: DatasetExpectation) -> CheckResult:
     evidence = (
         dataset.evidence(),
         suite.evidence(
-            statistics=outcome.statistics, failed=list(problems), gx_version=outcome.gx_version
+            statistics=outcome.statistics,
+            failed=list(problems),
+            gx_version=outcome.gx_version,
+            expectations=list(outcome.expectations),
         ),
     )
     observed = f"{outcome.successful}/{outcome.evaluated} expectations met, {dataset.rows} rows"
@@ -434,6 +450,35 @@ def _describe_failure(result: Any) -> str:
     if "observed_value" in observed:
         return f"{head}: observed {_value_text(observed['observed_value'])}"
     return f"{head}: not met"
+
+
+def _expectation_record(result: Any) -> dict[str, Any]:
+    """One expectation's outcome as evidence: what it checked and, when GX said, what it saw."""
+    config = result.expectation_config
+    kwargs: Mapping[str, Any] = config.kwargs if config is not None else {}
+    record: dict[str, Any] = {
+        "type": str(config.type) if config is not None else "expectation",
+        "success": result.success is True,
+    }
+    column = kwargs.get("column")
+    columns = kwargs.get("column_list")
+    if column is not None:
+        record["column"] = str(column)
+    elif isinstance(columns, list | tuple):
+        record["column"] = ", ".join(map(str, columns))
+    raised = list(_exception_messages(result.exception_info))
+    if raised:
+        record["error"] = _short(raised[0], 160)
+        return record
+    observed: Mapping[str, Any] = result.result or {}
+    if observed.get("observed_value") is not None:
+        record["observed_value"] = _value_text(observed["observed_value"])
+    if observed.get("unexpected_count") is not None:
+        record["unexpected_count"] = int(observed["unexpected_count"])
+        examples = list(observed.get("partial_unexpected_list") or [])[:3]
+        if examples:
+            record["unexpected_examples"] = [_value_text(v) for v in examples]
+    return record
 
 
 def _identity(config: Any) -> str:

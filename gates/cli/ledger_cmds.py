@@ -25,6 +25,7 @@ from gates.terminal import (
 if TYPE_CHECKING:
     from flows.submit import SubmittedRun
     from gates.engine.next_steps import Commands
+    from gates.engine.status import Health
     from gates.ledger.entry import Entry
     from gates.risks import Risk
     from gates.roadmap.tracking import DecisionTrack
@@ -64,6 +65,22 @@ def _risk_cell(risks: tuple[Risk, ...], error: str | None) -> str:
     if not risks:
         return "0"
     return f"[yellow]{len(risks)}[/]: " + ", ".join(r.id for r in risks)
+
+
+HEALTH_STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "error": "bold red"}
+
+
+def _health_cell(health: Health | None, stage: str) -> str:
+    """The last re-check: verdict, day, and the checks that did not pass."""
+    from rich.markup import escape
+
+    if health is None:
+        return "—" if stage in ("stopped", "unregistered") else "[dim]none yet[/]"
+    style = HEALTH_STYLES.get(health.verdict, "")
+    named = ", ".join(escape(f.check) for f in health.findings)
+    return f"[{style}]{escape(health.verdict)}[/] {health.at.date().isoformat()}" + (
+        f"\n{named}" if named else ""
+    )
 
 
 def _overdue_cell(overdue: tuple[DecisionTrack, ...]) -> str:
@@ -422,7 +439,7 @@ def register_commands(app: typer.Typer) -> None:
         at: Annotated[str | None, typer.Option(help="As of this time (ISO 8601).")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Stage, time box, last verdict, next checkpoint, risks, roadmap slip and decisions due."""
+        """Stage, time box, last gate, health (last re-check), next checkpoint, risks, roadmap."""
         from gates.engine.status import usecase_status
 
         session = reading_session(ctx)
@@ -446,17 +463,12 @@ def register_commands(app: typer.Typer) -> None:
         from rich.table import Table
 
         table = Table(title="Use cases", title_justify="left")
-        for col in (
-            "use case",
-            "stage",
-            "days",
-            "time box",
-            "last gate",
-            "next checkpoint",
-            "risks",
-            "slip",
-            "next decision",
-        ):
+        # Ids stay whole (a cut id names another use case); the rest may wrap.
+        table.add_column("use case", min_width=min(max((len(r.id) for r in rows), default=8), 24))
+        for col in ("stage", "days/plan", "last gate"):
+            table.add_column(col)
+        table.add_column("health", overflow="fold")
+        for col in ("next checkpoint", "risks", "slip", "next decision"):
             table.add_column(col)
         table.add_column("overdue", justify="right")
         from gates.cli.roadmap_cmds import next_text, slip_text
@@ -477,9 +489,9 @@ def register_commands(app: typer.Typer) -> None:
             table.add_row(
                 r.id,
                 stage_text(r.stage),
-                days,
                 box + flag,
                 last,
+                _health_cell(r.health, r.stage),
                 r.next_checkpoint or "",
                 _risk_cell(r.risks, r.risk_error),
                 slip_text(r.roadmap.slip_days) if r.roadmap else "—",

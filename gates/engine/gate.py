@@ -22,6 +22,7 @@ from gates.policy.model import ExitCriteria
 from gates.results import CheckResult, Status, Verdict, verdict_of
 from gates.stages import Stage, next_stage
 from gates.workspace.loader import Workspace
+from gates.workspace.portable import portable_results
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,8 @@ def check_results(kind: str, outcome: object, *, attempts: int = 1) -> list[Chec
 
 
 def conclude(plan: GatePlan, results: list[CheckResult]) -> GateEvaluation:
-    flat = tuple(results)
+    """The verdict of ``results``, with their evidence located as entries record it."""
+    flat = portable_results(plan.context.workspace, tuple(results))
     return GateEvaluation(
         plan=plan, results=flat, verdict=verdict_of(flat), model=gated_model(plan, flat)
     )

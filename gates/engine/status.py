@@ -1,7 +1,9 @@
 """Where each use case stands: stage, days in stage against its time box, next checkpoint.
 
 It also carries the roadmap facts (``gates.roadmap``): the current stage's slip against
-the dated plan, the next decision and how many decisions are overdue.
+the dated plan, the next decision and how many decisions are overdue; and its health:
+the verdict, time and findings of the newest signed re-check of the current stage, so
+that a passed gate followed by a warning re-check never reads as "all is well".
 """
 
 from __future__ import annotations
@@ -11,12 +13,60 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gates.errors import EvidenceError, StagegateError
+from gates.ledger.entry import Entry
 from gates.ledger.replay import ChainState
 from gates.risks import Risk, assess_risks
 from gates.roadmap.tracking import Milestone, RoadmapTrack, milestones_of, track_roadmap
 from gates.stages import Stage, next_stage
 from gates.workspace.loader import Workspace
 from gates.workspace.usecase import UseCaseSpec
+
+#: The re-check statuses an auditor must look at, worst first.
+FINDING_STATUSES = ("error", "fail", "warn")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check of a re-check that did not pass: what it saw against what was expected."""
+
+    check: str
+    status: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"check": self.check, "status": self.status, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Health:
+    """The newest signed re-check of the current stage."""
+
+    verdict: str  # ok | warn | fail | error
+    at: datetime
+    sequence: int
+    #: Its failing, erroring and warning checks, worst first.
+    findings: tuple[Finding, ...]
+
+    @property
+    def summary(self) -> str:
+        """``warn: health:cost`` — the verdict and the checks behind it."""
+        named = ", ".join(f.check for f in self.findings)
+        return f"{self.verdict}: {named}" if named else self.verdict
+
+
+def health_of(entry: Entry | None) -> Health | None:
+    """The health a re-check entry records, or None when there is none."""
+    record = entry.predicate.recheck if entry is not None else None
+    if entry is None or record is None:
+        return None
+    rank = {status: i for i, status in enumerate(FINDING_STATUSES)}
+    findings = sorted((c for c in record.checks if c.status in rank), key=lambda c: rank[c.status])
+    return Health(
+        verdict=record.verdict,
+        at=entry.predicate.time,
+        sequence=entry.sequence,
+        findings=tuple(Finding(c.check, c.status, c.reason) for c in findings),
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +92,8 @@ class UseCaseStatus:
     roadmap: RoadmapTrack | None = None
     #: Why the roadmap could not be planned (e.g. overlapping ``roadmap.stages``), if so.
     roadmap_error: str | None = None
+    #: The newest re-check of the current stage, if one was signed since the stage began.
+    health: Health | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -55,12 +107,23 @@ class UseCaseStatus:
             "timeBox": self.time_box,
             "lastGate": self.last_gate,
             "lastVerdict": self.last_verdict,
+            **self.health_json(),
             "nextCheckpoint": self.next_checkpoint,
             "checkpointDue": self.checkpoint_due.isoformat() if self.checkpoint_due else None,
             "entries": self.entries,
             "risks": [r.to_json() for r in self.risks],
             "riskError": self.risk_error,
             **self.roadmap_json(),
+        }
+
+    def health_json(self) -> dict[str, object]:
+        """``lastRecheckVerdict``, ``lastRecheckAt``, ``lastRecheckEntry``, ``lastRecheckFindings``."""
+        h = self.health
+        return {
+            "lastRecheckVerdict": h.verdict if h else None,
+            "lastRecheckAt": h.at.isoformat() if h else None,
+            "lastRecheckEntry": h.sequence if h else None,
+            "lastRecheckFindings": [f.to_json() for f in h.findings] if h else [],
         }
 
     def roadmap_json(self) -> dict[str, object]:
@@ -158,6 +221,7 @@ def usecase_status(
         risk_error=risk_error,
         roadmap=roadmap,
         roadmap_error=roadmap_error,
+        health=health_of(state.last_recheck),
     )
 
 

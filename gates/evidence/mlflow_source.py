@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -87,10 +88,15 @@ class ResolvedRun:
         if missing:
             details["missing_metrics"] = missing
         if self.start_time_ms is not None:
-            details["start_time_ms"] = self.start_time_ms
+            details["start_time"] = iso_millis(self.start_time_ms)
         return Evidence(
             kind="mlflow-run", uri=f"runs:/{self.run_id}", digest=digest_of(bound), details=details
         )
+
+
+def iso_millis(epoch_ms: int) -> str:
+    """MLflow's epoch milliseconds as an ISO 8601 UTC time, the way people read times."""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 def json_number(value: float) -> float | str:

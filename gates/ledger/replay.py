@@ -54,6 +54,9 @@ class ChainState:
     #: The amendment that last moved the stage's hard maximum (a time-box extension).
     extended_by: int | None = None
     last_gate: Entry | None = None
+    #: The newest re-check of the current stage (cleared when the stage changes): its
+    #: verdict is the use case's health as the nightly re-check last signed it.
+    last_recheck: Entry | None = None
     entries: int = 0
     history: tuple[Entry, ...] = field(default=(), repr=False)
 
@@ -244,6 +247,8 @@ def apply_entry(
                 "stage-illegal",
                 f"re-check of {p.recheck.stage} while the use case is in {current.value}",
             )
+        else:
+            new = replace(new, last_recheck=entry)
     else:
         violate("payload-malformed", f"{p.kind} entry without its {p.kind} record")
 
@@ -278,6 +283,7 @@ def apply_entry(
             amendment_approvals=(),
             extended_by=None,
             lock=p.lock,
+            last_recheck=None,
         )
         if p.lock is None and after not in (Stage.STOPPED, Stage.SCALE):
             violate("criteria-lock", f"entering {after.value} without locking its exit criteria")

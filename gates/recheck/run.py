@@ -26,6 +26,7 @@ from gates.recheck.monitoring import load_series
 from gates.results import CheckResult, Evidence, Status
 from gates.stages import Stage
 from gates.workspace.loader import Workspace
+from gates.workspace.portable import portable_results
 from gates.workspace.session import Session
 
 VERDICTS = ("ok", "warn", "fail", "error")
@@ -106,7 +107,7 @@ def evaluate_recheck(
     results: list[CheckResult] = []
     for step in _steps(policy, state, spec_digest):
         results.extend(_guarded(step, ctx))
-    return RecheckEvaluation(usecase_id, stage, policy, tuple(results))
+    return RecheckEvaluation(usecase_id, stage, policy, portable_results(workspace, tuple(results)))
 
 
 def locked_criteria(state: ChainState, usecase_id: str) -> ExitCriteria | None:

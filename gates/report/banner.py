@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from gates.ledger.entry import Violation
@@ -9,9 +10,17 @@ from gates.ledger.time_evidence import SIMULATED_NOTE
 from gates.ledger.verify import VerificationReport
 from gates.report.models import Banner, ViolationView
 
+#: Whether an entry has a page: ``has_page(usecase, sequence)``.
+HasPage = Callable[[str, int], bool]
 
-def violation_view(v: Violation, linkable_chains: set[str]) -> ViolationView:
-    linkable = v.sequence is not None and v.usecase in linkable_chains
+
+def violation_view(v: Violation, has_page: HasPage) -> ViolationView:
+    """A violation, linked to its entry only when that entry is in the store.
+
+    A violation may name an entry that is gone (a deleted newest entry, a truncated
+    chain): it is named, and a link would lead nowhere.
+    """
+    linkable = v.sequence is not None and has_page(v.usecase, v.sequence)
     return ViolationView(v.usecase, v.sequence, v.rule, v.message, linkable)
 
 
@@ -19,13 +28,13 @@ def page_banner(
     report: VerificationReport,
     scope: str,
     now: datetime,
-    linkable_chains: set[str],
+    has_page: HasPage,
     *,
     drop_rules: frozenset[str] = frozenset(),
     note: str = "",
 ) -> Banner:
     violations = tuple(
-        violation_view(v, linkable_chains) for v in report.violations if v.rule not in drop_rules
+        violation_view(v, has_page) for v in report.violations if v.rule not in drop_rules
     )
     return Banner(
         scope=scope,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from markupsafe import Markup
 
 from gates.charts.palette import STAGE_COLOURS
-from gates.charts.svg import WIDTH, clip
+from gates.charts.svg import WIDTH, clip, fit_text, spread
 from gates.charts.svg import esc as _e
 from gates.charts.svg import num as _num
 from gates.charts.svg import svg_document as _svg
@@ -153,7 +153,8 @@ def stage_timeline_chart(
     for t, text in calendar_ticks(start, end):
         tx = _num(x(t))
         body.append(f"<line x1='{tx}' x2='{tx}' y1='{top - 8}' y2='{bottom}' stroke='#e5e7eb'/>")
-        body.append(_text(x(t), top - 14, text, size=11, anchor="middle", fill="#4b5563"))
+        lx, anchor = fit_text(x(t), text, 11)
+        body.append(_text(lx, top - 14, text, size=11, anchor=anchor, fill="#4b5563"))
     descs = []
     for i, lane in enumerate(lanes):
         y = top + i * lane_h
@@ -174,8 +175,10 @@ def stage_timeline_chart(
             if width >= 7 * len(name) + 8:
                 body.append(_text(x0 + 4, y + 22, name, size=11, weight="600", fill="#ffffff"))
             body.append("</g>")
-        for g in lane.gates:
-            gx, gy = x(g.time), y + 33
+        # Gates of one day (blocked, then passed) sit side by side, in their order.
+        placed = spread([x(g.time) for g in lane.gates], 15)
+        for g, gx in zip(lane.gates, placed, strict=True):
+            gy = y + 33
             what = (
                 f"{lane.usecase} #{g.sequence}: gate {stage_label(g.from_stage)} → "
                 f"{stage_label(g.to_stage)} {g.verdict} on {g.time.date().isoformat()}"
@@ -187,7 +190,8 @@ def stage_timeline_chart(
         f"<line x1='{today}' x2='{today}' y1='{top - 6}' y2='{bottom + 2}' stroke='#111827' "
         "stroke-width='1.5' stroke-dasharray='2 2'/>"
     )
-    body.append(_text(x(now), bottom + 14, "today", size=11, anchor="end", fill="#111827"))
+    label_x, anchor = fit_text(x(now), "today", 11, "end")
+    body.append(_text(label_x, bottom + 14, "today", size=11, anchor=anchor, fill="#111827"))
     legend_y = bottom + 34
     lx = 8.0
     for stage, colour in STAGE_COLOURS.items():

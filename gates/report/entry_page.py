@@ -4,56 +4,24 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from gates.ledger.describe import stage_label, summarize
-from gates.ledger.entry import Entry
-from gates.ledger.statement import CheckRecord, EntryPredicate
+from gates.ledger.statement import EntryPredicate
 from gates.ledger.verify import VerificationReport
 from gates.report.banner import page_banner
+from gates.report.evidence_view import check_view
 from gates.report.models import (
     SIGNATURE_RULES,
     ApprovalRef,
-    CheckView,
     EntryView,
-    EvidenceView,
     Field,
     GateView,
     PageNotFound,
     SignerView,
 )
+from gates.report.outlinks import LinkOut
 from gates.report.reading import ChainRead, read_entry
 from gates.workspace.session import Session
-
-
-def as_text(value: Any) -> str:
-    """A short human-readable rendering of an observed/expected value or evidence detail."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def _check(c: CheckRecord) -> CheckView:
-    evidence = tuple(
-        EvidenceView(
-            kind=as_text(ev.get("kind")),
-            uri=as_text(ev.get("uri")),
-            digest=as_text(ev.get("digest")) if ev.get("digest") else "",
-            details=as_text(ev["details"]) if ev.get("details") else "",
-        )
-        for ev in c.evidence
-    )
-    return CheckView(
-        check=c.check,
-        kind=c.kind,
-        status=c.status,
-        reason=c.reason,
-        observed=as_text(c.observed),
-        expected=as_text(c.expected),
-        evidence=evidence,
-    )
 
 
 def _record(p: EntryPredicate) -> tuple[str | None, tuple[Field, ...]]:
@@ -109,12 +77,18 @@ def _record(p: EntryPredicate) -> tuple[str | None, tuple[Field, ...]]:
     return None, ()
 
 
-def _approval_refs(entries: dict[int, Entry], sequences: list[int]) -> tuple[ApprovalRef, ...]:
+def _approval_refs(chain: ChainRead, sequences: list[int]) -> tuple[ApprovalRef, ...]:
+    """The approvals a gate cites; one that is not in the store is named, not linked."""
+    entries = chain.by_sequence
     refs = []
     for seq in sequences:
         approval = entries[seq].predicate.approval if seq in entries else None
-        label = f"{approval.approver} ({approval.role})" if approval else "entry not verified"
-        refs.append(ApprovalRef(seq, label))
+        stored = seq in chain.positions
+        if approval:
+            label = f"{approval.approver} ({approval.role})"
+        else:
+            label = "entry not verified" if stored else "entry not in the store"
+        refs.append(ApprovalRef(seq, label, exists=stored))
     return tuple(refs)
 
 
@@ -125,7 +99,7 @@ def build_entry(
     position = chain.positions.get(sequence)
     if position is None:
         raise PageNotFound(f"no entry {sequence} in the chain of {usecase_id!r}")
-    banner = page_banner(report, usecase_id, now, {usecase_id})
+    banner = page_banner(report, usecase_id, now, chain.has_page)
     own = tuple(v for v in banner.violations if v.sequence == sequence)
     previous_sequence = chain.sequences[position - 1] if position > 0 else None
     next_sequence = chain.sequences[position + 1] if position + 1 < len(chain.sequences) else None
@@ -151,6 +125,8 @@ def build_entry(
         else SignerView("unknown key", keyid, (), False)
         for keyid in sorted(entry.signer_keyids)
     )
+    workspace = session.workspace
+    links = LinkOut(workspace.settings.links)
     gate = None
     if p.gate is not None:
         g = p.gate
@@ -160,8 +136,11 @@ def build_entry(
             verdict=g.verdict,
             criteria_digest=g.criteria_digest,
             model=f"models:/{g.model.name}/{g.model.version}" if g.model else None,
-            checks=tuple(_check(c) for c in g.checks),
-            approvals=_approval_refs(entries, g.approvals),
+            checks=tuple(check_view(workspace, links, c) for c in g.checks),
+            approvals=_approval_refs(chain, g.approvals),
+            model_link=links.mlflow_model(g.model.name, g.model.version) if g.model else None,
+            flow_run=g.flow_run,
+            flow_run_link=links.prefect_flow_run(g.flow_run),
         )
     record_title, record = _record(p)
     return EntryView(
@@ -195,7 +174,9 @@ def build_entry(
         next_sequence=next_sequence,
         banner=banner,
         generated_at=now,
-        record_checks=tuple(_check(c) for c in p.recheck.checks) if p.recheck else (),
+        record_checks=tuple(check_view(workspace, links, c) for c in p.recheck.checks)
+        if p.recheck
+        else (),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from gates.engine.status import UseCaseStatus, usecase_status
+from gates.engine.status import Health, UseCaseStatus, usecase_status
 from gates.ledger.describe import stage_label
 from gates.report.banner import page_banner
 from gates.report.models import Badge, IndexView, UseCaseRow, is_usecase_id
@@ -13,9 +13,46 @@ from gates.report.reading import ChainRead, LedgerRead, empty_chain, read_ledger
 from gates.stages import Stage
 from gates.workspace.session import Session
 
+#: How the health filter names the last re-check's verdict, worst first.
+HEALTH_KEYS = ("fail", "error", "warn", "ok", "none")
+HEALTH_WORDS = {
+    "fail": "re-check failed",
+    "error": "re-check could not run",
+    "warn": "re-check warns",
+    "ok": "re-check ok",
+    "none": "not re-checked",
+}
+_HEALTH_TONES = {"fail": "danger", "error": "danger", "warn": "warn", "ok": "ok", "none": "muted"}
+
+
+def health_key(health: Health | None) -> str:
+    """The health filter's value: the last re-check's verdict, or ``none``."""
+    return health.verdict if health is not None and health.verdict in HEALTH_WORDS else "none"
+
+
+def _recheck_badge(status: UseCaseStatus) -> Badge | None:
+    health = status.health
+    if health is None:
+        if status.stage in (Stage.STOPPED.value, "unregistered"):
+            return None
+        return Badge("not re-checked", "muted", "no re-check has been signed since the stage began")
+    key = health_key(health)
+    when = health.at.date().isoformat()
+    if health.findings:
+        found = "; ".join(f"{f.check} {f.status}: {f.reason}" for f in health.findings)
+        title = f"re-check of {when} (entry #{health.sequence}): {found}"
+    else:
+        title = f"re-check of {when} (entry #{health.sequence}): every check passed"
+    return Badge(HEALTH_WORDS[key], _HEALTH_TONES[key], title)
+
 
 def health_badges(status: UseCaseStatus, violations: int) -> tuple[Badge, ...]:
-    """Badges that say, in words, whether a use case needs attention."""
+    """Badges that say, in words, whether a use case needs attention.
+
+    Health is what the ledger says now: verification, the time box and the newest
+    re-check's verdict. The last gate is a fact of its own (a passed gate followed by a
+    warning re-check is not healthy).
+    """
     badges: list[Badge] = []
     if violations:
         badges.append(
@@ -44,23 +81,9 @@ def health_badges(status: UseCaseStatus, violations: int) -> tuple[Badge, ...]:
                 f"{status.planned_days} days",
             )
         )
-    verdict = status.last_verdict
-    if verdict == "pass":
-        badges.append(
-            Badge("last gate passed", "ok", f"gate {_gate_label(status.last_gate)} passed")
-        )
-    elif verdict == "blocked":
-        badges.append(
-            Badge("last gate blocked", "warn", f"gate {_gate_label(status.last_gate)} was blocked")
-        )
-    elif verdict == "error":
-        badges.append(
-            Badge(
-                "last gate error", "danger", f"gate {_gate_label(status.last_gate)} could not run"
-            )
-        )
-    elif status.stage != "unregistered":
-        badges.append(Badge("no gate yet", "muted", "no gate has been run in this chain"))
+    recheck = _recheck_badge(status)
+    if recheck is not None:
+        badges.append(recheck)
     return tuple(badges)
 
 
@@ -105,6 +128,8 @@ def usecase_row(
         next_checkpoint=status.next_checkpoint,
         entries=len(chain.sequences),
         health=health_badges(status, violations),
+        recheck=status.health,
+        health_key=health_key(status.health),
         linkable=is_usecase_id(usecase_id),
         risks=status.risks,
         risk_error=status.risk_error,
@@ -116,12 +141,11 @@ def usecase_row(
 def build_index(session: Session, read: LedgerRead, now: datetime) -> IndexView:
     ids = sorted(set(read.chains) | set(session.workspace.usecases))
     chains = {uc: read.chains.get(uc) or empty_chain(uc) for uc in ids}
-    linkable = {uc for uc in ids if is_usecase_id(uc)}
     counts = Counter(v.usecase for v in read.report.violations)
     return IndexView(
         workspace=session.workspace.root.name,
         generated_at=now,
-        banner=page_banner(read.report, "ledger", now, linkable),
+        banner=page_banner(read.report, "ledger", now, read.has_page),
         rows=tuple(usecase_row(session, uc, chains[uc], now, counts[uc]) for uc in ids),
         lanes=tuple(chains[uc].lane for uc in ids if chains[uc].lane.spans),
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from gates.engine.status import Health
+from gates.report.outlinks import OutLink
 from gates.risks import Risk
 from gates.roadmap.tracking import RoadmapTrack
 from gates.workspace.usecase import USECASE_ID
@@ -125,6 +127,10 @@ class UseCaseRow:
     roadmap: RoadmapTrack | None = None
     #: Why the roadmap could not be planned (a bad ``roadmap`` override), if so.
     roadmap_error: str | None = None
+    #: The newest re-check of the current stage: verdict, time and what it found.
+    recheck: Health | None = None
+    #: The health filter's value: ``ok``, ``warn``, ``fail``, ``error`` or ``none``.
+    health_key: str = "none"
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ class TimelineRow:
     #: No violation names this entry.
     clean: bool
     violations: tuple[ViolationView, ...]
+    #: Pages of other tools about it (the Prefect flow run that evaluated a gate).
+    links: tuple[OutLink, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,14 +179,40 @@ class UseCaseView:
     timeline: tuple[TimelineRow, ...]
     lane: Lane | None
     generated_at: datetime
+    #: The model version the newest gate with a model judged, and its MLflow page.
+    model: str | None = None
+    model_link: OutLink | None = None
+    #: The monitoring experiment the newest re-check read, and its MLflow page.
+    monitoring: str | None = None
+    monitoring_link: OutLink | None = None
+
+
+@dataclass(frozen=True)
+class ExpectationView:
+    """One data expectation of a GX suite as the gate recorded it."""
+
+    type: str
+    column: str
+    met: bool
+    observed: str
+    unexpected: str
+    #: Why GX could not evaluate it, if so.
+    error: str = ""
 
 
 @dataclass(frozen=True)
 class EvidenceView:
     kind: str
+    #: Where it is, workspace-relative when it is a file of this workspace.
     uri: str
     digest: str
     details: str
+    #: Pages of other tools about it (an MLflow run, experiment or model version).
+    links: tuple[OutLink, ...] = ()
+    #: For a GX suite: each expectation with its outcome.
+    expectations: tuple[ExpectationView, ...] = ()
+    #: For a GX suite recorded without per-expectation outcomes: what failed, in words.
+    failed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +230,8 @@ class CheckView:
 class ApprovalRef:
     sequence: int
     label: str
+    #: The cited entry is in the store (a page exists to link to).
+    exists: bool = True
 
 
 @dataclass(frozen=True)
@@ -207,6 +243,10 @@ class GateView:
     model: str | None
     checks: tuple[CheckView, ...]
     approvals: tuple[ApprovalRef, ...]
+    model_link: OutLink | None = None
+    #: The Prefect flow run that evaluated the gate, if one did, and its page.
+    flow_run: str | None = None
+    flow_run_link: OutLink | None = None
 
 
 @dataclass(frozen=True)

@@ -55,11 +55,20 @@ class ChainRead:
     def positions(self) -> dict[int, int]:
         return {seq: i for i, seq in enumerate(self.sequences)}
 
+    def has_page(self, usecase: str, sequence: int) -> bool:
+        """Whether entry ``sequence`` of ``usecase`` is in this chain's store (so has a page)."""
+        return usecase == self.usecase and is_usecase_id(usecase) and sequence in self.positions
+
 
 @dataclass(frozen=True)
 class LedgerRead:
     report: VerificationReport
     chains: dict[str, ChainRead]
+
+    def has_page(self, usecase: str, sequence: int) -> bool:
+        """Whether the entry is in the store, so the report has a page for it."""
+        chain = self.chains.get(usecase)
+        return chain is not None and chain.has_page(usecase, sequence)
 
 
 def _lane(usecase: str, history: tuple[Entry, ...]) -> Lane:

@@ -7,41 +7,63 @@ chooses them, so both serve the same templates.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from gates._version import __version__
 from gates.charts.palette import STAGE_COLOURS
 from gates.ledger.describe import stage_label
 from gates.report.charts import stage_timeline_chart, time_in_stage_chart
 from gates.report.explore_page import ExploreView
+from gates.report.index_query import SORTS, IndexQuery, facets_of, static_page
 from gates.report.models import Banner, EntryView, IndexView, UseCaseView
 from gates.roadmap.gantt import portfolio_gantt, usecase_gantt
 
 if TYPE_CHECKING:
     from gates.scale.review import ScaleReview
 
-#: Same policy as the live server's header; a meta tag is all a file opened from disk gets.
+#: Same policy as the static site's pages: no script, no fetch, no form.
 META_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+#: The live UI's: the same, except that its index's search form may submit to the UI itself.
+LIVE_META_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'"
 
 
 class Links(Protocol):
+    #: The Content-Security-Policy the pages carry in a meta tag.
+    csp: str
+    #: Whether the index can answer any query (a live server) or only pre-rendered ones.
+    live: bool
+
     def index(self) -> str: ...
+    def index_for(self, query: IndexQuery) -> str | None: ...
     def usecase(self, usecase_id: str) -> str: ...
     def entry(self, usecase_id: str, sequence: int) -> str: ...
     def explore(self) -> str | None: ...
+    def scale(self) -> str | None: ...
 
 
 class RouteLinks:
-    """Links of the live server."""
+    """Links of the live server; Explore only when the workspace has a candidates file."""
+
+    csp = LIVE_META_CSP
+    live = True
+
+    def __init__(self, *, explore: bool = False) -> None:
+        self.has_explore = explore
 
     def index(self) -> str:
         return "/"
+
+    def index_for(self, query: IndexQuery) -> str | None:
+        params = query.params()
+        return "/" + (f"?{urlencode(params)}" if params else "")
 
     def usecase(self, usecase_id: str) -> str:
         return f"/usecases/{usecase_id}"
@@ -50,18 +72,30 @@ class RouteLinks:
         return f"/entries/{usecase_id}/{sequence}"
 
     def explore(self) -> str | None:
-        return "/explore"
+        return "/explore" if self.has_explore else None
+
+    def scale(self) -> str | None:
+        return "/scale"
 
 
 class FileLinks:
     """Relative links of the static site, from a page ``depth`` folders below its root."""
 
-    def __init__(self, depth: int, *, explore: bool = False) -> None:
+    csp = META_CSP
+    live = False
+
+    def __init__(self, depth: int, *, explore: bool = False, scale: bool = True) -> None:
         self.up = "../" * depth
         self.has_explore = explore
+        self.has_scale = scale
 
     def index(self) -> str:
         return f"{self.up}index.html"
+
+    def index_for(self, query: IndexQuery) -> str | None:
+        """The pre-rendered page of ``query``, if the site has one."""
+        page = static_page(query)
+        return f"{self.up}{page}" if page else None
 
     def usecase(self, usecase_id: str) -> str:
         return f"{self.up}usecases/{usecase_id}.html"
@@ -72,6 +106,9 @@ class FileLinks:
     def explore(self) -> str | None:
         """The Explore page, when the site has one (the workspace has a candidates file)."""
         return f"{self.up}explore.html" if self.has_explore else None
+
+    def scale(self) -> str | None:
+        return f"{self.up}scale.html" if self.has_scale else None
 
 
 def _when(value: datetime | None) -> str:
@@ -92,6 +129,32 @@ def _short(digest: str | None, width: int = 19) -> str:
     return digest if len(digest) <= width else digest[:width] + "…"
 
 
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _digests(text: object) -> Markup:
+    """Text with each full SHA-256 digest in it marked up to be cut short (whole on hover/copy)."""
+    escaped = str(escape(str(text)))
+    return Markup(
+        _DIGEST.sub(lambda m: f'<code class="digest" title="{m[0]}">{m[0]}</code>', escaped)
+    )
+
+
+#: Where a long name or location may break: after its separators (a break opportunity
+#: is preferred to a cut mid-word; copying the text copies none of it).
+_SEPARATED = re.compile(r"(?<=[:/_.#=&?-])")
+
+
+def _breakable(text: object) -> Markup:
+    """Text (a check name, a path, a URI) that may wrap after ':', '/', '_', '.', '-'..."""
+    return Markup("<wbr>").join(escape(part) for part in _SEPARATED.split(str(text)))
+
+
+def _anchor(text: object) -> str:
+    """A fragment id from any text: letters, digits and '-' only."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-") or "x"
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -101,12 +164,17 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, date=_date, days=_days, short=_short, stage_label=stage_label)
-    env.globals.update(
-        css=Markup(_stylesheet()),
-        csp=META_CSP,
-        version=__version__,
+    env.filters.update(
+        when=_when,
+        date=_date,
+        days=_days,
+        short=_short,
+        stage_label=stage_label,
+        digests=_digests,
+        breakable=_breakable,
+        anchor=_anchor,
     )
+    env.globals.update(css=Markup(_stylesheet()), version=__version__)
     return env
 
 
@@ -119,7 +187,10 @@ def _stylesheet() -> str:
     return css + stages
 
 
-def render_index(view: IndexView, links: Links, *, scale_href: str | None = None) -> str:
+def render_index(view: IndexView, links: Links, query: IndexQuery | None = None) -> str:
+    """The index; under a query, only the use cases it selects, and charts only without one."""
+    query = query or IndexQuery()
+    charts = query.is_default
     return (
         _environment()
         .get_template("index.html")
@@ -127,10 +198,16 @@ def render_index(view: IndexView, links: Links, *, scale_href: str | None = None
             view=view,
             banner=view.banner,
             links=links,
-            scale_href=scale_href,
-            time_chart=time_in_stage_chart(view.rows),
-            stage_chart=stage_timeline_chart(view.lanes, view.generated_at),
-            roadmap_chart=portfolio_gantt([r.roadmap for r in view.rows if r.roadmap]),
+            query=query,
+            plain=IndexQuery(),
+            rows=query.select(view.rows),
+            facets=facets_of(view.rows),
+            sorts=SORTS,
+            time_chart=time_in_stage_chart(view.rows) if charts else None,
+            stage_chart=stage_timeline_chart(view.lanes, view.generated_at) if charts else None,
+            roadmap_chart=portfolio_gantt([r.roadmap for r in view.rows if r.roadmap])
+            if charts
+            else None,
         )
     )
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gates.errors import StagegateError
+from gates.report.index_query import IndexQuery
 from gates.report.models import Banner
 from gates.report.read_once import page_ledger
 from gates.report.render import FileLinks, Links, render_scale
@@ -45,6 +46,12 @@ class _PageLinks(FileLinks):
         self.page = page
 
     def index(self) -> str:
+        return self.page
+
+    def index_for(self, query: IndexQuery) -> str | None:
+        return None
+
+    def scale(self) -> str | None:
         return self.page
 
 

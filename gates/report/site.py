@@ -1,9 +1,10 @@
 """Write the report as a static HTML site an auditor can open from disk or archive.
 
-The folder holds ``index.html``, ``usecases/<id>.html``, ``entries/<id>/<seq>.html`` and,
-when the workspace has a candidates file, ``explore.html``, and the quarterly Scale
-review ``scale.html``, linked by relative paths, with styles and charts inline: no
-server, no script, no external fetch. Each chain is read and verified once, and only
+The folder holds ``index.html``, ``usecases/<id>.html``, ``entries/<id>/<seq>.html``,
+``views/*.html`` (the index filtered by one stage, department or health, or sorted by
+one column: the saved report's search and sort), when the workspace has a candidates
+file ``explore.html``, and the quarterly Scale review ``scale.html``, linked by relative
+paths, with styles and charts inline: no server, no script, no external fetch. Each chain is read and verified once, and only
 one chain's entries are held in memory at a time.
 """
 
@@ -18,6 +19,7 @@ from gates.errors import StagegateError
 from gates.report.entry_page import build_entry
 from gates.report.explore_page import build_explore
 from gates.report.index_page import build_index
+from gates.report.index_query import VIEWS_DIR, facets_of, static_page, static_queries
 from gates.report.models import is_usecase_id
 from gates.report.reading import read_chain, read_ledger
 from gates.report.render import (
@@ -56,7 +58,7 @@ def _remove_stale_pages(out_dir: Path, written: set[Path]) -> None:
     A page left over from an entry that is gone from the ledger would show an auditor
     history that no longer exists. Only ``.html`` files in the report's own folders go.
     """
-    for folder in (out_dir / "usecases", out_dir / "entries"):
+    for folder in (out_dir / "usecases", out_dir / "entries", out_dir / VIEWS_DIR):
         if not folder.is_dir():
             continue
         for page in sorted(folder.rglob("*.html")):
@@ -78,10 +80,14 @@ def write_site(session: Session, out_dir: Path, now: datetime) -> SiteSummary:
     explore = build_explore(session, index.banner, now)
     has_explore = explore is not None
     written = {out_dir / "index.html"}
-    _write(
-        out_dir / "index.html",
-        render_index(index, FileLinks(0, explore=has_explore), scale_href=SCALE_PAGE),
-    )
+    _write(out_dir / "index.html", render_index(index, FileLinks(0, explore=has_explore)))
+    # The saved report answers no query: it carries a page per filter value and per sort.
+    view_links = FileLinks(1, explore=has_explore)
+    for query in static_queries(facets_of(index.rows)):
+        name = static_page(query)
+        assert name is not None and name.startswith(f"{VIEWS_DIR}/")
+        written.add(out_dir / name)
+        _write(out_dir / name, render_index(index, view_links, query))
     written.add(out_dir / SCALE_PAGE)
     _write(
         out_dir / SCALE_PAGE,

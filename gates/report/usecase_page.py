@@ -11,7 +11,9 @@ from gates.ledger.verify import VerificationReport
 from gates.report.banner import page_banner
 from gates.report.index_page import usecase_row
 from gates.report.models import Field, TimelineRow, UseCaseView, ViolationView
+from gates.report.outlinks import LinkOut
 from gates.report.reading import ChainRead, read_chain
+from gates.workspace.portable import portable_location
 from gates.workspace.session import Session
 
 
@@ -38,7 +40,7 @@ def _by_sequence(violations: tuple[ViolationView, ...]) -> dict[int | None, list
 
 
 def _timeline(
-    session: Session, chain: ChainRead, violations: tuple[ViolationView, ...]
+    session: Session, chain: ChainRead, violations: tuple[ViolationView, ...], links: LinkOut
 ) -> tuple[TimelineRow, ...]:
     entries = chain.by_sequence
     grouped = _by_sequence(tuple(v for v in violations if v.usecase == chain.usecase))
@@ -65,9 +67,36 @@ def _timeline(
                 verdict=_verdict(p),
                 clean=not own,
                 violations=own,
+                links=tuple(
+                    link
+                    for link in (links.prefect_flow_run(p.gate.flow_run if p.gate else None),)
+                    if link is not None
+                ),
             )
         )
     return tuple(rows)
+
+
+def _model(chain: ChainRead) -> tuple[str | None, str | None]:
+    """The model version of the newest gate that names one: (name, version)."""
+    for entry in reversed(chain.state.history):
+        gate = entry.predicate.gate
+        if gate is not None and gate.model is not None:
+            return gate.model.name, gate.model.version
+    return None, None
+
+
+def _monitoring(chain: ChainRead) -> tuple[str | None, object]:
+    """The monitoring experiment the newest re-check read: (where, experiment id)."""
+    entry = chain.state.last_recheck
+    record = entry.predicate.recheck if entry is not None else None
+    for check in record.checks if record is not None else ():
+        for ev in check.evidence:
+            if ev.get("kind") == "mlflow-monitoring" and isinstance(ev.get("uri"), str):
+                details = ev.get("details")
+                found = details.get("experimentId") if isinstance(details, dict) else None
+                return str(ev["uri"]), found
+    return None, None
 
 
 def build_usecase(
@@ -75,16 +104,18 @@ def build_usecase(
 ) -> UseCaseView:
     usecase_id = chain.usecase
     spec = session.workspace.usecases.get(usecase_id)
-    linkable = {usecase_id}
     if chain.sequences:
-        banner = page_banner(report, usecase_id, now, linkable)
+        banner = page_banner(report, usecase_id, now, chain.has_page)
     else:
         # A use case with a spec and no entries is simply not registered yet.
         banner = page_banner(
-            report, usecase_id, now, linkable,
+            report, usecase_id, now, chain.has_page,
             drop_rules=frozenset({"chain-missing"}), note="no ledger entries yet",
         )  # fmt: skip
     lock = chain.state.lock
+    links = LinkOut(session.workspace.settings.links)
+    model_name, model_version = _model(chain)
+    monitoring, experiment_id = _monitoring(chain)
     return UseCaseView(
         row=usecase_row(session, usecase_id, chain, now, len(banner.violations)),
         has_spec=spec is not None,
@@ -106,9 +137,13 @@ def build_usecase(
         else (),
         lock=Field(stage_label(lock.stage), lock.digest) if lock else None,
         banner=banner,
-        timeline=_timeline(session, chain, banner.violations),
+        timeline=_timeline(session, chain, banner.violations, links),
         lane=chain.lane if chain.lane.spans else None,
         generated_at=now,
+        model=f"models:/{model_name}/{model_version}" if model_name else None,
+        model_link=links.mlflow_model(model_name, model_version),
+        monitoring=portable_location(session.workspace, monitoring) if monitoring else None,
+        monitoring_link=links.mlflow_experiment(experiment_id),
     )
 
 

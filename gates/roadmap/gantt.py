@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from markupsafe import Markup
 
 from gates.charts.palette import STAGE_COLOURS
-from gates.charts.svg import WIDTH
+from gates.charts.svg import WIDTH, fit_text, spread, text_width
 from gates.charts.svg import esc as _e
 from gates.charts.svg import num as _num
 from gates.charts.svg import svg_document as _svg
@@ -66,17 +66,19 @@ class _Calendar:
             body.append(
                 f"<line x1='{tx}' x2='{tx}' y1='{top - 8}' y2='{bottom}' stroke='#e5e7eb'/>"
             )
-            body.append(_text(self.x(t), top - 14, text, size=11, anchor="middle", fill="#4b5563"))
+            lx, anchor = fit_text(self.x(t), text, 11)
+            body.append(_text(lx, top - 14, text, size=11, anchor=anchor, fill="#4b5563"))
         return body
 
     def today(self, at: datetime, top: float, bottom: float) -> list[str]:
         ax = _num(self.x(at))
+        label = f"today {at.date().isoformat()}"
+        lx, anchor = fit_text(self.x(at), label, 11, "end")
         return [
             f"<line x1='{ax}' x2='{ax}' y1='{top - 6}' y2='{bottom + 2}' stroke='#111827' "
             "stroke-width='1.5' stroke-dasharray='2 2'/>",
-            _text(self.x(at), bottom + 14, f"today {at.date().isoformat()}", size=11,
-                  anchor="end"),
-        ]  # fmt: skip
+            _text(lx, bottom + 14, label, size=11, anchor=anchor),
+        ]
 
 
 def _moments(track: RoadmapTrack) -> list[datetime]:
@@ -156,10 +158,18 @@ def _stop_mark(cal: _Calendar, track: RoadmapTrack, y: float) -> str:
         return ""
     x = cal.x(track.stopped_at)
     words = f"{track.usecase} stopped on {track.stopped_at.date().isoformat()}"
+    lx, anchor = _beside(x + 8, "stopped", 10)
     return (
         f"<g><title>{_e(words)}</title>{_marker(x + 8, y, 'cancelled', 5)}"
-        f"{_text(x + 16, y + 4, 'stopped', size=10, fill='#374151')}</g>"
+        f"{_text(lx, y + 4, 'stopped', size=10, fill='#374151', anchor=anchor)}</g>"
     )
+
+
+def _beside(x: float, label: str, size: int) -> tuple[float, str]:
+    """A marker's label to its right, or to its left when the right edge would cut it."""
+    if x + 8 + text_width(label, size) <= WIDTH - 2:
+        return x + 8, "start"
+    return x - 8, "end"
 
 
 def _decision_words(d: DecisionTrack) -> str:
@@ -232,8 +242,9 @@ def usecase_gantt(track: RoadmapTrack, chart_id: str = "roadmap") -> Markup:
         if s.state == "stopped":
             body.append(_stop_mark(cal, track, y + 28))
     body.append(_text(8, decisions_y + 4, "Decisions", weight="600"))
-    for d in track.decisions:
-        dx = cal.x(_midnight(d.due + timedelta(days=1)))
+    # Decisions due close together sit side by side instead of on top of each other.
+    placed = spread([cal.x(_midnight(d.due + timedelta(days=1))) for d in track.decisions], 14)
+    for d, dx in zip(track.decisions, placed, strict=True):
         words = _decision_words(d)
         descs.append(words)
         guide = OVERDUE if d.state == "overdue" else "#9ca3af"
@@ -243,7 +254,8 @@ def usecase_gantt(track: RoadmapTrack, chart_id: str = "roadmap") -> Markup:
             f"{_marker(dx, decisions_y, d.state)}</g>"
         )
         tag = f"W{d.planned.week}" + (" overdue" if d.state == "overdue" else "")
-        body.append(_text(dx + 8, decisions_y + 4, tag, size=10,
+        tx, anchor = _beside(dx, tag, 10)
+        body.append(_text(tx, decisions_y + 4, tag, size=10, anchor=anchor,
                           weight="700" if d.state == "overdue" else "normal",
                           fill=OVERDUE if d.state == "overdue" else "#374151"))  # fmt: skip
     body.extend(cal.today(track.at, TOP, bottom))
@@ -288,10 +300,9 @@ def portfolio_gantt(tracks: Sequence[RoadmapTrack], chart_id: str = "roadmap-por
             body.extend(_actual_bars(cal, s, t.at, y + 19, 14, t.usecase))
         if t.stopped_at is not None:
             body.append(_stop_mark(cal, t, y + 26))
-        for d in t.decisions:
-            if d.state not in ("overdue", "upcoming", "open"):
-                continue
-            dx = cal.x(_midnight(d.due + timedelta(days=1)))
+        shown = [d for d in t.decisions if d.state in ("overdue", "upcoming", "open")]
+        placed = spread([cal.x(_midnight(d.due + timedelta(days=1))) for d in shown], 12)
+        for d, dx in zip(shown, placed, strict=True):
             body.append(
                 f"<g><title>{_e(t.usecase + ' ' + _decision_words(d))}</title>"
                 f"{_marker(dx, y + 40, d.state, 5)}</g>"

@@ -5,7 +5,9 @@ write. Ids from the URL are checked against the use-case id pattern and sequence
 be plain digits before anything touches the store, so a crafted path (``../``,
 ``%2e%2e``, encoded slashes) is a 404 and never a file read. Every response carries a
 Content-Security-Policy that allows no script, no frame and no fetch: the pages need
-none (styles and SVG charts are inline).
+none (styles and SVG charts are inline). The index's search is a plain GET form answered
+on the server (``/?q=…&health=warn&sort=days``), the one form the policy lets submit, and
+only to the UI itself.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gates.errors import StagegateError
+from gates.explore.selection import candidates_path
 from gates.ledger.verified_heads import HeadsMemory
 from gates.report.entry_page import entry_view
 from gates.report.explore_page import build_explore
 from gates.report.index_page import index_view
+from gates.report.index_query import IndexQuery
 from gates.report.models import PageNotFound, is_usecase_id
 from gates.report.render import (
     RouteLinks,
@@ -50,7 +54,7 @@ READ_METHODS = ("GET", "HEAD")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -99,31 +103,40 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     """The UI over the sessions ``session_factory`` opens (one per request: always current)."""
     app = FastAPI(title="stagegate audit UI", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(ReadOnlyGuard)
-    links = RouteLinks()
+    # Error pages cannot tell whether the workspace has an Explore page: they link none.
+    plain_links = RouteLinks()
 
     def error_page(status: int, title: str, message: str) -> HTMLResponse:
-        return HTMLResponse(render_error(status, title, message, links), status_code=status)
+        return HTMLResponse(render_error(status, title, message, plain_links), status_code=status)
 
     def not_found(message: str = "No such page.") -> HTMLResponse:
         return error_page(404, "Not found", message)
 
+    def links_of(session: Session) -> RouteLinks:
+        """Links of this request's pages: Explore only when its page would not be a 404."""
+        return RouteLinks(explore=candidates_path(session).is_file())
+
     builds: SharedBuilds[tuple[int, str]] = SharedBuilds()
 
-    def page(path: str, build: Callable[[Session, datetime], str]) -> HTMLResponse:
-        """The page at ``path``, built once for the requests for it that arrive together."""
+    def page(path: str, build: Callable[[Session, datetime, RouteLinks], str]) -> HTMLResponse:
+        """The page at ``path`` (with its query), built once for the requests for it that
+        arrive together (``gates.ui.shared_builds``)."""
 
         def built() -> tuple[int, str]:
             try:
                 session = session_factory()
-                return 200, build(session, datetime.now(UTC))
+                return 200, build(session, datetime.now(UTC), links_of(session))
             except PageNotFound as e:
-                return 404, render_error(404, "Not found", str(e), links)
+                return 404, render_error(404, "Not found", str(e), plain_links)
             except StagegateError as e:
-                return 503, render_error(503, "Ledger unavailable", e.diagnostics(), links)
+                return 503, render_error(503, "Ledger unavailable", e.diagnostics(), plain_links)
             except Exception:
                 log.exception("page failed")
                 return 500, render_error(
-                    500, "Internal error", "The page could not be built; see the server log.", links
+                    500,
+                    "Internal error",
+                    "The page could not be built; see the server log.",
+                    plain_links,
                 )
 
         status, html = builds.run(path, built)
@@ -140,15 +153,16 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     @app.api_route("/", methods=list(READ_METHODS), response_class=HTMLResponse)
-    def index() -> HTMLResponse:
+    def index(request: Request) -> HTMLResponse:
+        query = IndexQuery.from_params(request.query_params)
         return page(
-            "/",
-            lambda session, now: render_index(index_view(session, now), links, scale_href="/scale"),
+            f"/?{request.query_params}",
+            lambda session, now, links: render_index(index_view(session, now), links, query),
         )
 
     @app.api_route("/explore", methods=list(READ_METHODS), response_class=HTMLResponse)
     def explore() -> HTMLResponse:
-        def build(session: Session, now: datetime) -> str:
+        def build(session: Session, now: datetime, links: RouteLinks) -> str:
             view = build_explore(session, index_view(session, now).banner, now)
             if view is None:
                 raise PageNotFound("This workspace has no Explore candidates file.")
@@ -160,7 +174,9 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     def scale() -> HTMLResponse:
         return page(
             "/scale",
-            lambda session, now: scale_page(session, index_view(session, now).banner, now, links),
+            lambda session, now, links: scale_page(
+                session, index_view(session, now).banner, now, links
+            ),
         )
 
     @app.api_route(
@@ -171,7 +187,9 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
             return not_found("Use-case ids are lower-case letters, digits and '-'.")
         return page(
             f"/usecases/{usecase_id}",
-            lambda session, now: render_usecase(usecase_view(session, usecase_id, now), links),
+            lambda session, now, links: render_usecase(
+                usecase_view(session, usecase_id, now), links
+            ),
         )
 
     @app.api_route(
@@ -183,7 +201,9 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
         number = int(sequence)
         return page(
             f"/entries/{usecase_id}/{number}",
-            lambda session, now: render_entry(entry_view(session, usecase_id, number, now), links),
+            lambda session, now, links: render_entry(
+                entry_view(session, usecase_id, number, now), links
+            ),
         )
 
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: The settings file of a workspace, at its root.
 SETTINGS_FILE = "stagegate.toml"
@@ -202,6 +202,30 @@ class EvidenceSettings(_Strict):
     )
 
 
+class LinkSettings(_Strict):
+    """Web UIs that the report and `stagegate ui` link evidence out to (optional)."""
+
+    mlflow_ui: str = Field(
+        "",
+        description="Base URL of the MLflow UI (`http://127.0.0.1:5000`): runs, experiments "
+        "and model versions named in entries link to it; empty: shown as text.",
+    )
+    prefect_ui: str = Field(
+        "",
+        description="Base URL of the Prefect UI (`http://127.0.0.1:4200`): gates evaluated "
+        "by a Prefect flow run link to the run; empty: shown as text.",
+    )
+
+    @field_validator("mlflow_ui", "prefect_ui")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s):// URL")
+        if any(c.isspace() or c in "\"'<>" for c in value):
+            raise ValueError(f"{value!r} is not a plain URL (no spaces, quotes or angle brackets)")
+        return value.rstrip("/")
+
+
 class Settings(_Strict):
     """The settings file of a workspace (`stagegate.toml`)."""
 
@@ -220,3 +244,4 @@ class Settings(_Strict):
     clock: ClockSettings = ClockSettings()
     timestamp: TimestampSettings = TimestampSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    links: LinkSettings = LinkSettings()

@@ -155,7 +155,8 @@ def test_good_80_item_test_set_passes_with_dataset_and_suite_bound_by_sha256(
     assert dataset.details["rows"] == 80
     suite_file = expectations.builtin_suites_dir() / "poc_test_set.json"
     assert suite.kind == "gx-suite"
-    assert suite.uri == str(suite_file)
+    # A shipped suite is named as shipped, not by where this machine installed it.
+    assert suite.uri == "builtin:poc_test_set.json"
     assert suite.digest == sha256_of(suite_file)
     assert suite.details["name"] == "poc_test_set"
     stats = suite.details["statistics"]
@@ -165,6 +166,11 @@ def test_good_80_item_test_set_passes_with_dataset_and_suite_bound_by_sha256(
     met = stats["evaluated_expectations"]
     assert result.observed == f"{met}/{met} expectations met, 80 rows"
     assert result.expected == "all expectations of poc_test_set, 50–100 rows"
+    per_expectation = suite.details["expectations"]
+    assert len(per_expectation) == met and all(e["success"] for e in per_expectation)
+    assert {"type": "expect_column_values_to_be_unique", "success": True, "column": "id"} in (
+        per_expectation
+    )
     json.dumps(result.to_json())  # evidence must be plain JSON for the signed artifact
 
 
@@ -211,6 +217,30 @@ def test_duplicate_ids_fail_naming_the_expectation_and_count(tmp_path: Path) -> 
     assert result.evidence[1].details["failed"] == [
         "expect_column_values_to_be_unique(id): 2 unexpected (e.g. 5, 5)"
     ]
+
+
+def test_each_expectation_is_recorded_with_its_column_and_what_gx_saw(tmp_path: Path) -> None:
+    frame = items(80)
+    frame.loc[5, "id"] = frame.loc[4, "id"]
+    ctx = check_context(tmp_path, {"test_set": write(tmp_path, "test_set.csv", frame)})
+
+    result = only(ctx)
+
+    recorded = result.evidence[1].details["expectations"]
+    suite = json.loads((expectations.builtin_suites_dir() / "poc_test_set.json").read_text())
+    assert [e["type"] for e in recorded] == [e["type"] for e in suite["expectations"]]
+    unique = next(e for e in recorded if e["type"] == "expect_column_values_to_be_unique")
+    assert unique == {
+        "type": "expect_column_values_to_be_unique",
+        "column": "id",
+        "success": False,
+        "unexpected_count": 2,
+        "unexpected_examples": ["5", "5"],
+    }
+    met = [e for e in recorded if e is not unique]
+    assert met and all(e["success"] for e in met)
+    # Values GX observed (a row count, a column list) are recorded as text.
+    assert any(isinstance(e.get("observed_value"), str) for e in met)
 
 
 def test_empty_string_input_in_parquet_fails_on_value_length(tmp_path: Path) -> None:

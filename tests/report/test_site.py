@@ -65,8 +65,13 @@ def test_the_site_has_an_index_a_page_per_use_case_and_one_per_entry(
         range(12)
     )
     assert len(list((out / "entries" / "invoice-ocr").iterdir())) == 7
-    # index, explore and scale pages; one page per use case; one per entry
-    assert summary.entries == 22 and summary.pages == 3 + 3 + 22 and summary.intact
+    # index, explore and scale pages; one page per use case; one per entry; the index
+    # once per sort order (both ways, 8 keys, less the default) and per filter value
+    # (3 stages, 3 departments, every health verdict)
+    views = sorted(p.name for p in (out / "views").iterdir())
+    assert len(views) == 15 + 3 + 3 + 5
+    assert {"sort-days-desc.html", "health-warn.html", "stage-production.html"} <= set(views)
+    assert summary.entries == 22 and summary.pages == 3 + 3 + 22 + 26 and summary.intact
     assert len(pages(out)) == summary.pages
 
 
@@ -141,7 +146,8 @@ def test_report_command_writes_the_site_without_importing_prefect_mlflow_or_gx(
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "wrote 24 pages" in result.stdout and "ledger intact" in result.stdout
+    # 24 pages of the ledger and 24 of the index filtered or sorted (views/)
+    assert "wrote 48 pages" in result.stdout and "ledger intact" in result.stdout
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()}
     assert not imported & {"prefect", "mlflow", "great_expectations"}
     assert (out / "index.html").is_file()

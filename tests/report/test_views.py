@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from gates.engine.actions import register
+from gates.engine.checkpoints import write_checkpoint
 from gates.engine.status import UseCaseStatus
+from gates.ledger.entry import entry_key
 from gates.report.charts import stage_timeline_chart, time_in_stage_chart
 from gates.report.entry_page import entry_view
 from gates.report.index_page import health_badges, index_view
@@ -35,10 +37,17 @@ def test_index_lists_every_use_case_with_stage_time_box_and_health(demo_root: Pa
     )  # fmt: skip
     assert bot.entries == 12 and bot.planned_days == 90 and bot.time_box == "within"
     assert bot.days_in_stage is not None and 20 < bot.days_in_stage < 23
-    assert [b.label for b in bot.health] == ["last gate passed"]
-    assert bot.last_gate == "Pilot → Production"
+    # Health is the newest re-check's verdict, not the last gate's: the gate into
+    # Production passed, the nightly re-check since then warns about the month's cost.
+    assert [(b.label, b.tone) for b in bot.health] == [("re-check warns", "warn")]
+    assert "health:cost warn" in bot.health[0].title and "entry #11" in bot.health[0].title
+    assert bot.health_key == "warn" and bot.recheck is not None
+    assert (bot.recheck.verdict, bot.recheck.sequence) == ("warn", 11)
+    assert [(f.check, f.status) for f in bot.recheck.findings] == [("health:cost", "warn")]
+    assert (bot.last_gate, bot.last_verdict) == ("Pilot → Production", "pass")
     assert ocr.stage == "stopped" and ocr.entries == 7
-    assert [b.label for b in ocr.health] == ["stopped", "last gate blocked"]
+    assert [b.label for b in ocr.health] == ["stopped"] and ocr.health_key == "none"
+    assert (ocr.last_gate, ocr.last_verdict) == ("PoC → Pilot", "blocked")
     assert view.banner.intact and view.banner.entries == 19 and view.banner.chains == 2
 
 
@@ -196,7 +205,7 @@ def test_over_the_planned_length_warns_before_the_hard_maximum() -> None:
     )  # fmt: skip
     assert [(b.label, b.tone) for b in health_badges(status, 0)] == [
         ("over plan", "warn"),
-        ("last gate passed", "ok"),
+        ("not re-checked", "muted"),
     ]
 
 
@@ -233,3 +242,26 @@ def test_charts_escape_every_text_they_draw() -> None:
     svg = str(stage_timeline_chart([lane], start + timedelta(days=30), chart_id=HOSTILE))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert svg.startswith("<svg") and svg.endswith("</svg>")
+
+
+def test_a_violation_naming_an_entry_that_is_gone_is_not_linked(demo_copy: Path) -> None:
+    session = Session.open(demo_copy)
+    write_checkpoint(session.ledger, session.signer)
+    (demo_copy / "ledger" / entry_key("support-bot", 11)).unlink()  # the newest, deleted
+    (demo_copy / "ledger" / entry_key("support-bot", 4)).unlink()  # an approval a gate cites
+    session = Session.open(demo_copy)
+
+    for banner in (
+        index_view(session, NOW).banner,
+        usecase_view(session, "support-bot", NOW).banner,
+        entry_view(session, "support-bot", 6, NOW).banner,
+    ):
+        named = {(v.sequence, v.rule): v.linkable for v in banner.violations}
+        assert named[(11, "checkpoint-truncated")] is False
+        assert named[(5, "sequence-gap")] is True  # still in the store: linked
+        assert not any(linkable for (seq, _), linkable in named.items() if seq in (4, 11))
+    gate = entry_view(session, "support-bot", 6, NOW).gate
+    assert gate is not None
+    assert [(a.sequence, a.label, a.exists) for a in gate.approvals] == [
+        (4, "entry not in the store", False)
+    ]

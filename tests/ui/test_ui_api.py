@@ -42,7 +42,7 @@ def test_index_lists_the_demo_use_cases_with_stage_and_health(client: httpx.Clie
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert 'href="/usecases/support-bot"' in r.text and 'href="/usecases/invoice-ocr"' in r.text
     assert "Customer support assistant" in r.text and "Invoice data extraction" in r.text
-    assert "last gate passed" in r.text and "stopped" in r.text
+    assert "re-check warns" in r.text and "stopped" in r.text
     assert "Verified: the ledger is intact" in r.text
 
 
