@@ -18,6 +18,20 @@ from tests.support.webhook import Receiver, serve_receiver
 from tests.tsa_authority import LoopbackTsa
 
 
+@pytest.fixture(scope="session", autouse=True)
+def verified_heads_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where commands keep verified chain heads during the tests: a folder of the test
+    session's own, never the user's cache (``gates.ledger.verified_heads``)."""
+    folder = tmp_path_factory.mktemp("cache")
+    before = os.environ.get("STAGEGATE_CACHE_DIR")
+    os.environ["STAGEGATE_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("STAGEGATE_CACHE_DIR", None)
+    else:
+        os.environ["STAGEGATE_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def seaweedfs() -> Iterator[SeaweedFS]:
     """A running SeaweedFS; AWS_* variables point boto3 at it for the whole session."""

@@ -90,18 +90,36 @@ def verify(
             r"(tcp://host:8786, as \[schedule] dask_address); needs stagegate\[dask].",
         ),
     ] = None,
+    since_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--since-checkpoint",
+            help="Incremental: trust the newest signed checkpoint (after verifying its "
+            "signature and Merkle root) for the entries it covers, and verify only the "
+            "entries after it in full. Default: every entry in full.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Check signatures, links, gaps, binding, stage legality, approvals and checkpoints.
 
     Exit 0 intact, 1 violations found, 2 error. Trusted keys come from the workspace
-    settings, or from --trust; a bundle's own keys only with --trust-bundle-keys.
+    settings, or from --trust; a bundle's own keys only with --trust-bundle-keys. The
+    output says which mode ran: full (the default) or --since-checkpoint.
     """
     if bundle is not None and proof is not None:
         raise ConfigError("--bundle", ["give --bundle or --proof, not both"])
     if (bundle is not None or proof is not None) and (workers is not None or dask):
         option = "--workers" if workers is not None else "--dask"
         raise ConfigError(option, ["applies to the store's ledger, not to --bundle or --proof"])
+    if since_checkpoint and (bundle is not None or proof is not None):
+        raise ConfigError("--since-checkpoint", ["applies to the store's ledger, not to "
+                                                 "--bundle or --proof"])  # fmt: skip
+    if since_checkpoint and (workers is not None or dask):
+        option = "--workers" if workers is not None else "--dask"
+        raise ConfigError(
+            option, ["does not apply to --since-checkpoint (verified in this process)"]
+        )
     if proof is not None:
         if pins:
             raise ConfigError("--checkpoint", ["does not apply to --proof (it names its own)"])
@@ -111,6 +129,7 @@ def verify(
     if trust_bundle_keys:
         raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
     from gates.ledger.chain import Ledger
+    from gates.ledger.incremental import full_mode, verify_since_checkpoint
     from gates.ledger.parallel_verify import DASK_NEED, Parallelism
     from gates.ledger.verify import verify_ledger
 
@@ -130,12 +149,13 @@ def verify(
     session = session_of(ctx)
     keys = _trust_file(trust) if trust is not None else session.trust
     pinned = [_pinned(path, keys) for path in pins or []]
-    report = verify_ledger(
-        Ledger(session.store, keys, session.clock, session.timestamping),
-        [usecase] if usecase else None,
-        pinned=pinned,
-        parallel=parallel,
-    )
+    ledger = Ledger(session.store, keys, session.clock, session.timestamping)
+    chosen = [usecase] if usecase else None
+    if since_checkpoint:
+        report, mode = verify_since_checkpoint(ledger, chosen, pinned=pinned)
+    else:
+        report = verify_ledger(ledger, chosen, pinned=pinned, parallel=parallel)
+        mode = full_mode(report)
     if usecase is not None and _unknown_usecase(report, usecase, session.workspace.usecases):
         known = sorted(set(session.workspace.usecases) | set(session.ledger.usecases()))
         from gates.policy.merge import did_you_mean
@@ -147,7 +167,7 @@ def verify(
                 f"(known: {', '.join(known) or 'none'})"
             ],
         )
-    _print_report(report, json_out, {})
+    _print_report(report, json_out, {"mode": mode.to_json()}, mode_line=mode.describe())
 
 
 def _unknown_usecase(report: VerificationReport, usecase: str, specs: Iterable[str]) -> bool:
@@ -319,12 +339,18 @@ def _verify_proof(
 
 
 def _print_report(
-    report: VerificationReport, json_out: bool, about: dict[str, Any], title: str = ""
+    report: VerificationReport,
+    json_out: bool,
+    about: dict[str, Any],
+    title: str = "",
+    mode_line: str = "",
 ) -> NoReturn:
     if json_out:
         print_json({**report.to_json(), **about})
     else:
         out = console()
+        if mode_line:
+            out.print(escape(mode_line), soft_wrap=True, highlight=False)
         for v in report.violations:
             out.print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
         for note in report.notes:

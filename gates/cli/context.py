@@ -68,6 +68,21 @@ def session_of(ctx: typer.Context) -> Session:
     return state_of(ctx).session()
 
 
+def reading_session(ctx: typer.Context) -> Session:
+    """The session of a read-only view (``status``, the report) that keeps the chain heads
+    it verified in the user's cache (``gates.ledger.verified_heads.HeadsFile``), so the
+    next run re-checks only the signatures of entries it has not seen. Call
+    ``session.save_verified_heads()`` when done."""
+    session = session_of(ctx)
+    if session.heads_keeper is None and "ledger" not in session.__dict__:
+        from gates.ledger.verified_heads import HeadsFile, default_cache_dir
+
+        folder = default_cache_dir()
+        if folder is not None:
+            session.heads_keeper = HeadsFile(folder)
+    return session
+
+
 def parse_when(value: str | None) -> datetime | None:
     """``--at``: a time as typed (ISO 8601; naive means UTC). Writers accept it only on
     a simulated clock (``gates.clock.Clock.stamp``); read-only views take it as "as of"."""

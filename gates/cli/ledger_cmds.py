@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 
-from gates.cli.context import parse_when, session_of, state_of
+from gates.cli.context import parse_when, reading_session, session_of, state_of
 from gates.errors import ConfigError
 from gates.terminal import (
     console,
@@ -552,7 +552,7 @@ def register_commands(app: typer.Typer) -> None:
         """Stage, time box, last gate, health (last re-check), next checkpoint, risks, roadmap."""
         from gates.engine.status import usecase_status
 
-        session = session_of(ctx)
+        session = reading_session(ctx)
         now = parse_when(at) or datetime.now(UTC)
         ids = (
             [usecase]
@@ -566,6 +566,7 @@ def register_commands(app: typer.Typer) -> None:
         ):
             session.workspace.usecase(usecase)  # raises a clear "no use case" error
         rows = [usecase_status(session.workspace, i, session.ledger.state(i), now) for i in ids]
+        session.save_verified_heads()
         if json_out:
             print_json([r.to_json() for r in rows])
             return

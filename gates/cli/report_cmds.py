@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gates.cli.context import session_of
+from gates.cli.context import reading_session, session_of
 from gates.terminal import console, err_console, print_json
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -34,7 +34,9 @@ def report(
 
     from gates.report.site import write_site
 
-    summary = write_site(session_of(ctx), out, datetime.now(UTC))
+    session = reading_session(ctx)
+    summary = write_site(session, out, datetime.now(UTC))
+    session.save_verified_heads()
     if json_out:
         print_json(
             {
@@ -68,8 +70,7 @@ def ui(
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8765,
 ) -> None:
     """Serve the audit report live and read-only (GET only) until interrupted."""
-    from gates.ui.app import serve
-    from gates.workspace.session import Session
+    from gates.ui.app import serve, ui_sessions
 
     root = session_of(ctx).workspace.root  # fail now, with one clear message, if no workspace
     if host not in LOOPBACK:
@@ -79,4 +80,4 @@ def ui(
             soft_wrap=True,
         )
     console().print(f"stagegate UI on http://{host}:{port}/ (Ctrl+C to stop)")
-    serve(lambda: Session.open(root), host=host, port=port)
+    serve(ui_sessions(root), host=host, port=port)

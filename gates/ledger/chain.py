@@ -41,6 +41,7 @@ from gates.stages import Stage
 from gates.store.interface import ObjectStore
 
 if TYPE_CHECKING:
+    from gates.ledger.verified_heads import ChainReader, VerifiedHeads
     from gates.tsa.authority import Timestamping
 
 
@@ -73,6 +74,7 @@ class Ledger:
         trust: TrustStore,
         clock: Clock | None = None,
         timestamping: Timestamping | None = None,
+        heads: VerifiedHeads | None = None,
     ) -> None:
         self.store = store
         self.trust = trust
@@ -82,6 +84,10 @@ class Ledger:
         #: The RFC 3161 timestamp authority: writers get a token for every entry when it
         #: has a URL; verification checks tokens against its chain.
         self.timestamping = timestamping
+        #: Chain heads verified before (``gates.ledger.verified_heads``): entries whose
+        #: stored bytes match them skip their signature checks, nothing else. None (the
+        #: default, and what ``audit verify`` uses) checks every signature.
+        self.heads = heads
 
     def index(self, usecase_id: str | None = None, *, received: bool = False) -> LedgerIndex:
         """One listing of the store: entry keys per chain, their timestamp tokens, and
@@ -129,15 +135,34 @@ class Ledger:
             yield seq, entry, problems
 
     def _stream(
-        self, chains: dict[str, list[tuple[int, str]]]
+        self,
+        chains: dict[str, list[tuple[int, str]]],
+        readers: dict[str, ChainReader] | None = None,
     ) -> Iterator[tuple[str, int, Entry | None, list[Violation]]]:
-        """One concurrent fetch across all chains, so read-ahead never stalls at a chain's end."""
+        """One concurrent fetch across all chains, so read-ahead never stalls at a chain's end.
+
+        With verified heads, each chain is opened by a reader (left in ``readers`` for the
+        caller to finish once it knows whether the chain replayed clean).
+        """
         where = {key: (uc, seq) for uc, keyed in chains.items() for seq, key in keyed}
         ordered = (key for keyed in chains.values() for _, key in keyed)
+        readers = {} if readers is None else readers
         for key, raw in self.store.get_many(ordered):
             uc, seq = where[key]
-            entry, problems = open_entry(key, raw, self.trust, uc, seq)
+            if self.heads is None:
+                entry, problems = open_entry(key, raw, self.trust, uc, seq)
+            else:
+                reader = readers.get(uc)
+                if reader is None:
+                    reader = readers[uc] = self.heads.reader(self.trust, uc)
+                entry, problems = reader.open(key, raw, seq)
             yield uc, seq, entry, problems
+
+    @staticmethod
+    def _finish(reader: ChainReader | None, replayed: ChainReplay) -> ChainReplay:
+        if reader is not None:
+            reader.finish(replayed.state.head_digest, clean=replayed.intact)
+        return replayed
 
     def replay_all(
         self, index: LedgerIndex, *, keep_history: bool = False
@@ -146,14 +171,15 @@ class Ledger:
         current: str | None = None
         state = ChainState(usecase="")
         violations: list[Violation] = []
-        for uc, seq, entry, problems in self._stream(index.chains):
+        readers: dict[str, ChainReader] = {}
+        for uc, seq, entry, problems in self._stream(index.chains, readers):
             if uc != current:
                 if current is not None:
-                    yield ChainReplay(state, tuple(violations))
+                    yield self._finish(readers.get(current), ChainReplay(state, tuple(violations)))
                 current, state, violations = uc, ChainState(usecase=uc), []
             state = self._fold(state, seq, entry, problems, violations, keep_history)
         if current is not None:
-            yield ChainReplay(state, tuple(violations))
+            yield self._finish(readers.get(current), ChainReplay(state, tuple(violations)))
 
     def _fold(
         self,
@@ -185,9 +211,12 @@ class Ledger:
         """Fold the chain into its state, collecting every violation found on the way."""
         state = ChainState(usecase=usecase_id)
         violations: list[Violation] = []
-        for seq, entry, problems in self.entries(usecase_id):
+        readers: dict[str, ChainReader] = {}
+        for _uc, seq, entry, problems in self._stream(
+            {usecase_id: self.entry_keys(usecase_id)}, readers
+        ):
             state = self._fold(state, seq, entry, problems, violations, keep_history)
-        return ChainReplay(state, tuple(violations))
+        return self._finish(readers.get(usecase_id), ChainReplay(state, tuple(violations)))
 
     def state(self, usecase_id: str) -> ChainState:
         """The verified state of a chain; LedgerError naming the first violation otherwise."""

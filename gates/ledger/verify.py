@@ -31,6 +31,7 @@ from gates.ledger.entry import CHAINS_PREFIX, Entry, Violation, open_entry
 from gates.ledger.replay import ChainState, apply_entry
 from gates.ledger.time_evidence import SIMULATED_NOTE, TimeEvidence
 from gates.ledger.timestamps import token_key
+from gates.ledger.verified_heads import ChainReader
 
 if TYPE_CHECKING:
     from gates.ledger.parallel_verify import Parallelism
@@ -133,6 +134,7 @@ def verify_ledger(
     pinned: Sequence[Checkpoint] = (),
     store_clock: bool = True,
     parallel: Parallelism | None = None,
+    states: dict[str, ChainState] | None = None,
 ) -> VerificationReport:
     """Verify every chain (or the named ones) against every checkpoint.
 
@@ -142,6 +144,8 @@ def verify_ledger(
     and when checkpoints are read from the store each pinned one must still be there,
     byte for byte, so deleting the newest checkpoints is caught too. ``store_clock``:
     compare entry times with when the store received them (not for a bundle's copy).
+    ``states``: when given, filled with each chain's replayed state, its verified entries
+    kept in ``history`` (a page shows them without reading the chain a second time).
     The verifier's clock settings and TSA chain are the ledger's (``clock``,
     ``timestamping``). ``parallel``: spread the chains over processes or a Dask cluster
     (``parallel_verify``); the report is the same.
@@ -186,13 +190,16 @@ def verify_ledger(
             history.latest = checkpoint
 
     chains: list[ChainSummary] = []
-    if parallel is None:
-        replayed = replay_chains(ledger, index, history, times)
+    keep_history = states is not None
+    if parallel is None or keep_history:  # a page keeps its states: read in this process
+        replayed = replay_chains(ledger, index, history, times, keep_history)
     else:
         from gates.ledger.parallel_verify import replay_in_parallel
 
         replayed = replay_in_parallel(replay_chains, ledger, index, history, times, parallel)
     for state, problems in replayed:
+        if states is not None:
+            states[state.usecase] = state
         chains.append(ChainSummary(state.usecase, state.next_sequence,
                                    state.stage.value if state.stage else None, state.head_digest))  # fmt: skip
         violations.extend(problems)
@@ -256,7 +263,11 @@ def _pinned_in_store(checkpoint: Checkpoint, stored: dict[int, str]) -> list[Vio
 
 
 def replay_chains(
-    ledger: Ledger, index: LedgerIndex, history: CheckpointHistory, times: TimeEvidence
+    ledger: Ledger,
+    index: LedgerIndex,
+    history: CheckpointHistory,
+    times: TimeEvidence,
+    keep_history: bool = False,
 ) -> Iterator[tuple[ChainState, list[Violation]]]:
     """Fold every chain of ``index`` from one streamed, concurrent fetch across chains.
 
@@ -289,6 +300,9 @@ def replay_chains(
             if current is not None:
                 yield current.finish()
             current = _ChainCheck(ChainState(usecase=uc), history.claims.get(uc, {}), ledger, times)
+            current.keep_history = keep_history
+            if ledger.heads is not None:
+                current.reader = ledger.heads.reader(ledger.trust, uc)
         if is_token:
             current.token(key, raw, seq)
         else:
@@ -310,11 +324,17 @@ class _ChainCheck:
     #: The entry whose tokens may follow in the stream: (sequence, entry, its exact
     #: bytes, whether its own token has been seen). Only kept while tokens are checked.
     awaiting: tuple[int, Entry | None, bytes, bool] | None = None
+    #: Opens entries against the chain's verified head, when the ledger keeps heads.
+    reader: ChainReader | None = None
+    keep_history: bool = False
 
     def fold(self, key: str, raw: bytes, seq: int, received: datetime | None = None) -> None:
         self._close_tokens()
         uc = self.state.usecase
-        entry, problems = open_entry(key, raw, self.ledger.trust, uc, seq)
+        if self.reader is not None:
+            entry, problems = self.reader.open(key, raw, seq)
+        else:
+            entry, problems = open_entry(key, raw, self.ledger.trust, uc, seq)
         self.violations.extend(problems)
         if self.times.tsa is not None:
             self.awaiting = (seq, entry, raw, False)
@@ -338,7 +358,7 @@ class _ChainCheck:
             return
         self.violations.extend(self.times.judge(uc, seq, entry, received))
         self.state, more = apply_entry(
-            self.state, entry, self.ledger.trust, keep_history=False, position=seq
+            self.state, entry, self.ledger.trust, keep_history=self.keep_history, position=seq
         )
         self.violations.extend(more)
 
@@ -390,4 +410,6 @@ class _ChainCheck:
                         f"head {claim.head}, is missing",
                     )
                 )
+        if self.reader is not None:
+            self.reader.finish(self.state.head_digest, clean=not self.violations)
         return self.state, self.violations

@@ -118,5 +118,14 @@ def remembering(trust: TrustStore) -> TrustStore:
 
 
 def page_ledger(session: Session) -> Ledger:
-    """A ledger over the session's store and trust, for building one page."""
-    return Ledger(ReadOnceStore(session.store), remembering(session.trust), session.clock)
+    """A ledger over the session's store and trust, for building one page.
+
+    With the session's verified heads, entries whose bytes match a head verified before
+    skip their signature checks (``gates.ledger.verified_heads``).
+    """
+    return Ledger(
+        ReadOnceStore(session.store),
+        remembering(session.trust),
+        session.clock,
+        heads=session.verified_heads,
+    )

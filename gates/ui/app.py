@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from time import perf_counter
 
 from fastapi import FastAPI
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gates.errors import StagegateError
 from gates.explore.selection import candidates_path
+from gates.ledger.verified_heads import HeadsMemory
 from gates.report.entry_page import entry_view
 from gates.report.explore_page import build_explore
 from gates.report.index_page import index_view
@@ -42,6 +44,8 @@ from gates.report.render import (
 )
 from gates.report.scale_page import scale_page
 from gates.report.usecase_page import usecase_view
+from gates.ui.shared_builds import SharedBuilds
+from gates.workspace.memo import Memo
 from gates.workspace.session import Session
 
 DEFAULT_HOST = "127.0.0.1"
@@ -112,19 +116,31 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
         """Links of this request's pages: Explore only when its page would not be a 404."""
         return RouteLinks(explore=candidates_path(session).is_file())
 
-    def page(build: Callable[[Session, datetime, RouteLinks], str]) -> HTMLResponse:
-        try:
-            session = session_factory()
-            return HTMLResponse(build(session, datetime.now(UTC), links_of(session)))
-        except PageNotFound as e:
-            return not_found(str(e))
-        except StagegateError as e:
-            return error_page(503, "Ledger unavailable", e.diagnostics())
-        except Exception:
-            log.exception("page failed")
-            return error_page(
-                500, "Internal error", "The page could not be built; see the server log."
-            )
+    builds: SharedBuilds[tuple[int, str]] = SharedBuilds()
+
+    def page(path: str, build: Callable[[Session, datetime, RouteLinks], str]) -> HTMLResponse:
+        """The page at ``path`` (with its query), built once for the requests for it that
+        arrive together (``gates.ui.shared_builds``)."""
+
+        def built() -> tuple[int, str]:
+            try:
+                session = session_factory()
+                return 200, build(session, datetime.now(UTC), links_of(session))
+            except PageNotFound as e:
+                return 404, render_error(404, "Not found", str(e), plain_links)
+            except StagegateError as e:
+                return 503, render_error(503, "Ledger unavailable", e.diagnostics(), plain_links)
+            except Exception:
+                log.exception("page failed")
+                return 500, render_error(
+                    500,
+                    "Internal error",
+                    "The page could not be built; see the server log.",
+                    plain_links,
+                )
+
+        status, html = builds.run(path, built)
+        return HTMLResponse(html, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -140,7 +156,8 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     def index(request: Request) -> HTMLResponse:
         query = IndexQuery.from_params(request.query_params)
         return page(
-            lambda session, now, links: render_index(index_view(session, now), links, query)
+            f"/?{request.query_params}",
+            lambda session, now, links: render_index(index_view(session, now), links, query),
         )
 
     @app.api_route("/explore", methods=list(READ_METHODS), response_class=HTMLResponse)
@@ -151,14 +168,15 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
                 raise PageNotFound("This workspace has no Explore candidates file.")
             return render_explore(view, links)
 
-        return page(build)
+        return page("/explore", build)
 
     @app.api_route("/scale", methods=list(READ_METHODS), response_class=HTMLResponse)
     def scale() -> HTMLResponse:
         return page(
+            "/scale",
             lambda session, now, links: scale_page(
                 session, index_view(session, now).banner, now, links
-            )
+            ),
         )
 
     @app.api_route(
@@ -168,9 +186,10 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
         if not is_usecase_id(usecase_id):
             return not_found("Use-case ids are lower-case letters, digits and '-'.")
         return page(
+            f"/usecases/{usecase_id}",
             lambda session, now, links: render_usecase(
                 usecase_view(session, usecase_id, now), links
-            )
+            ),
         )
 
     @app.api_route(
@@ -181,12 +200,23 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
             return not_found("Entries are named by a use-case id and a sequence number.")
         number = int(sequence)
         return page(
+            f"/entries/{usecase_id}/{number}",
             lambda session, now, links: render_entry(
                 entry_view(session, usecase_id, number, now), links
-            )
+            ),
         )
 
     return app
+
+
+def ui_sessions(root: Path) -> Callable[[], Session]:
+    """A fresh session per request over ``root`` (settings, trust and store read anew),
+    sharing this process's verified heads and memo: a page re-checks only signatures
+    of entries it has not verified, and reuses what it built from exactly the same
+    bytes (``gates.report.reading``)."""
+    heads = HeadsMemory()
+    memo = Memo()
+    return lambda: Session.open(root, heads_keeper=heads, memo=memo)
 
 
 def serve(

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 
 from gates.clock import Clock
 from gates.ledger.chain import Ledger
+from gates.ledger.verified_heads import HeadsKeeper, VerifiedHeads
 from gates.signing.signers import Signer, load_signer
 from gates.signing.trust import TrustStore
 from gates.store.factory import open_store
 from gates.store.interface import ObjectStore
 from gates.workspace.loader import SETTINGS_FILE, Workspace, load_workspace
+from gates.workspace.memo import Memo
 
 if TYPE_CHECKING:
     from gates.tsa.authority import Timestamping
@@ -28,10 +30,22 @@ if TYPE_CHECKING:
 class Session:
     workspace: Workspace
     store_override: ObjectStore | None = field(default=None, repr=False)
+    #: Where chain heads verified earlier are kept (``gates.ledger.verified_heads``): the
+    #: readers that set one (the UI, ``status``, the report) re-check only the signatures
+    #: of entries they have not verified before. None: every signature is checked.
+    heads_keeper: HeadsKeeper | None = field(default=None, repr=False)
+    #: A long-running reader's memo of results by the digest of their inputs (the UI's).
+    memo: Memo | None = field(default=None, repr=False)
 
     @classmethod
-    def open(cls, root: Path | None = None) -> Session:
-        return cls(load_workspace(root))
+    def open(
+        cls,
+        root: Path | None = None,
+        *,
+        heads_keeper: HeadsKeeper | None = None,
+        memo: Memo | None = None,
+    ) -> Session:
+        return cls(load_workspace(root), heads_keeper=heads_keeper, memo=memo)
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -63,8 +77,23 @@ class Session:
         return Timestamping(chain, settings.tsa_url)
 
     @cached_property
+    def verified_heads(self) -> VerifiedHeads | None:
+        if self.heads_keeper is None:
+            return None
+        return self.heads_keeper.heads(self.trust, self.store.uri)
+
+    def save_verified_heads(self) -> None:
+        """Keep what this session verified for the next reader (if it keeps heads)."""
+        if self.heads_keeper is not None and "verified_heads" in self.__dict__:
+            heads = self.verified_heads
+            if heads is not None:
+                self.heads_keeper.save(heads)
+
+    @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.store, self.trust, self.clock, self.timestamping)
+        return Ledger(
+            self.store, self.trust, self.clock, self.timestamping, heads=self.verified_heads
+        )
 
     @cached_property
     def signer(self) -> Signer:

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from gates.ui.app import create_app
-from gates.workspace.session import Session
+from gates.ui.app import create_app, ui_sessions
 
 
 def free_port() -> int:
@@ -25,7 +24,7 @@ def free_port() -> int:
 def live_server(root: Path) -> Iterator[str]:
     """uvicorn serving the UI over ``root`` on 127.0.0.1 in a thread; yields its base URL."""
     port = free_port()
-    app = create_app(lambda: Session.open(root))
+    app = create_app(ui_sessions(root))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
