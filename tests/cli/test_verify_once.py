@@ -110,7 +110,7 @@ def test_status_keeps_the_heads_it_verified_and_extends_them_with_new_entries(
 
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)[0]["stage"] == "stopped"
-    assert kept_size(world, "alpha") == 4
+    assert kept_size(world, "alpha") == 5  # the sponsor's decision approval and the decision
 
 
 def test_status_refuses_an_old_entry_rewritten_after_its_head_was_kept(world: World) -> None:

@@ -98,8 +98,9 @@ def test_only_entries_after_the_verified_head_have_their_signatures_checked(
     report = verify_ledger(reading(chained, heads))
 
     assert report.intact
-    assert len(signature_checks) == 1  # the new entry's, and only it
-    assert heads.head("alpha").size == 4  # type: ignore[union-attr]
+    # the two new entries' (the sponsor's decision approval, the decision), and only them
+    assert len(signature_checks) == 2
+    assert heads.head("alpha").size == 5  # type: ignore[union-attr]
 
 
 def test_a_new_entry_after_the_verified_head_is_verified_in_full(chained: World) -> None:
