@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gates.signing.keys import PublicKey
 from gates.stack.seaweedfs import SeaweedFS
 from gates.store.local import LocalStore
 from tests.lossy_proxy import LossyProxy
@@ -109,3 +110,17 @@ def host_in_new_york() -> Iterator[None]:
     else:
         os.environ["TZ"] = before
     time.tzset()
+
+
+@pytest.fixture
+def signature_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every Ed25519 verification made, by key id."""
+    made: list[str] = []
+    real = PublicKey.verify
+
+    def counted(self: PublicKey, signature: bytes, message: bytes) -> bool:
+        made.append(self.keyid)
+        return real(self, signature, message)
+
+    monkeypatch.setattr(PublicKey, "verify", counted)
+    yield made

@@ -6,18 +6,21 @@ saying which mode ran."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from gates.ledger.verified_heads import HeadsFile
-from gates.signing.keys import PublicKey
 from gates.stages import Stage
-from tests.ledger.test_verified_heads import replace_signature, vouch_for
 from tests.support.cli import run
-from tests.support.forge import entry_path, flip_payload_byte, forge_entry
+from tests.support.forge import (
+    entry_path,
+    flip_payload_byte,
+    forge_entry,
+    replace_signature,
+    vouch_for,
+)
 from tests.support.presets import ledger_world
 from tests.support.ui_server import live_server
 from tests.support.world import World
@@ -34,19 +37,6 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     world.approve("alpha", "budget_owner", 2)
     world.register("beta", 0)
     return world
-
-
-@pytest.fixture
-def signature_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    made: list[str] = []
-    real = PublicKey.verify
-
-    def counted(self: PublicKey, signature: bytes, message: bytes) -> bool:
-        made.append(self.keyid)
-        return real(self, signature, message)
-
-    monkeypatch.setattr(PublicKey, "verify", counted)
-    yield made
 
 
 INTACT = "✓ Verified:"

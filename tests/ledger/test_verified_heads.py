@@ -4,11 +4,6 @@ cache file — can make a tampered ledger look intact."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,25 +17,16 @@ from gates.ledger.verified_heads import (
     trust_fingerprint,
 )
 from gates.ledger.verify import VerificationReport, verify_ledger
-from gates.signing.keys import PublicKey
 from gates.signing.trust import TrustStore
 from gates.stages import Stage
-from tests.support.forge import entry_path, flip_payload_byte, forge_entry
+from tests.support.forge import (
+    entry_path,
+    flip_payload_byte,
+    forge_entry,
+    replace_signature,
+    vouch_for,
+)
 from tests.support.world import World
-
-
-@pytest.fixture
-def signature_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every Ed25519 verification made, by key id."""
-    made: list[str] = []
-    real = PublicKey.verify
-
-    def counted(self: PublicKey, signature: bytes, message: bytes) -> bool:
-        made.append(self.keyid)
-        return real(self, signature, message)
-
-    monkeypatch.setattr(PublicKey, "verify", counted)
-    yield made
 
 
 @pytest.fixture
@@ -60,15 +46,6 @@ def reading(world: World, heads: VerifiedHeads, trust: TrustStore | None = None)
 
 def found(report: VerificationReport) -> list[tuple[str, int | None, str]]:
     return [(v.usecase, v.sequence, v.rule) for v in report.violations]
-
-
-def replace_signature(root: Path, usecase: str, sequence: int) -> None:
-    """Keep the entry's signed payload, swap its signature for 64 other bytes: what a
-    store administrator without any key can do to an old entry."""
-    path = entry_path(root, usecase, sequence)
-    doc = json.loads(path.read_bytes())
-    doc["signatures"][0]["sig"] = base64.b64encode(os.urandom(64)).decode("ascii")
-    path.write_bytes(json.dumps(doc).encode("utf-8"))
 
 
 def test_a_verified_head_spares_the_signature_checks_of_every_entry_it_covers(
@@ -210,17 +187,6 @@ def test_heads_kept_in_the_file_spare_the_next_command_its_signature_checks(
     # Digests only: no entry, payload or verdict is in the file.
     text = path.read_text()
     assert "payload" not in text and "intact" not in text and "registration" not in text
-
-
-def vouch_for(path: Path, usecase: str, sequence: int, raw: bytes) -> None:
-    """Edit a heads file so it records ``raw`` as the verified bytes of the entry,
-    keeping its MAC line: all one can do without the secret."""
-    mac, _, body = path.read_bytes().partition(b"\n")
-    doc = json.loads(body)
-    stored = bytearray.fromhex(doc["heads"][usecase]["stored"])
-    stored[32 * sequence : 32 * (sequence + 1)] = hashlib.sha256(raw).digest()
-    doc["heads"][usecase]["stored"] = stored.hex()
-    path.write_bytes(mac + b"\n" + json.dumps(doc).encode())
 
 
 def test_a_forged_heads_file_never_makes_a_rewritten_entry_look_intact(

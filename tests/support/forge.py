@@ -8,7 +8,9 @@ makes. The byte edits change a stored envelope in place.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,3 +184,23 @@ def sponsor_approval_record(session: Session, usecase: str = "alpha") -> dict[st
             "criteriaDigest": lock.digest,
         }
     }
+
+
+def replace_signature(root: Path, usecase: str, sequence: int) -> None:
+    """Keep the entry's signed payload, swap its signature for 64 other bytes: what a
+    store administrator without any key can do to an old entry."""
+    path = entry_path(root, usecase, sequence)
+    doc = json.loads(path.read_bytes())
+    doc["signatures"][0]["sig"] = base64.b64encode(os.urandom(64)).decode("ascii")
+    path.write_bytes(json.dumps(doc).encode("utf-8"))
+
+
+def vouch_for(path: Path, usecase: str, sequence: int, raw: bytes) -> None:
+    """Edit a heads file so it records ``raw`` as the verified bytes of the entry,
+    keeping its MAC line: all one can do without the secret."""
+    mac, _, body = path.read_bytes().partition(b"\n")
+    doc = json.loads(body)
+    stored = bytearray.fromhex(doc["heads"][usecase]["stored"])
+    stored[32 * sequence : 32 * (sequence + 1)] = hashlib.sha256(raw).digest()
+    doc["heads"][usecase]["stored"] = stored.hex()
+    path.write_bytes(mac + b"\n" + json.dumps(doc).encode())
