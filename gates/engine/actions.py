@@ -7,6 +7,7 @@ create-only. A use case's stage changes only here, and only as the rules allow.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -284,15 +285,7 @@ def approve(
         "criteriaDigest": digest,
         "note": note,
     }
-    return session.ledger.append(
-        state,
-        approver_signer,
-        kind="approval",
-        after=state.stage,
-        actor=approver,
-        time=now,
-        records={"approval": record},
-    )
+    return _append_approval(session, state, approver_signer, approver, record, now)
 
 
 def _refuse_duplicate(
@@ -413,14 +406,27 @@ def approve_decision(
         "note": note,
         "decision": {"decision": decision, "reason": reason},
     }
+    return _append_approval(session, state, sponsor_signer, approver, record, now)
+
+
+def _append_approval(
+    session: Session,
+    state: ChainState,
+    signer: Signer,
+    approver: str,
+    record: Mapping[str, object],
+    now: datetime | None,
+) -> Entry:
+    """Sign ``record`` as an approval entry with the approver's own key; the stage stays."""
+    assert state.stage is not None  # callers refused an unregistered use case
     return session.ledger.append(
         state,
-        sponsor_signer,
+        signer,
         kind="approval",
         after=state.stage,
         actor=approver,
         time=now,
-        records={"approval": record},
+        records={"approval": dict(record)},
     )
 
 
