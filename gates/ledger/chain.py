@@ -25,6 +25,14 @@ from gates.ledger.entry import (
     open_entry,
     parse_entry_key,
 )
+from gates.ledger.packs import (
+    MIN_PACK_ENTRIES,
+    PackIndex,
+    PackSummary,
+    listed_packs,
+    md5_of_etag,
+    write_packs,
+)
 from gates.ledger.replay import ChainState, apply_entry
 from gates.ledger.statement import (
     PREDICATE_TYPE,
@@ -38,11 +46,15 @@ from gates.signing.dsse import sign_envelope
 from gates.signing.signers import Signer
 from gates.signing.trust import TrustStore
 from gates.stages import Stage
-from gates.store.interface import ObjectStore
+from gates.store.interface import ObjectInfo, ObjectStore
 
 if TYPE_CHECKING:
     from gates.ledger.verified_heads import ChainReader, VerifiedHeads
     from gates.tsa.authority import Timestamping
+
+
+#: The time of an object listed without times (never read: ``received`` was not asked).
+_UNLISTED = datetime.min
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,9 @@ class LedgerIndex:
     tokens: dict[str, dict[int, list[str]]] = field(default_factory=dict)
     #: When the store received each entry, by its own clock (listed only when asked for).
     received: dict[str, datetime] = field(default_factory=dict)
+    #: The listing's checksums and the store's packs, for reading through packs (listed
+    #: only when asked for, and only a store that lists checksums has any).
+    packs: PackIndex = field(default_factory=PackIndex)
 
 
 class Ledger:
@@ -89,25 +104,32 @@ class Ledger:
         #: default, and what ``audit verify`` uses) checks every signature.
         self.heads = heads
 
-    def index(self, usecase_id: str | None = None, *, received: bool = False) -> LedgerIndex:
+    def index(
+        self, usecase_id: str | None = None, *, received: bool = False, packs: bool = False
+    ) -> LedgerIndex:
         """One listing of the store: entry keys per chain, their timestamp tokens, and
-        objects that are neither. ``received``: also when the store got each entry."""
+        objects that are neither. ``received``: also when the store got each entry.
+        ``packs``: also the listed checksums and the packs that may stand in for reads."""
         prefix = f"{CHAINS_PREFIX}{usecase_id}/" if usecase_id else CHAINS_PREFIX
         chains: dict[str, list[tuple[int, str]]] = {}
         tokens: dict[str, dict[int, list[str]]] = {}
         stray: list[str] = []
         times: dict[str, datetime] = {}
-        listed: Iterable[tuple[str, datetime | None]] = (
+        listed: Iterable[ObjectInfo] = (
             self.store.list_objects(prefix)
-            if received
-            else ((key, None) for key in self.store.list_keys(prefix))
+            if received or packs
+            else (ObjectInfo(key, _UNLISTED) for key in self.store.list_keys(prefix))
         )
-        for key, modified in listed:
+        checksums: dict[str, tuple[int, str]] = {}
+        for key, modified, etag, size in listed:
+            md5 = md5_of_etag(etag) if packs else None
+            if md5 is not None and size is not None:
+                checksums[key] = (size, md5)
             parsed = parse_entry_key(key)
             if parsed is not None:
                 if usecase_id is None or parsed[0] == usecase_id:
                     chains.setdefault(parsed[0], []).append((parsed[1], key))
-                    if modified is not None:
+                    if received:
                         times[key] = modified
                 continue
             token = parse_token_key(key)
@@ -115,8 +137,30 @@ class Ledger:
                 stray.append(key)
             elif usecase_id is None or token[0] == usecase_id:
                 tokens.setdefault(token[0], {}).setdefault(token[1], []).append(key)
+        # Only a store that lists checksums can read through packs: no listing of packs
+        # for one that does not (a folder).
+        pack_index = (
+            PackIndex(checksums, listed_packs(self.store, usecase_id)) if checksums else PackIndex()
+        )
         return LedgerIndex(
-            {uc: sorted(keys) for uc, keys in sorted(chains.items())}, tuple(stray), tokens, times
+            {uc: sorted(keys) for uc, keys in sorted(chains.items())},
+            tuple(stray),
+            tokens,
+            times,
+            pack_index,
+        )
+
+    def pack(
+        self, usecase_id: str | None = None, *, min_entries: int = MIN_PACK_ENTRIES
+    ) -> PackSummary | None:
+        """Pack every chain's (or one chain's) entries that no pack covers yet
+        (``gates.ledger.packs``); None for a store whose listing has no checksums, where
+        packs would never be read."""
+        index = self.index(usecase_id, packs=True)
+        if not index.packs.checksums:
+            return None
+        return write_packs(
+            self.store, index.chains, index.tokens, index.packs.packs, min_entries=min_entries
         )
 
     def usecases(self) -> list[str]:

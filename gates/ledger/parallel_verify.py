@@ -23,9 +23,10 @@ import multiprocessing
 import os
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -37,6 +38,7 @@ from gates.errors import StagegateError
 from gates.ledger.chain import Ledger, LedgerIndex
 from gates.ledger.checkpoint import CheckpointHistory, HeadClaim
 from gates.ledger.entry import Violation
+from gates.ledger.packs import PackIndex
 from gates.ledger.replay import ChainState
 from gates.ledger.time_evidence import TimeEvidence
 from gates.signing.keys import PublicKeyFormat, public_key_from_raw
@@ -47,7 +49,7 @@ from gates.store.interface import ObjectStore
 from gates.store.local import LocalStore
 from gates.tsa.chain import TsaChain
 
-__all__ = ["Parallelism", "WorkerError", "replay_in_parallel"]
+__all__ = ["Parallelism", "WorkerError", "Workers", "replay_in_parallel", "workers_started"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ MIN_ENTRIES = 1_000
 #: Chunks in flight per worker: enough that none waits for the next, few enough that
 #: results waiting for their turn stay small.
 IN_FLIGHT_PER_WORKER = 2
+#: Looks at the thread count (2 ms apart) before concluding other threads run.
+THREAD_SETTLE_TRIES = 10
 #: What needs the ``dask`` extra, in the message when it is missing.
 DASK_NEED = "audit verify on a Dask cluster"
 #: How long to wait for a Dask scheduler to answer before giving up.
@@ -103,6 +107,32 @@ ReplayChains = Callable[
 ]
 
 
+@dataclass(frozen=True)
+class Workers:
+    """Worker processes already running, for ``replay_in_parallel``."""
+
+    submit: Submit
+    count: int
+
+
+@contextmanager
+def workers_started(parallel: Parallelism | None, ledger: Ledger) -> Iterator[Workers | None]:
+    """This machine's worker processes, started before the coordinator reads anything:
+    forked while this process still runs a single thread (reading S3 in bulk starts
+    native threads, after which workers must start as fresh interpreters, far slower).
+    None where the work would not go to local processes."""
+    if (
+        parallel is None
+        or parallel.dask_address is not None
+        or parallel.workers <= 1
+        or _reopenable(ledger.store) is None
+    ):
+        yield None
+        return
+    with _processes(parallel.workers) as (submit, count):
+        yield Workers(submit, count)
+
+
 def replay_in_parallel(
     replay: ReplayChains,
     ledger: Ledger,
@@ -110,6 +140,7 @@ def replay_in_parallel(
     history: CheckpointHistory,
     times: TimeEvidence,
     parallel: Parallelism,
+    started: Workers | None = None,
 ) -> Iterator[tuple[ChainState, list[Violation]]]:
     """``replay`` spread over workers: the same chains, in the same order, each with the
     same violations; the workers' time counts are added to ``times``. ``replay`` must be
@@ -130,7 +161,14 @@ def replay_in_parallel(
         yield from replay(ledger, index, history, times)
         return
     address = parallel.dask_address
-    with _dask(address) if address else _processes(parallel.workers) as (submit, workers):
+    where = (
+        _dask(address)
+        if address
+        else nullcontext((started.submit, started.count))
+        if started is not None
+        else _processes(parallel.workers)
+    )
+    with where as (submit, workers):
         # Small ledgers still spread: at least a few chunks per worker.
         size = max(1, min(parallel.chunk_entries, math.ceil(total / (workers * 4))))
         chunks = _chunks(index, history, size)
@@ -245,6 +283,7 @@ class _Chunk:
     tokens: dict[str, dict[int, list[str]]]
     received: dict[str, datetime]
     claims: dict[str, dict[int, HeadClaim]]
+    packs: PackIndex
 
 
 @dataclass(frozen=True)
@@ -273,7 +312,9 @@ class _Result:
 def verify_chunk(job: _Job, chunk: _Chunk) -> _Result:
     """A worker's part: replay the chunk's chains from the store, as the serial path does."""
     ledger, times = job.open()
-    index = LedgerIndex(chunk.chains, tokens=chunk.tokens, received=chunk.received)
+    index = LedgerIndex(
+        chunk.chains, tokens=chunk.tokens, received=chunk.received, packs=chunk.packs
+    )
     history = CheckpointHistory(claims=chunk.claims)
     chains = [
         _Chain(s.usecase, s.next_sequence, s.stage.value if s.stage else None, s.head_digest, v)
@@ -316,6 +357,17 @@ def _chunk_of(
             if key in index.received
         },
         claims={uc: history.claims[uc] for uc in chains if uc in history.claims},
+        packs=index.packs.subset(
+            chains,
+            (
+                key
+                for uc, keyed in chains.items()
+                for seq, entry in keyed
+                for key in (entry, *index.tokens.get(uc, {}).get(seq, ()))
+            ),
+        )
+        if index.packs
+        else index.packs,
     )
 
 
@@ -359,10 +411,11 @@ def _result(pending: _Pending) -> _Result:
 def _processes(workers: int) -> Iterator[tuple[Submit, int]]:
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context(_start_method())
-    )
+    method = _start_method()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
     try:
+        if method == "fork":
+            pool.submit(int).result()  # forks every worker now, while this process can
         yield (lambda job, chunk: pool.submit(verify_chunk, job, chunk)), workers
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -371,14 +424,29 @@ def _processes(workers: int) -> Iterator[tuple[Submit, int]]:
 def _start_method() -> str:
     """Fork when this process runs one thread: workers start at once, with every module
     already imported. With other threads running, one could hold a lock at the moment of
-    forking that the child then waits on for ever: spawn fresh interpreters instead.
+    forking that the child then waits on for ever: spawn fresh interpreters instead. (Not
+    a fork server: it would keep the environment of when it started, credentials
+    included, for every later pool.)
 
     Threads are counted by the operating system where it says (``/proc/self/task``):
     native runtimes such as obstore's start threads Python does not list, and do not
     survive a fork."""
-    if "fork" in multiprocessing.get_all_start_methods() and _threads() == 1:
+    if "fork" in multiprocessing.get_all_start_methods() and _single_threaded():
         return "fork"
     return "spawn"
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread. A thread Python has joined can still be
+    leaving the kernel's list for a moment, so when Python knows of no other thread, the
+    count is given a few milliseconds to settle; native threads that stay are real."""
+    if threading.active_count() > 1:
+        return False
+    for _ in range(THREAD_SETTLE_TRIES):
+        if _threads() == 1:
+            return True
+        time.sleep(0.002)
+    return False
 
 
 def _threads() -> int:

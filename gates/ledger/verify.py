@@ -28,13 +28,14 @@ from gates.ledger.checkpoint import (
     read_checkpoints,
 )
 from gates.ledger.entry import CHAINS_PREFIX, Entry, Violation, open_entry
+from gates.ledger.packs import read_objects
 from gates.ledger.replay import ChainState, apply_entry
 from gates.ledger.time_evidence import SIMULATED_NOTE, TimeEvidence
 from gates.ledger.timestamps import token_key
 from gates.ledger.verified_heads import ChainReader
 
 if TYPE_CHECKING:
-    from gates.ledger.parallel_verify import Parallelism
+    from gates.ledger.parallel_verify import Parallelism, Workers
 
 NO_CHECKPOINT_NOTE = (
     "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
@@ -135,6 +136,7 @@ def verify_ledger(
     store_clock: bool = True,
     parallel: Parallelism | None = None,
     states: dict[str, ChainState] | None = None,
+    packs: bool = True,
 ) -> VerificationReport:
     """Verify every chain (or the named ones) against every checkpoint.
 
@@ -148,10 +150,34 @@ def verify_ledger(
     kept in ``history`` (a page shows them without reading the chain a second time).
     The verifier's clock settings and TSA chain are the ledger's (``clock``,
     ``timestamping``). ``parallel``: spread the chains over processes or a Dask cluster
-    (``parallel_verify``); the report is the same.
+    (``parallel_verify``); the report is the same. ``packs``: read through the store's
+    packs where their members match the listing's checksums (``gates.ledger.packs``);
+    False reads every object itself.
     """
+    args = (ledger, usecases, checkpoints, pinned, store_clock, parallel, states, packs)
+    if parallel is None or states is not None:  # a page keeps its states: read here
+        return _verify(*args, None)
+    from gates.ledger.parallel_verify import workers_started
+
+    with workers_started(parallel, ledger) as started:
+        return _verify(*args, started)
+
+
+def _verify(
+    ledger: Ledger,
+    usecases: list[str] | None,
+    checkpoints: Iterable[CheckpointRead] | None,
+    pinned: Sequence[Checkpoint],
+    store_clock: bool,
+    parallel: Parallelism | None,
+    states: dict[str, ChainState] | None,
+    packs: bool,
+    started: Workers | None,
+) -> VerificationReport:
     index = ledger.index(
-        usecases[0] if usecases and len(usecases) == 1 else None, received=store_clock
+        usecases[0] if usecases and len(usecases) == 1 else None,
+        received=store_clock,
+        packs=packs,
     )
     tsa = ledger.timestamping.chain if ledger.timestamping is not None else None
     times = TimeEvidence(ledger.clock, ledger.store.modified_by if store_clock else None, tsa)
@@ -167,6 +193,7 @@ def verify_ledger(
             {uc: index.chains.get(uc, []) for uc in usecases},
             tokens={uc: index.tokens[uc] for uc in usecases if uc in index.tokens},
             received=index.received,
+            packs=index.packs,
         )
     if tsa is None:
         times.tokens_unchecked = sum(
@@ -196,7 +223,9 @@ def verify_ledger(
     else:
         from gates.ledger.parallel_verify import replay_in_parallel
 
-        replayed = replay_in_parallel(replay_chains, ledger, index, history, times, parallel)
+        replayed = replay_in_parallel(
+            replay_chains, ledger, index, history, times, parallel, started
+        )
     for state, problems in replayed:
         if states is not None:
             states[state.usecase] = state
@@ -289,10 +318,10 @@ def replay_chains(
                     yield uc, seq, token, True
 
     walk = positions()
-    ordered = (position[2] for position in positions())
+    ordered = ((uc, seq, key) for uc, seq, key, _ in positions())
     current: _ChainCheck | None = None
     for (key, raw), (uc, seq, expected, is_token) in zip(
-        ledger.store.get_many(ordered), walk, strict=True
+        read_objects(ledger.store, ordered, index.packs), walk, strict=True
     ):
         if key != expected:
             raise LedgerError(f"{ledger.store.uri}: asked for {expected}, the store answered {key}")

@@ -19,6 +19,10 @@ class ObjectInfo(NamedTuple):
     #: S3: the server's ``LastModified``; a folder: the file's modification time; memory:
     #: the time of the put. Aware, in UTC.
     modified: datetime
+    #: S3: the server's ``ETag`` and ``Size`` (a single-part upload's ETag is the MD5 of
+    #: its bytes, which lets packs stand in for reads); None where the store has none.
+    etag: str | None = None
+    size: int | None = None
 
 
 @runtime_checkable

@@ -238,7 +238,7 @@ def test_memory_store_copies_keep_the_time_their_store_received_them() -> None:
     received = datetime(2026, 1, 30, 12, 0, tzinfo=UTC)
     store.put_new("a/x1", b"one")
     store.put_copy("a/x2", b"two", received)
-    assert store.list_objects("a/")[1] == ("a/x2", received)
+    assert store.list_objects("a/")[1][:2] == ("a/x2", received)
     with pytest.raises(EntryExistsError):
         store.put_copy("a/x1", b"intruder", received)
     assert store.get("a/x1") == b"one"
