@@ -13,7 +13,7 @@ wrong.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,7 @@ from gates.ledger.checkpoint import (
 )
 from gates.ledger.entry import CHAINS_PREFIX, Entry, Violation, open_entry
 from gates.ledger.packs import read_objects
-from gates.ledger.replay import ChainState, apply_entry
+from gates.ledger.replay import ChainState, apply_entry, evolve
 from gates.ledger.time_evidence import SIMULATED_NOTE, TimeEvidence
 from gates.ledger.timestamps import token_key
 from gates.ledger.verified_heads import ChainReader
@@ -383,7 +383,7 @@ class _ChainCheck:
         if entry is None:
             # An unreadable entry still occupies its sequence number: keep counting so
             # later entries are judged against the right position.
-            self.state = replace(self.state, next_sequence=seq + 1)
+            self.state = evolve(self.state, next_sequence=seq + 1)
             return
         self.violations.extend(self.times.judge(uc, seq, entry, received))
         self.state, more = apply_entry(
