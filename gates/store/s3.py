@@ -501,13 +501,36 @@ class S3Store:
         return [listed.key for listed in self.list_objects(prefix)]
 
     def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        if prefix:
+            validate_key(prefix.rstrip("/"))
+        base = f"{self.prefix}/" if self.prefix else ""
+        full = base + prefix
+        reader = self._bulk_reader() if not full or full.endswith("/") else None
+        if reader is not None:
+            from gates.store.s3_bulk_read import Failed
+
+            listed = reader.list(full)
+            if not isinstance(listed, Failed):
+                return sorted(
+                    ObjectInfo(key[len(base) :], modified.astimezone(UTC), etag, size)
+                    for key, modified, etag, size in listed
+                )
+            if listed.answered:
+                self._stop_bulk_reads(f"obstore was refused listing {prefix!r} ({listed.reason})")
+            else:
+                log.warning(
+                    "%s: obstore could not list %r, botocore will: %s",
+                    self.uri,
+                    prefix,
+                    listed.reason,
+                )
+        return self._list_with_botocore(base, prefix)
+
+    def _list_with_botocore(self, base: str, prefix: str) -> list[ObjectInfo]:
         # LastModified, ETag and Size come with every ListObjectsV2 item: the store's clock
         # and checksums cost nothing.
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if prefix:
-            validate_key(prefix.rstrip("/"))
-        base = f"{self.prefix}/" if self.prefix else ""
         listed: list[ObjectInfo] = []
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(

@@ -249,6 +249,25 @@ class BulkReader:
         except Exception as e:  # obstore's GenericError and kin: transport, 5xx, garbled
             return Failed(_first_line(e), answered=False)
 
+    def list(self, prefix: str) -> list[tuple[str, datetime, str | None, int]] | Failed:
+        """(key from the bucket's root, last modified, ETag, size) of every object under
+        ``prefix``, which must end with "/" (obstore lists folders, not partial names),
+        or why not. About a tenth of botocore's CPU: its XML parsing is in Python."""
+        import obstore
+        from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
+
+        assert not prefix or prefix.endswith("/"), prefix
+        try:
+            return [
+                (meta["path"], meta["last_modified"], meta["e_tag"], meta["size"])
+                for batch in obstore.list(self._store, prefix=prefix or None, chunk_size=1000)
+                for meta in batch
+            ]
+        except (PermissionDeniedError, UnauthenticatedError) as e:
+            return Failed(_first_line(e), answered=True)
+        except Exception as e:  # a key obstore cannot represent, transport, garbled
+            return Failed(_first_line(e), answered=False)
+
 
 def _first_line(error: BaseException) -> str:
     # obstore's messages run on with the server's XML and a debug dump of the cause.

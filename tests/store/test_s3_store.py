@@ -749,3 +749,31 @@ def test_a_client_given_without_its_session_reads_through_botocore(
     unsupported = learn_target(client, None, "my-bucket")
     assert isinstance(unsupported, Unsupported)
     assert "session" in unsupported.reason
+
+
+def test_listing_through_obstore_matches_botocore_item_for_item(
+    s3_bucket: str, seaweedfs: SeaweedFS
+) -> None:
+    """Keys a hostile writer might choose (spaces, percent signs, non-ASCII, queries) come
+    back exactly as botocore lists them, with the same times, ETags and sizes."""
+    store = S3Store(s3_bucket, "p")
+    for key in ("chains/a/000000000000.dsse.json", "chains/%41", "chains/a b", "chains/é",
+                "chains/q?x", "packs/a/x.pack"):  # fmt: skip
+        seaweedfs.client().put_object(Bucket=s3_bucket, Key=f"p/{key}", Body=key.encode())
+    assert store._bulk_reader() is not None
+    for prefix in ("", "chains/", "chains/a/"):
+        through_obstore = store.list_objects(prefix)
+        assert through_obstore == store._list_with_botocore("p/", prefix)
+        assert through_obstore and all(o.etag and o.size for o in through_obstore)
+
+
+def test_a_key_obstore_cannot_list_is_listed_through_botocore_and_said(
+    s3_bucket: str, seaweedfs: SeaweedFS, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = S3Store(s3_bucket, "p")
+    for key in ("chains/ok", "chains/t\tab"):
+        seaweedfs.client().put_object(Bucket=s3_bucket, Key=f"p/{key}", Body=b"1")
+    with caplog.at_level(logging.WARNING, logger="gates.store"):
+        assert [o.key for o in store.list_objects("chains/")] == ["chains/ok", "chains/t\tab"]
+    assert "obstore could not list 'chains/'" in caplog.text
+    assert store._bulk_reader() is not None  # not a refusal: obstore still reads
