@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 
@@ -45,7 +45,9 @@ from gates.stages import Stage
 from gates.store.factory import open_store
 from gates.store.interface import ObjectStore
 from gates.store.local import LocalStore
-from gates.tsa.chain import TsaChain
+
+if TYPE_CHECKING:  # X.509 loads only where a TSA is configured
+    from gates.tsa.chain import TsaChain
 
 __all__ = ["Parallelism", "WorkerError", "replay_in_parallel"]
 
@@ -204,8 +206,6 @@ class _Job:
         return ledger, TimeEvidence(ledger.clock, self.store_clock, tsa)
 
     def _build(self) -> tuple[Ledger, TsaChain | None]:
-        from cryptography import x509
-
         signers = {}
         for key in self.keys:
             public = public_key_from_raw(key.raw, f"trusted key {key.name}")
@@ -214,6 +214,10 @@ class _Job:
             )
         tsa = None
         if self.tsa is not None:
+            from cryptography import x509
+
+            from gates.tsa.chain import TsaChain
+
             source, pem = self.tsa
             certificates = [x509.load_pem_x509_certificate(c) for c in pem]
             tsa = TsaChain(source, certificates[0], tuple(certificates[1:-1]), certificates[-1])

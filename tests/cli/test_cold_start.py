@@ -130,6 +130,18 @@ def test_the_plain_read_only_command_lines_run_without_typer_or_click(
     assert not modules & TYPER_APP
 
 
+@pytest.mark.parametrize(
+    "args", [("status", "--json"), ("audit", "verify", "--json"), ("audit", "log", "alpha")]
+)
+def test_a_workspace_without_a_timestamp_authority_loads_no_x509(
+    ws: Path, args: tuple[str, ...]
+) -> None:
+    modules = imported_by(ws, *args)
+    assert "gates.workspace.session" in modules  # the command did run
+    assert "cryptography.x509" not in modules
+    assert "gates.tsa.chain" not in modules
+
+
 def test_status_as_a_table_still_loads_rich(ws: Path) -> None:
     modules = imported_by(ws, "status")
     assert "rich.table" in modules
