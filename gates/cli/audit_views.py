@@ -34,7 +34,7 @@ def verify_store(
     """Verify the store's ledger (every chain, or ``usecase``'s) and print the report."""
     from gates.ledger.chain import Ledger
     from gates.ledger.incremental import full_mode, verify_since_checkpoint
-    from gates.ledger.parallel_verify import DASK_NEED, Parallelism
+    from gates.ledger.parallelism import DASK_NEED, Parallelism
     from gates.ledger.verify import verify_ledger
 
     if dask is not None and workers is not None:

@@ -37,6 +37,7 @@ from gates.errors import StagegateError
 from gates.ledger.chain import Ledger, LedgerIndex
 from gates.ledger.checkpoint import CheckpointHistory, HeadClaim
 from gates.ledger.entry import Violation
+from gates.ledger.parallelism import DASK_NEED, Parallelism
 from gates.ledger.replay import ChainState
 from gates.ledger.time_evidence import TimeEvidence
 from gates.signing.keys import PublicKeyFormat, public_key_from_raw
@@ -53,43 +54,11 @@ __all__ = ["Parallelism", "WorkerError", "replay_in_parallel"]
 
 log = logging.getLogger(__name__)
 
-#: Entries per chunk sent to a worker, at most (a chunk is whole chains, so a longer
-#: chain makes a longer chunk): large enough that sending it costs little, small enough
-#: that the workers finish together.
-CHUNK_ENTRIES = 1_000
-#: Below this many entries the ledger is verified in this process: starting workers
-#: would cost more than they save.
-MIN_ENTRIES = 1_000
 #: Chunks in flight per worker: enough that none waits for the next, few enough that
 #: results waiting for their turn stay small.
 IN_FLIGHT_PER_WORKER = 2
-#: What needs the ``dask`` extra, in the message when it is missing.
-DASK_NEED = "audit verify on a Dask cluster"
 #: How long to wait for a Dask scheduler to answer before giving up.
 DASK_CONNECT_SECONDS = 5
-
-
-@dataclass(frozen=True)
-class Parallelism:
-    """How ``verify_ledger`` spreads chains: over ``workers`` processes on this machine, or
-    over the Dask cluster whose scheduler is at ``dask_address`` (``tcp://host:8786``).
-
-    ``workers=1`` and no Dask address is the serial path. ``min_entries``: a smaller
-    ledger is verified in this process whatever ``workers`` says (not with Dask, which
-    was asked for by name).
-    """
-
-    workers: int = 1
-    dask_address: str | None = None
-    chunk_entries: int = CHUNK_ENTRIES
-    min_entries: int = MIN_ENTRIES
-
-    @classmethod
-    def all_cores(cls) -> Parallelism:
-        """One worker per core this process may run on."""
-        if hasattr(os, "sched_getaffinity"):
-            return cls(workers=len(os.sched_getaffinity(0)) or 1)
-        return cls(workers=os.cpu_count() or 1)
 
 
 class WorkerError(StagegateError):
@@ -123,12 +92,7 @@ def replay_in_parallel(
     """
     job = _Job.of(replay, ledger, times)
     total = sum(len(keyed) for keyed in index.chains.values())
-    local = parallel.dask_address is None
-    if (
-        job is None
-        or total == 0
-        or (local and (parallel.workers <= 1 or total < parallel.min_entries))
-    ):
+    if job is None or total == 0 or parallel.in_this_process(total):
         yield from replay(ledger, index, history, times)
         return
     address = parallel.dask_address

@@ -34,7 +34,7 @@ from gates.ledger.timestamps import token_key
 from gates.ledger.verified_heads import ChainReader
 
 if TYPE_CHECKING:
-    from gates.ledger.parallel_verify import Parallelism
+    from gates.ledger.parallelism import Parallelism
 
 NO_CHECKPOINT_NOTE = (
     "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
@@ -191,7 +191,10 @@ def verify_ledger(
 
     chains: list[ChainSummary] = []
     keep_history = states is not None
-    if parallel is None or keep_history:  # a page keeps its states: read in this process
+    entries = sum(len(keyed) for keyed in index.chains.values())
+    # A page keeps its states, and a small ledger is not worth workers: read in this
+    # process (without loading the worker side).
+    if parallel is None or keep_history or parallel.in_this_process(entries):
         replayed = replay_chains(ledger, index, history, times, keep_history)
     else:
         from gates.ledger.parallel_verify import replay_in_parallel

@@ -142,6 +142,13 @@ def test_a_workspace_without_a_timestamp_authority_loads_no_x509(
     assert "gates.tsa.chain" not in modules
 
 
+def test_verifying_a_small_ledger_starts_no_workers_and_loads_none(ws: Path) -> None:
+    modules = imported_by(ws, "audit", "verify", "--json")
+    assert "gates.ledger.verify" in modules  # the command did verify
+    assert "gates.ledger.parallel_verify" not in modules
+    assert "multiprocessing" not in modules
+
+
 def test_status_as_a_table_still_loads_rich(ws: Path) -> None:
     modules = imported_by(ws, "status")
     assert "rich.table" in modules
