@@ -1,5 +1,5 @@
 """``python -m gates.cli`` runs the ``stagegate`` command."""
 
-from gates.cli.app import main
+from gates.cli.main import main
 
 main()

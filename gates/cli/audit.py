@@ -9,22 +9,20 @@ run anywhere with read access to the store and the trusted public keys. Exit cod
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from gates.cli.audit_views import pinned_checkpoint, print_report, trust_file
 from gates.cli.context import parse_when, session_of, state_of
 from gates.errors import ConfigError, LedgerError
 from gates.terminal import check_details, console, escape, print_json, stage_text, verdict_text
 
 if TYPE_CHECKING:
     from gates.ledger.bundle import Bundle
-    from gates.ledger.checkpoint import Checkpoint
     from gates.ledger.entry import Entry
     from gates.ledger.packs import PackSummary
-    from gates.ledger.verify import VerificationReport
     from gates.signing.trust import TrustStore
 
 app = typer.Typer(help="Verify and read the signed ledger (read-only).", no_args_is_help=True)
@@ -137,65 +135,20 @@ def verify(
         _verify_bundle(ctx, bundle, usecase, trust, trust_bundle_keys, pins or [], json_out)
     if trust_bundle_keys:
         raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
-    from gates.ledger.chain import Ledger
-    from gates.ledger.incremental import full_mode, verify_since_checkpoint
-    from gates.ledger.parallel_verify import DASK_NEED, Parallelism
-    from gates.ledger.verify import verify_ledger
+    from gates.cli.audit_views import verify_store
 
-    if dask is not None and workers is not None:
-        raise ConfigError("--dask", ["give --dask or --workers, not both"])
-    if dask:
-        from gates.extras import DASK, require
-
-        require(DASK, DASK_NEED)
-    parallel = (
-        Parallelism(dask_address=dask)
-        if dask
-        else Parallelism(workers=workers)
-        if workers is not None
-        else Parallelism.all_cores()
+    code = verify_store(
+        state_of(ctx),
+        usecase,
+        trust,
+        pins or [],
+        workers,
+        dask,
+        since_checkpoint,
+        json_out,
+        packs=not no_packs,
     )
-    session = session_of(ctx)
-    keys = _trust_file(trust) if trust is not None else session.trust
-    pinned = [_pinned(path, keys) for path in pins or []]
-    ledger = Ledger(session.store, keys, session.clock, session.timestamping)
-    chosen = [usecase] if usecase else None
-    if since_checkpoint:
-        report, mode = verify_since_checkpoint(ledger, chosen, pinned=pinned)
-    else:
-        report = verify_ledger(ledger, chosen, pinned=pinned, parallel=parallel, packs=not no_packs)
-        mode = full_mode(report)
-    if usecase is not None and _unknown_usecase(report, usecase, session.workspace.usecases):
-        known = sorted(set(session.workspace.usecases) | set(session.ledger.usecases()))
-        from gates.policy.merge import did_you_mean
-
-        raise ConfigError(
-            "USECASE",
-            [
-                f"no use case {usecase!r}{did_you_mean(usecase, known)} "
-                f"(known: {', '.join(known) or 'none'})"
-            ],
-        )
-    _print_report(report, json_out, {"mode": mode.to_json()}, mode_line=mode.describe())
-
-
-def _unknown_usecase(report: VerificationReport, usecase: str, specs: Iterable[str]) -> bool:
-    """A use case nobody knows: no spec, no entry, no checkpoint that recorded its chain.
-
-    That is a typo, not tampering. A chain that a checkpoint recorded, or whose spec is in
-    the workspace, stays a violation when its entries are missing.
-    """
-    return (
-        usecase not in specs
-        and report.entries == 0
-        and all(v.rule == "chain-missing" for v in report.violations)
-    )
-
-
-def _trust_file(path: Path) -> TrustStore:
-    from gates.workspace.auditor import trust_from_settings
-
-    return trust_from_settings(path)
+    raise typer.Exit(code)
 
 
 def _auditor_trust(
@@ -212,7 +165,7 @@ def _auditor_trust(
     if trust is not None and trust_bundle_keys:
         raise ConfigError("--trust", ["give --trust or --trust-bundle-keys, not both"])
     if trust is not None:
-        return _trust_file(trust), f"keys from {trust}", trust
+        return trust_file(trust), f"keys from {trust}", trust
     if trust_bundle_keys:
         if bundle is None:
             raise ConfigError("--trust-bundle-keys", ["only applies with --bundle"])
@@ -227,20 +180,7 @@ def _auditor_trust(
             "workspace, or --trust-bundle-keys to check internal consistency only",
         ) from None
     settings = root / SETTINGS_FILE
-    return _trust_file(settings), f"keys from {settings}", settings
-
-
-def _pinned(path: Path, trust: TrustStore) -> Checkpoint:
-    from gates.ledger.checkpoint import open_checkpoint
-
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(str(path), [f"cannot read the checkpoint: {e.strerror or e}"]) from e
-    checkpoint, problems = open_checkpoint(str(path), raw, trust, None)
-    if checkpoint is None or problems:
-        raise ConfigError(str(path), [f"the pinned checkpoint does not verify: {problems[0]}"])
-    return checkpoint
+    return trust_file(settings), f"keys from {settings}", settings
 
 
 def _verify_bundle(
@@ -273,7 +213,7 @@ def _verify_bundle(
     report = verify_bundle(
         loaded,
         keys,
-        pinned=[_pinned(p, keys) for p in pins],
+        pinned=[pinned_checkpoint(p, keys) for p in pins],
         clock=clock,
         timestamping=timestamping,
     )
@@ -290,7 +230,9 @@ def _verify_bundle(
             "trust": source,
         }
     }
-    _print_report(report, json_out, about, title=f"bundle {path} ({loaded.use_case})")
+    raise typer.Exit(
+        print_report(report, json_out, about, title=f"bundle {path} ({loaded.use_case})")
+    )
 
 
 def _verify_proof(
@@ -345,47 +287,6 @@ def _verify_proof(
         else:
             out.print(f"proof of {escape(where)}: [bold red]does not verify[/]")
     raise typer.Exit(0 if result.verified else 1)
-
-
-def _print_report(
-    report: VerificationReport,
-    json_out: bool,
-    about: dict[str, Any],
-    title: str = "",
-    mode_line: str = "",
-) -> NoReturn:
-    if json_out:
-        print_json({**report.to_json(), **about})
-    else:
-        out = console()
-        if mode_line:
-            out.print(escape(mode_line), soft_wrap=True, highlight=False)
-        for v in report.violations:
-            out.print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
-        for note in report.notes:
-            out.print(f"[yellow]![/] {escape(note)}", soft_wrap=True)
-        verdict = (
-            "[bold green]intact[/]"
-            if report.intact
-            else f"[bold red]{len(report.violations)} violation(s)[/]"
-        )
-        latest = report.latest_checkpoint
-        checkpoints = (
-            f", checked against {report.checkpoints} checkpoint(s) (latest #{latest.sequence}, "
-            f"{latest.time.isoformat()})"
-            if latest
-            else ""
-        )
-        lead = f"{escape(title)}: " if title else ""
-        simulated = (
-            f" [bold yellow]({escape(report.simulated_note)})[/]" if report.simulated_clock else ""
-        )
-        out.print(
-            f"{lead}{len(report.chains)} chain(s), {report.entries} entries{checkpoints}: "
-            f"{verdict}{simulated}",
-            soft_wrap=True,
-        )
-    raise typer.Exit(0 if report.intact else 1)
 
 
 def _entry_ref(entry_ref: str) -> tuple[str, int]:
@@ -591,53 +492,9 @@ def log(
     json_out: JsonOpt = False,
 ) -> None:
     """Timeline of one use case: registration, gates, approvals, decisions."""
-    from gates.ledger.describe import summarize
+    from gates.cli.audit_views import show_log
 
-    session = session_of(ctx)
-    replayed = session.ledger.replay(usecase)
-    names = {k: s.name for k, s in session.trust.by_keyid.items()}
-    if json_out:
-        print_json(
-            {
-                "useCase": usecase,
-                "stage": replayed.state.stage.value if replayed.state.stage else None,
-                "entries": [
-                    {
-                        "sequence": e.sequence,
-                        "time": e.predicate.time.isoformat(),
-                        "kind": e.predicate.kind,
-                        "stage": e.predicate.stage.after,
-                        "summary": summarize(e.predicate),
-                        "digest": e.digest,
-                        "signedBy": sorted(names.get(k, k) for k in e.signer_keyids),
-                    }
-                    for e in replayed.state.history
-                ],
-                "violations": [v.to_json() for v in replayed.violations],
-            }
-        )
-    else:
-        from rich.table import Table
-
-        if not replayed.state.history and not replayed.violations:
-            raise ConfigError(usecase, ["no ledger entries for this use case"])
-        table = Table(title=f"{usecase} ledger", title_justify="left")
-        for col in ("#", "time (UTC)", "kind", "stage", "what", "signed by"):
-            table.add_column(col)
-        for e in replayed.state.history:
-            table.add_row(
-                str(e.sequence),
-                e.predicate.time.strftime("%Y-%m-%d %H:%M"),
-                e.predicate.kind,
-                stage_text(e.predicate.stage.after),
-                summarize(e.predicate),
-                ", ".join(sorted(names.get(k, k[:12]) for k in e.signer_keyids)),
-            )
-        console().print(table)
-        for v in replayed.violations:
-            console().print(f"[red]✗[/] {escape(str(v))}", soft_wrap=True)
-    if replayed.violations:
-        raise typer.Exit(1)
+    raise typer.Exit(show_log(state_of(ctx), usecase, json_out))
 
 
 @app.command()

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 if TYPE_CHECKING:  # the session (and its ledger, pydantic models, keys) loads on first use
+    import typer
+
     from gates.workspace.session import Session
 
 
@@ -56,6 +56,20 @@ class CliState:
             self._session = Session.open(self.workspace)
         return self._session
 
+    def reading_session(self) -> Session:
+        """The session of a read-only view (``status``, the report) that keeps the chain
+        heads it verified in the user's cache (``gates.ledger.verified_heads.HeadsFile``),
+        so the next run re-checks only the signatures of entries it has not seen. Call
+        ``session.save_verified_heads()`` when done."""
+        session = self.session()
+        if session.heads_keeper is None and "ledger" not in session.__dict__:
+            from gates.ledger.verified_heads import HeadsFile, default_cache_dir
+
+            folder = default_cache_dir()
+            if folder is not None:
+                session.heads_keeper = HeadsFile(folder)
+        return session
+
 
 def state_of(ctx: typer.Context) -> CliState:
     root = ctx.find_root()
@@ -69,18 +83,8 @@ def session_of(ctx: typer.Context) -> Session:
 
 
 def reading_session(ctx: typer.Context) -> Session:
-    """The session of a read-only view (``status``, the report) that keeps the chain heads
-    it verified in the user's cache (``gates.ledger.verified_heads.HeadsFile``), so the
-    next run re-checks only the signatures of entries it has not seen. Call
-    ``session.save_verified_heads()`` when done."""
-    session = session_of(ctx)
-    if session.heads_keeper is None and "ledger" not in session.__dict__:
-        from gates.ledger.verified_heads import HeadsFile, default_cache_dir
-
-        folder = default_cache_dir()
-        if folder is not None:
-            session.heads_keeper = HeadsFile(folder)
-    return session
+    """``CliState.reading_session`` of the command's state."""
+    return state_of(ctx).reading_session()
 
 
 def parse_when(value: str | None) -> datetime | None:

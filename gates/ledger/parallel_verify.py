@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 
@@ -39,6 +39,7 @@ from gates.ledger.chain import Ledger, LedgerIndex
 from gates.ledger.checkpoint import CheckpointHistory, HeadClaim
 from gates.ledger.entry import Violation
 from gates.ledger.packs import PackIndex
+from gates.ledger.parallelism import DASK_NEED, Parallelism
 from gates.ledger.replay import ChainState
 from gates.ledger.time_evidence import TimeEvidence
 from gates.signing.keys import PublicKeyFormat, public_key_from_raw
@@ -47,51 +48,21 @@ from gates.stages import Stage
 from gates.store.factory import open_store
 from gates.store.interface import ObjectStore
 from gates.store.local import LocalStore
-from gates.tsa.chain import TsaChain
+
+if TYPE_CHECKING:  # X.509 loads only where a TSA is configured
+    from gates.tsa.chain import TsaChain
 
 __all__ = ["Parallelism", "WorkerError", "Workers", "replay_in_parallel", "workers_started"]
 
 log = logging.getLogger(__name__)
 
-#: Entries per chunk sent to a worker, at most (a chunk is whole chains, so a longer
-#: chain makes a longer chunk): large enough that sending it costs little, small enough
-#: that the workers finish together.
-CHUNK_ENTRIES = 1_000
-#: Below this many entries the ledger is verified in this process: starting workers
-#: would cost more than they save.
-MIN_ENTRIES = 1_000
 #: Chunks in flight per worker: enough that none waits for the next, few enough that
 #: results waiting for their turn stay small.
 IN_FLIGHT_PER_WORKER = 2
 #: Looks at the thread count (2 ms apart) before concluding other threads run.
 THREAD_SETTLE_TRIES = 10
-#: What needs the ``dask`` extra, in the message when it is missing.
-DASK_NEED = "audit verify on a Dask cluster"
 #: How long to wait for a Dask scheduler to answer before giving up.
 DASK_CONNECT_SECONDS = 5
-
-
-@dataclass(frozen=True)
-class Parallelism:
-    """How ``verify_ledger`` spreads chains: over ``workers`` processes on this machine, or
-    over the Dask cluster whose scheduler is at ``dask_address`` (``tcp://host:8786``).
-
-    ``workers=1`` and no Dask address is the serial path. ``min_entries``: a smaller
-    ledger is verified in this process whatever ``workers`` says (not with Dask, which
-    was asked for by name).
-    """
-
-    workers: int = 1
-    dask_address: str | None = None
-    chunk_entries: int = CHUNK_ENTRIES
-    min_entries: int = MIN_ENTRIES
-
-    @classmethod
-    def all_cores(cls) -> Parallelism:
-        """One worker per core this process may run on."""
-        if hasattr(os, "sched_getaffinity"):
-            return cls(workers=len(os.sched_getaffinity(0)) or 1)
-        return cls(workers=os.cpu_count() or 1)
 
 
 class WorkerError(StagegateError):
@@ -152,12 +123,7 @@ def replay_in_parallel(
     """
     job = _Job.of(replay, ledger, times)
     total = sum(len(keyed) for keyed in index.chains.values())
-    local = parallel.dask_address is None
-    if (
-        job is None
-        or total == 0
-        or (local and (parallel.workers <= 1 or total < parallel.min_entries))
-    ):
+    if job is None or total == 0 or parallel.in_this_process(total):
         yield from replay(ledger, index, history, times)
         return
     address = parallel.dask_address
@@ -242,8 +208,6 @@ class _Job:
         return ledger, TimeEvidence(ledger.clock, self.store_clock, tsa)
 
     def _build(self) -> tuple[Ledger, TsaChain | None]:
-        from cryptography import x509
-
         signers = {}
         for key in self.keys:
             public = public_key_from_raw(key.raw, f"trusted key {key.name}")
@@ -252,6 +216,10 @@ class _Job:
             )
         tsa = None
         if self.tsa is not None:
+            from cryptography import x509
+
+            from gates.tsa.chain import TsaChain
+
             source, pem = self.tsa
             certificates = [x509.load_pem_x509_certificate(c) for c in pem]
             tsa = TsaChain(source, certificates[0], tuple(certificates[1:-1]), certificates[-1])

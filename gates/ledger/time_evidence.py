@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gates.clock import Clock, iso, span
 from gates.ledger.entry import Entry, Violation
 from gates.ledger.timestamps import envelope_digest
-from gates.tsa.chain import TsaChain
 from gates.tsa.token import check_token, time_disagreement
+
+if TYPE_CHECKING:  # X.509 loads only where a TSA is configured (``gates.tsa.chain``)
+    from gates.tsa.chain import TsaChain
 
 SIMULATED_NOTE = "simulated time: timings are not evidence"
 

@@ -35,7 +35,8 @@ from gates.ledger.timestamps import token_key
 from gates.ledger.verified_heads import ChainReader
 
 if TYPE_CHECKING:
-    from gates.ledger.parallel_verify import Parallelism, Workers
+    from gates.ledger.parallel_verify import Workers
+    from gates.ledger.parallelism import Parallelism
 
 NO_CHECKPOINT_NOTE = (
     "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
@@ -155,8 +156,16 @@ def verify_ledger(
     False reads every object itself.
     """
     args = (ledger, usecases, checkpoints, pinned, store_clock, parallel, states, packs)
-    if parallel is None or states is not None:  # a page keeps its states: read here
+    if (
+        parallel is None
+        or states is not None  # a page keeps its states: read here
+        or parallel.dask_address is not None
+        or parallel.workers <= 1
+        or not ledger.store.uri.startswith("s3://")
+    ):
         return _verify(*args, None)
+    # Reading S3 in bulk starts native threads, after which workers could no longer be
+    # forked: start them before the listing (however long the ledger turns out to be).
     from gates.ledger.parallel_verify import workers_started
 
     with workers_started(parallel, ledger) as started:
@@ -218,7 +227,10 @@ def _verify(
 
     chains: list[ChainSummary] = []
     keep_history = states is not None
-    if parallel is None or keep_history:  # a page keeps its states: read in this process
+    entries = sum(len(keyed) for keyed in index.chains.values())
+    # A page keeps its states, and a small ledger is not worth workers: read in this
+    # process (without loading the worker side).
+    if parallel is None or keep_history or parallel.in_this_process(entries):
         replayed = replay_chains(ledger, index, history, times, keep_history)
     else:
         from gates.ledger.parallel_verify import replay_in_parallel

@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gates.clock import iso, span
-from gates.tsa.chain import TsaChain
+
+if TYPE_CHECKING:  # X.509 loads only where a TSA is configured (``gates.tsa.chain``)
+    from gates.tsa.chain import TsaChain
 
 SHA256_OID = "2.16.840.1.101.3.4.2.1"
 

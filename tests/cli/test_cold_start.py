@@ -39,14 +39,18 @@ HEAVY = {
     "jinja2",
     "rich",
 }
-#: The CLI modules every command loads: the entry point, the shared state, the lazy group.
+#: The CLI modules every command loads: the entry point, the quick path, the shared state.
 CLI_CORE = {
     "gates.cli",
     "gates.cli.__main__",
-    "gates.cli.app",
+    "gates.cli.main",
+    "gates.cli.quick",
     "gates.cli.context",
-    "gates.cli.lazy",
 }
+#: What a command run through the Typer app loads besides: the app and its lazy group.
+TYPER_APP = {"gates.cli.app", "gates.cli.lazy"}
+#: The command line libraries, which the quick forms (``gates.cli.quick``) do without.
+COMMAND_LINE = {"typer", "click"}
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +81,20 @@ def imported_by(ws: Path, *args: str) -> set[str]:
 @pytest.mark.parametrize(
     ("args", "cli_modules"),
     [
-        (("status", "--json"), {"gates.cli.ledger_cmds"}),
-        (("audit", "verify", "--json"), {"gates.cli.audit", "gates.cli.report_cmds"}),
-        (("audit", "log", "alpha", "--json"), {"gates.cli.audit", "gates.cli.report_cmds"}),
+        (("status", "--json"), {"gates.cli.status_view"}),
+        (("audit", "verify", "--json"), {"gates.cli.audit_views"}),
+        (("audit", "log", "alpha", "--json"), {"gates.cli.audit_views"}),
+        # Not a quick form (``--at``): through the Typer app, still without the others.
+        (
+            ("status", "--json", "--at", "2026-02-01"),
+            TYPER_APP | {"gates.cli.ledger_cmds", "gates.cli.status_view"},
+        ),
+        (
+            ("audit", "verify", "--json", "--workers", "1"),
+            TYPER_APP | {"gates.cli.audit", "gates.cli.audit_views", "gates.cli.report_cmds"},
+        ),
     ],
-    ids=["status", "audit-verify", "audit-log"],
+    ids=["status", "audit-verify", "audit-log", "status-at", "audit-verify-workers"],
 )
 def test_read_only_json_commands_import_neither_heavy_libraries_nor_other_commands(
     ws: Path, args: tuple[str, ...], cli_modules: set[str]
@@ -93,6 +106,47 @@ def test_read_only_json_commands_import_neither_heavy_libraries_nor_other_comman
     other_commands = {m for m in modules if m.startswith("gates.cli")} - CLI_CORE - cli_modules
     assert not other_commands, f"{' '.join(args)} imported {sorted(other_commands)}"
     assert "gates.store.s3" not in modules  # the workspace's store is a folder
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status",),
+        ("status", "--json"),
+        ("status", "alpha"),
+        ("audit", "verify"),
+        ("audit", "verify", "--json", "alpha"),
+        ("audit", "log", "alpha"),
+        ("audit", "log", "--json", "alpha"),
+    ],
+)
+def test_the_plain_read_only_command_lines_run_without_typer_or_click(
+    ws: Path, args: tuple[str, ...]
+) -> None:
+    modules = imported_by(ws, *args)
+    assert "gates.workspace.session" in modules  # the command did run
+    loaded = {m.split(".")[0] for m in modules} & COMMAND_LINE
+    assert not loaded, f"{' '.join(args)} imported {sorted(loaded)}"
+    assert not modules & TYPER_APP
+
+
+@pytest.mark.parametrize(
+    "args", [("status", "--json"), ("audit", "verify", "--json"), ("audit", "log", "alpha")]
+)
+def test_a_workspace_without_a_timestamp_authority_loads_no_x509(
+    ws: Path, args: tuple[str, ...]
+) -> None:
+    modules = imported_by(ws, *args)
+    assert "gates.workspace.session" in modules  # the command did run
+    assert "cryptography.x509" not in modules
+    assert "gates.tsa.chain" not in modules
+
+
+def test_verifying_a_small_ledger_starts_no_workers_and_loads_none(ws: Path) -> None:
+    modules = imported_by(ws, "audit", "verify", "--json")
+    assert "gates.ledger.verify" in modules  # the command did verify
+    assert "gates.ledger.parallel_verify" not in modules
+    assert "multiprocessing" not in modules
 
 
 def test_status_as_a_table_still_loads_rich(ws: Path) -> None:
