@@ -1,5 +1,6 @@
 """UI: a use-case page with 1,000 entries, cold and once its head is verified, alone and
-under 20 concurrent clients.
+under 20 concurrent clients. The page verifies the whole chain; its timeline shows the
+newest 100 entries (``gates.ui.app.TIMELINE_PAGE``).
 
 The server runs in-process (uvicorn on loopback); requests come from httpx over real
 TCP. Measured in the same run:

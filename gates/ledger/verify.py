@@ -368,6 +368,9 @@ class _ChainCheck:
     #: Opens entries against the chain's verified head, when the ledger keeps heads.
     reader: ChainReader | None = None
     keep_history: bool = False
+    #: The entries folded, when their history is kept: gathered here and set on the
+    #: state once at the end (growing the state's tuple entry by entry copies it each time).
+    kept: list[Entry] = field(default_factory=list)
 
     def fold(self, key: str, raw: bytes, seq: int, received: datetime | None = None) -> None:
         self._close_tokens()
@@ -399,8 +402,10 @@ class _ChainCheck:
             return
         self.violations.extend(self.times.judge(uc, seq, entry, received))
         self.state, more = apply_entry(
-            self.state, entry, self.ledger.trust, keep_history=self.keep_history, position=seq
+            self.state, entry, self.ledger.trust, keep_history=False, position=seq
         )
+        if self.keep_history:
+            self.kept.append(entry)
         self.violations.extend(more)
 
     def token(self, key: str, raw: bytes, seq: int) -> None:
@@ -453,4 +458,6 @@ class _ChainCheck:
                 )
         if self.reader is not None:
             self.reader.finish(self.state.head_digest, clean=not self.violations)
+        if self.keep_history:
+            self.state = replace(self.state, history=tuple(self.kept))
         return self.state, self.violations

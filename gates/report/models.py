@@ -160,6 +160,19 @@ class TimelineRow:
 
 
 @dataclass(frozen=True)
+class TimelinePage:
+    """Where a page of a long timeline sits among the chain's ``total`` entries."""
+
+    total: int
+    #: The ``before`` cursor of the page of older entries; None: this page starts at #0.
+    older: int | None
+    #: The ``before`` cursor of the page of newer entries, unless that is the newest page.
+    newer: int | None
+    #: This page ends with the chain's newest entry.
+    latest: bool
+
+
+@dataclass(frozen=True)
 class Field:
     label: str
     value: str
@@ -185,6 +198,8 @@ class UseCaseView:
     #: The monitoring experiment the newest re-check read, and its MLflow page.
     monitoring: str | None = None
     monitoring_link: OutLink | None = None
+    #: Set when the timeline shows only part of the chain (the live UI's pages).
+    paging: TimelinePage | None = None
 
 
 @dataclass(frozen=True)

@@ -117,15 +117,17 @@ def remembering(trust: TrustStore) -> TrustStore:
     )
 
 
-def page_ledger(session: Session) -> Ledger:
+def page_ledger(session: Session, *, walks: int = 2) -> Ledger:
     """A ledger over the session's store and trust, for building one page.
 
     With the session's verified heads, entries whose bytes match a head verified before
-    skip their signature checks (``gates.ledger.verified_heads``).
+    skip their signature checks (``gates.ledger.verified_heads``). ``walks``: how often
+    the page reads its chains; a page reading them once has nothing to remember its
+    signature checks for, and its keys verify without keeping a note of each.
     """
     return Ledger(
         ReadOnceStore(session.store),
-        remembering(session.trust),
+        remembering(session.trust) if walks > 1 else session.trust,
         session.clock,
         heads=session.verified_heads,
     )

@@ -22,6 +22,7 @@ from gates.ledger.entry import CHAINS_PREFIX, Entry, open_entry, parse_entry_key
 from gates.ledger.replay import ChainState
 from gates.ledger.verified_heads import trust_fingerprint
 from gates.ledger.verify import VerificationReport, verify_ledger
+from gates.report.gc_pause import collector_paused
 from gates.report.models import GateMark, Lane, PageNotFound, StageSpan, is_usecase_id
 from gates.report.read_once import page_ledger
 from gates.roadmap.tracking import Milestone, milestones_of
@@ -166,7 +167,9 @@ def _verify_chain(
     inputs (when the session has a memo)."""
     if not is_usecase_id(usecase_id):
         raise PageNotFound(f"{usecase_id!r} is not a use-case id")
-    ledger = page_ledger(session)
+    # One walk: a use-case page keeps the entries its verification folds; an entry page
+    # opens a few of them again against the head that walk has just recorded.
+    ledger = page_ledger(session, walks=1)
     inputs = _inputs(session, ledger, usecase_id)
     found = _remembered(session, f"report:{inputs}" if inputs else None, VerificationReport)
     return ledger, found if isinstance(found, VerificationReport) else None, inputs
@@ -181,7 +184,8 @@ def read_chain(session: Session, usecase_id: str) -> tuple[VerificationReport, C
     # One pass: the verification replays the chain keeping its entries, and the page
     # shows those.
     states: dict[str, ChainState] = {}
-    report = verify_ledger(ledger, [usecase_id], states=states)
+    with collector_paused():  # the entries kept are no garbage: see gates.report.gc_pause
+        report = verify_ledger(ledger, [usecase_id], states=states)
     _remember(session, f"report:{inputs}" if inputs else None, report)
     keyed = ledger.entry_keys(usecase_id)
     if not keyed:
@@ -200,7 +204,7 @@ def read_entry(
     """Verify one chain; keep only the entry and the approvals it cites.
 
     The banner needs the whole chain verified, the page only a few entries: those are
-    opened again from the bytes and signature checks verification just made.
+    opened again from the bytes verification just read, against the head it recorded.
     """
     ledger, report, inputs = _verify_chain(session, usecase_id)
     if report is None:

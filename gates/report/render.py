@@ -44,6 +44,7 @@ class Links(Protocol):
     def index(self) -> str: ...
     def index_for(self, query: IndexQuery) -> str | None: ...
     def usecase(self, usecase_id: str) -> str: ...
+    def timeline(self, usecase_id: str, before: int | None) -> str: ...
     def entry(self, usecase_id: str, sequence: int) -> str: ...
     def explore(self) -> str | None: ...
     def scale(self) -> str | None: ...
@@ -67,6 +68,11 @@ class RouteLinks:
 
     def usecase(self, usecase_id: str) -> str:
         return f"/usecases/{usecase_id}"
+
+    def timeline(self, usecase_id: str, before: int | None) -> str:
+        """The use-case page whose timeline ends below entry ``before`` (None: the newest)."""
+        page = f"/usecases/{usecase_id}"
+        return page if before is None else f"{page}?{urlencode({'before': before})}#timeline"
 
     def entry(self, usecase_id: str, sequence: int) -> str:
         return f"/entries/{usecase_id}/{sequence}"
@@ -99,6 +105,10 @@ class FileLinks:
 
     def usecase(self, usecase_id: str) -> str:
         return f"{self.up}usecases/{usecase_id}.html"
+
+    def timeline(self, usecase_id: str, before: int | None) -> str:
+        """The saved report's use-case page shows every entry: its one timeline."""
+        return f"{self.usecase(usecase_id)}#timeline"
 
     def entry(self, usecase_id: str, sequence: int) -> str:
         return f"{self.up}entries/{usecase_id}/{sequence}.html"

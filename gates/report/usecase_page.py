@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from dataclasses import dataclass
 from datetime import datetime
 
 from gates.ledger.describe import recheck_verdict, stage_label, summarize
@@ -10,7 +12,7 @@ from gates.ledger.statement import EntryPredicate
 from gates.ledger.verify import VerificationReport
 from gates.report.banner import page_banner
 from gates.report.index_page import usecase_row
-from gates.report.models import Field, TimelineRow, UseCaseView, ViolationView
+from gates.report.models import Field, TimelinePage, TimelineRow, UseCaseView, ViolationView
 from gates.report.outlinks import LinkOut
 from gates.report.reading import ChainRead, read_chain
 from gates.workspace.portable import portable_location
@@ -39,13 +41,44 @@ def _by_sequence(violations: tuple[ViolationView, ...]) -> dict[int | None, list
     return grouped
 
 
+@dataclass(frozen=True)
+class TimelineWindow:
+    """The part of a long timeline one page shows: the newest ``size`` entries numbered
+    below ``before`` (all of the newest when None). The live UI pages a long chain like
+    this; the saved report shows every entry."""
+
+    size: int
+    before: int | None = None
+
+    def select(self, sequences: tuple[int, ...]) -> tuple[int, int, TimelinePage]:
+        """The (start, end) positions in ``sequences`` to show, and the pages around them."""
+        count = len(sequences)
+        end = count if self.before is None else bisect_left(sequences, self.before)
+        start = max(0, end - self.size)
+        newer_end = end + self.size
+        return (
+            start,
+            end,
+            TimelinePage(
+                total=count,
+                older=sequences[start] if start > 0 else None,
+                newer=sequences[newer_end] if newer_end < count else None,
+                latest=end == count,
+            ),
+        )
+
+
 def _timeline(
-    session: Session, chain: ChainRead, violations: tuple[ViolationView, ...], links: LinkOut
+    session: Session,
+    chain: ChainRead,
+    violations: tuple[ViolationView, ...],
+    links: LinkOut,
+    sequences: tuple[int, ...],
 ) -> tuple[TimelineRow, ...]:
     entries = chain.by_sequence
     grouped = _by_sequence(tuple(v for v in violations if v.usecase == chain.usecase))
     rows: list[TimelineRow] = []
-    for seq in chain.sequences:
+    for seq in sequences:
         entry = entries.get(seq)
         own = tuple(grouped.get(seq, ()))
         if entry is None:
@@ -100,8 +133,13 @@ def _monitoring(chain: ChainRead) -> tuple[str | None, object]:
 
 
 def build_usecase(
-    session: Session, report: VerificationReport, chain: ChainRead, now: datetime
+    session: Session,
+    report: VerificationReport,
+    chain: ChainRead,
+    now: datetime,
+    window: TimelineWindow | None = None,
 ) -> UseCaseView:
+    """The page of ``chain``; its timeline only the entries ``window`` selects, if given."""
     usecase_id = chain.usecase
     spec = session.workspace.usecases.get(usecase_id)
     if chain.sequences:
@@ -116,6 +154,11 @@ def build_usecase(
     links = LinkOut(session.workspace.settings.links)
     model_name, model_version = _model(chain)
     monitoring, experiment_id = _monitoring(chain)
+    sequences = chain.sequences
+    paging = None
+    if window is not None:
+        start, end, paging = window.select(sequences)
+        sequences = sequences[start:end]
     return UseCaseView(
         row=usecase_row(session, usecase_id, chain, now, len(banner.violations)),
         has_spec=spec is not None,
@@ -137,7 +180,8 @@ def build_usecase(
         else (),
         lock=Field(stage_label(lock.stage), lock.digest) if lock else None,
         banner=banner,
-        timeline=_timeline(session, chain, banner.violations, links),
+        timeline=_timeline(session, chain, banner.violations, links, sequences),
+        paging=paging,
         lane=chain.lane if chain.lane.spans else None,
         generated_at=now,
         model=f"models:/{model_name}/{model_version}" if model_name else None,
@@ -147,7 +191,10 @@ def build_usecase(
     )
 
 
-def usecase_view(session: Session, usecase_id: str, now: datetime) -> UseCaseView:
-    """One use case: its spec, stage and time box, and every entry of its chain."""
+def usecase_view(
+    session: Session, usecase_id: str, now: datetime, window: TimelineWindow | None = None
+) -> UseCaseView:
+    """One use case: its spec, stage and time box, and every entry of its chain (those
+    ``window`` selects, if given)."""
     report, chain = read_chain(session, usecase_id)
-    return build_usecase(session, report, chain, now)
+    return build_usecase(session, report, chain, now, window)

@@ -43,7 +43,7 @@ from gates.report.render import (
     render_usecase,
 )
 from gates.report.scale_page import scale_page
-from gates.report.usecase_page import usecase_view
+from gates.report.usecase_page import TimelineWindow, usecase_view
 from gates.ui.shared_builds import SharedBuilds
 from gates.workspace.memo import Memo
 from gates.workspace.session import Session
@@ -64,6 +64,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 SEQUENCE = re.compile(r"^[0-9]{1,12}$")
+#: Entries a use-case page's timeline shows at once; older ones are a link away.
+TIMELINE_PAGE = 100
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +101,11 @@ class ReadOnlyGuard:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(session_factory: Callable[[], Session]) -> FastAPI:
-    """The UI over the sessions ``session_factory`` opens (one per request: always current)."""
+def create_app(
+    session_factory: Callable[[], Session], *, timeline_page: int = TIMELINE_PAGE
+) -> FastAPI:
+    """The UI over the sessions ``session_factory`` opens (one per request: always current);
+    a use-case page's timeline shows ``timeline_page`` entries at a time."""
     app = FastAPI(title="stagegate audit UI", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(ReadOnlyGuard)
     # Error pages cannot tell whether the workspace has an Explore page: they link none.
@@ -182,13 +187,18 @@ def create_app(session_factory: Callable[[], Session]) -> FastAPI:
     @app.api_route(
         "/usecases/{usecase_id}", methods=list(READ_METHODS), response_class=HTMLResponse
     )
-    def usecase(usecase_id: str) -> HTMLResponse:
+    def usecase(usecase_id: str, before: str | None = None) -> HTMLResponse:
+        """The use case's page; its timeline the newest ``timeline_page`` entries, or
+        with ``?before=N`` the newest of those numbered below N."""
         if not is_usecase_id(usecase_id):
             return not_found("Use-case ids are lower-case letters, digits and '-'.")
+        if before is not None and not SEQUENCE.fullmatch(before):
+            return not_found("The timeline's 'before' is an entry's sequence number.")
+        window = TimelineWindow(timeline_page, int(before) if before is not None else None)
         return page(
-            f"/usecases/{usecase_id}",
+            f"/usecases/{usecase_id}" + (f"?before={window.before}" if before is not None else ""),
             lambda session, now, links: render_usecase(
-                usecase_view(session, usecase_id, now), links
+                usecase_view(session, usecase_id, now, window), links
             ),
         )
 

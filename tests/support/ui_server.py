@@ -21,10 +21,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(root: Path) -> Iterator[str]:
-    """uvicorn serving the UI over ``root`` on 127.0.0.1 in a thread; yields its base URL."""
+def live_server(root: Path, **options: int) -> Iterator[str]:
+    """uvicorn serving the UI over ``root`` on 127.0.0.1 in a thread; yields its base URL.
+    ``options``: ``create_app``'s (``timeline_page``)."""
     port = free_port()
-    app = create_app(ui_sessions(root))
+    app = create_app(ui_sessions(root), **options)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
