@@ -459,5 +459,5 @@ class _ChainCheck:
         if self.reader is not None:
             self.reader.finish(self.state.head_digest, clean=not self.violations)
         if self.keep_history:
-            self.state = replace(self.state, history=tuple(self.kept))
+            self.state = evolve(self.state, history=tuple(self.kept))
         return self.state, self.violations
