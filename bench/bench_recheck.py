@@ -207,7 +207,7 @@ def run_mode(mode: str, root: str) -> dict[str, object]:
     if mode == "bare":
         from gates.recheck.run import recheck_usecase, targets
 
-        session = Session.open(Path(root))
+        session = Session.open(Path(root), specs_on_demand=True)  # as the flow opens it
         started = time.perf_counter()
         for uc in targets(session):  # as a night should: nothing kept but the counts
             verdict = recheck_usecase(session, uc, NOW).verdict

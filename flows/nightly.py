@@ -33,11 +33,10 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from gates.clock import parse_time
 from gates.errors import StagegateError
 from gates.recheck.night import (
+    NightTally,
     batch_label,
     batch_outcomes,
     batches,
-    night_summary,
-    night_table,
     recheck_batch,
 )
 from gates.recheck.run import RecheckOutcome, plan_night
@@ -61,7 +60,8 @@ def session_for(workspace: str) -> Session:
     with _sessions_lock:
         session = _sessions.get(workspace)
         if session is None:
-            session = Session.open(Path(workspace))
+            # Specs read when their use case's turn comes: a night holds a few, not all.
+            session = Session.open(Path(workspace), specs_on_demand=True)
             session.ledger  # noqa: B018  (open store and trust once, not per thread)
             _sessions[workspace] = session
         return session
@@ -115,8 +115,9 @@ def _fan_out(
     now: datetime | None,
     notify: bool,
     max_tasks: int,
-) -> list[RecheckOutcome]:
-    outcomes: list[RecheckOutcome] = []
+    logger: Any,
+) -> NightTally:
+    tally = NightTally()
     with runner:
         pending = deque(
             (
@@ -135,14 +136,28 @@ def _fan_out(
             for batch in batches(ids, max_tasks)
         )
         # Batches are read in order as they finish and then let go: a finished future
-        # holds its batch's outcomes, and holding every future until the last one ends
-        # would make the night's memory grow with its size.
+        # holds its batch's outcomes, and holding every future (or outcome) until the
+        # last one ends would make the night's memory grow with its size.
         while pending:
             batch, future = pending.popleft()
             wait([future])
-            outcomes.extend(_outcomes_of(batch, future))
+            outcomes = _outcomes_of(batch, future)
             del future
-    return outcomes
+            _log_problems(logger, outcomes)
+            tally.add(outcomes)
+    return tally
+
+
+def _log_problems(logger: Any, outcomes: list[RecheckOutcome]) -> None:
+    for o in outcomes:
+        if o.verdict in ("fail", "error"):
+            logger.warning(
+                "%s %s: %s",
+                o.usecase,
+                o.verdict,
+                o.message
+                or "; ".join(f"{r.check}: {r.reason}" for r in o.problems if r.status.blocks),
+            )
 
 
 @flow(name=FLOW_NAME, flow_run_name="nightly-recheck", persist_result=False, log_prints=False)
@@ -158,7 +173,6 @@ async def nightly_recheck(
     Ends Completed with the night's summary, or Failed (same summary as its data) when
     a production use case fails its health check.
     """
-    logger = get_run_logger()
     root_dir = str(Path(workspace).resolve()) if workspace else _found()
     session = await asyncio.to_thread(session_for, root_dir)
     root = str(session.workspace.root)
@@ -167,25 +181,23 @@ async def nightly_recheck(
     ids = list(night.usecases)
     schedule = session.workspace.settings.schedule
     runner = task_runner_for(schedule, task_runner)
-    outcomes = await asyncio.to_thread(
-        _fan_out, runner, root, ids, night.per_usecase, notify, schedule.max_tasks
+    tally = await asyncio.to_thread(
+        _fan_out,
+        runner,
+        root,
+        ids,
+        night.per_usecase,
+        notify,
+        schedule.max_tasks,
+        get_run_logger(),
     )
-    summary = night_summary(outcomes)
+    summary = tally.summary()
     await acreate_table_artifact(
-        table=night_table(outcomes),
+        table=tally.rows,
         key=ARTIFACT_KEY,
         description=f"Nightly re-check of {len(ids)} use case(s) as of {night.at.isoformat()}: "
         + ", ".join(f"{n} {v}" for v, n in sorted(summary["counts"].items())),
     )
-    for o in outcomes:
-        if o.verdict in ("fail", "error"):
-            logger.warning(
-                "%s %s: %s",
-                o.usecase,
-                o.verdict,
-                o.message
-                or "; ".join(f"{r.check}: {r.reason}" for r in o.problems if r.status.blocks),
-            )
     failed = summary["healthFailed"]
     if failed:
         return Failed(message=f"production health failed: {', '.join(failed)}", data=summary)

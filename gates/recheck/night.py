@@ -4,12 +4,15 @@ The nightly Prefect flow (``flows.nightly``) plans the night (``plan_night``), r
 each batch as a task (``recheck_batch``), on threads or a Dask cluster, and publishes
 ``night_table`` and ``night_summary``; ``recheck_all`` is the same night in this process.
 Every use case signs its own entry and one use case's failure never stops the others.
-A night keeps of each use case only its compact outcome (verdict, entry, the checks that
-did not pass): the signed entries hold the rest.
+A night keeps of each use case only its summary line and table row (verdict, entry, the
+checks that did not pass), folded in a ``NightTally`` as each batch ends: the signed
+entries hold the rest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,29 +59,57 @@ def batch_outcomes(batch: list[str], outcome: object) -> list[RecheckOutcome]:
     return [RecheckOutcome(uc, None, "error", message=f"task failed: {message}") for uc in batch]
 
 
+def table_row(o: RecheckOutcome) -> dict[str, Any]:
+    """A use case's row of the night's table: stage, verdict, problems, entry and alert."""
+    return {
+        "use case": o.usecase,
+        "stage": o.stage or "—",
+        "verdict": o.verdict,
+        "problems": "; ".join(f"{r.check} {r.status.value}" for r in o.problems)
+        or (o.message or "—"),
+        "entry": o.entry or "—",
+        "alert": o.alert,
+    }
+
+
+@dataclass
+class NightTally:
+    """What a night keeps of its outcomes, folded in as each batch ends.
+
+    A use case's ``RecheckOutcome`` is let go once it is counted: the summary keeps its
+    JSON line and the table its row, nothing else, so a night of thousands holds two
+    small records per use case and never a batch's checks longer than the batch.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    health_failed: list[str] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, outcomes: Iterable[RecheckOutcome]) -> None:
+        for o in outcomes:
+            self.counts[o.verdict] = self.counts.get(o.verdict, 0) + 1
+            if o.health_failed:
+                self.health_failed.append(o.usecase)
+            self.outcomes.append(o.to_json())
+            self.rows.append(table_row(o))
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per verdict, the production use cases whose health failed, every outcome."""
+        return {
+            "counts": self.counts,
+            "healthFailed": sorted(self.health_failed),
+            "outcomes": self.outcomes,
+        }
+
+
 def night_table(outcomes: list[RecheckOutcome]) -> list[dict[str, Any]]:
     """One row per use case: stage, verdict, problems, entry written and alert sent."""
-    return [
-        {
-            "use case": o.usecase,
-            "stage": o.stage or "—",
-            "verdict": o.verdict,
-            "problems": "; ".join(f"{r.check} {r.status.value}" for r in o.problems)
-            or (o.message or "—"),
-            "entry": o.entry or "—",
-            "alert": o.alert,
-        }
-        for o in outcomes
-    ]
+    return [table_row(o) for o in outcomes]
 
 
 def night_summary(outcomes: list[RecheckOutcome]) -> dict[str, Any]:
     """Counts per verdict, the production use cases whose health failed, every outcome."""
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.verdict] = counts.get(o.verdict, 0) + 1
-    return {
-        "counts": counts,
-        "healthFailed": sorted(o.usecase for o in outcomes if o.health_failed),
-        "outcomes": [o.to_json() for o in outcomes],
-    }
+    tally = NightTally()
+    tally.add(outcomes)
+    return tally.summary()

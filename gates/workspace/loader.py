@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from gates.policy.recheck import effective_recheck_policy
 from gates.stages import Stage
 from gates.workspace.settings import SETTINGS_FILE as SETTINGS_FILE
 from gates.workspace.settings import Settings
+from gates.workspace.spec_files import SpecFiles
 from gates.workspace.usecase import UseCaseSpec
 
 USECASES_DIR = "usecases"
@@ -36,7 +38,8 @@ class Workspace:
 
     root: Path
     settings: Settings
-    usecases: dict[str, UseCaseSpec] = field(default_factory=dict)
+    #: Every spec loaded, or (``specs_on_demand``) a ``SpecFiles`` reading each when asked.
+    usecases: Mapping[str, UseCaseSpec] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)
 
     def resolve(self, location: str) -> str:
@@ -183,17 +186,25 @@ def load_usecase(path: Path) -> UseCaseSpec:
     return spec
 
 
-def load_workspace(root: Path | None = None) -> Workspace:
-    """Load settings and every use-case spec; raise one ConfigError listing all problems."""
+def load_workspace(root: Path | None = None, *, specs_on_demand: bool = False) -> Workspace:
+    """Load settings and every use-case spec; raise one ConfigError listing all problems.
+
+    ``specs_on_demand``: find the spec files but read each only when its use case is
+    asked for (``SpecFiles``), so that a night of thousands does not hold them all; a
+    spec that does not load is then that use case's ConfigError, not the workspace's.
+    """
     root = find_workspace(root).resolve()
     if not root.is_dir():
         raise ConfigError(str(root), ["workspace folder does not exist"])
     settings = load_settings(root)
-    usecases: dict[str, UseCaseSpec] = {}
-    sources: dict[str, Path] = {}
-    problems: list[str] = []
     folder = root / USECASES_DIR
     paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    if specs_on_demand:
+        sources = {path.stem: path for path in paths}
+        return Workspace(root, settings, SpecFiles(sources, load_usecase), sources)
+    usecases: dict[str, UseCaseSpec] = {}
+    sources = {}
+    problems: list[str] = []
     for path in paths:
         try:
             spec = load_usecase(path)

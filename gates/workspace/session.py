@@ -44,8 +44,11 @@ class Session:
         *,
         heads_keeper: HeadsKeeper | None = None,
         memo: Memo | None = None,
+        specs_on_demand: bool = False,
     ) -> Session:
-        return cls(load_workspace(root), heads_keeper=heads_keeper, memo=memo)
+        """The workspace at ``root``; ``specs_on_demand`` as for ``load_workspace``."""
+        workspace = load_workspace(root, specs_on_demand=specs_on_demand)
+        return cls(workspace, heads_keeper=heads_keeper, memo=memo)
 
     @cached_property
     def store(self) -> ObjectStore:

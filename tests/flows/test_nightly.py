@@ -152,3 +152,17 @@ def test_night_summary_keeps_only_the_checks_that_did_not_pass(night: tuple[Worl
         assert [c["check"] for c in outcomes[uc]["checks"]] == problems
         assert len(signed.checks) > len(problems)
     assert outcomes["svc"]["verdict"] == "ok" and outcomes["svc"]["checks"] == []
+
+
+def test_a_broken_spec_is_an_error_for_its_use_case_and_the_night_goes_on(
+    night: tuple[World, str],
+) -> None:
+    """The night reads each spec when its use case's turn comes, not all of them first."""
+    world, at = night
+    (world.root / "usecases" / "bot.yaml").write_text("id: bot\ntitle: owner gone\n")
+    state = run_night(world, at)
+    assert state.is_completed(), state.message
+    outcomes = _by_id(state.result())
+    assert outcomes["bot"]["verdict"] == "error" and outcomes["bot"]["entry"] is None
+    assert "bot.yaml" in outcomes["bot"]["message"] and "owner" in outcomes["bot"]["message"]
+    assert outcomes["svc"]["verdict"] == "ok" and outcomes["svc"]["entry"] is not None

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gates.recheck.night import (
+    NightTally,
     batch_label,
     batch_outcomes,
     batches,
@@ -16,7 +17,7 @@ from gates.recheck.night import (
     night_table,
     recheck_batch,
 )
-from gates.recheck.run import plan_night
+from gates.recheck.run import RecheckOutcome, plan_night
 from gates.results import CheckResult, Status
 from gates.stages import Stage
 from tests.support.presets import add_monitored
@@ -103,3 +104,26 @@ def test_a_batch_keeps_only_the_checks_that_did_not_pass_and_lets_go_of_the_rest
         kept = [r.check for r in outcome.results]
         assert kept == [c.check for c in signed.checks if c.status in ("warn", "fail", "error")]
         assert len(signed.checks) > len(kept)  # the entry holds every check
+
+
+def test_a_night_tally_keeps_each_use_case_s_line_and_row_but_not_its_outcome() -> None:
+    """Batches are folded in as they end: the night's summary and table are the same as
+    from every outcome at once, and no outcome (nor its checks) outlives its batch."""
+    late = CheckResult("time-box", "recheck", Status.FAIL, "decision overdue", "day 50", "day 42")
+    first = [
+        RecheckOutcome("bot", "poc", "fail", (late,), "chains/bot/3", 3),
+        RecheckOutcome("gone", "stopped", "skipped", message="stopped: nothing to re-check"),
+    ]
+    second = [RecheckOutcome("svc", "production", "ok", (), "chains/svc/9", 9, "sent")]
+    expected_summary, expected_table = night_summary(first + second), night_table(first + second)
+    kept = [weakref.ref(o) for o in first + second] + [weakref.ref(late)]
+
+    tally = NightTally()
+    tally.add(first)
+    tally.add(second)
+    del first, second, late
+    gc.collect()
+
+    assert tally.summary() == expected_summary and tally.rows == expected_table
+    assert tally.counts == {"fail": 1, "skipped": 1, "ok": 1}
+    assert [ref() for ref in kept] == [None] * 4
