@@ -100,6 +100,9 @@ def workers_started(parallel: Parallelism | None, ledger: Ledger) -> Iterator[Wo
     ):
         yield None
         return
+    warm = getattr(ledger.store, "warm_for_fork", None)
+    if warm is not None:
+        warm()  # the coordinator needs it too, and each forked worker inherits it
     with _processes(parallel.workers) as (submit, count):
         yield Workers(submit, count)
 

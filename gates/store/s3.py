@@ -235,6 +235,14 @@ class S3Store:
                         raise StoreError(f"{self.uri}: cannot create an S3 client: {e}") from e
         return self._client
 
+    def warm_for_fork(self) -> None:
+        """Load what reading needs (botocore's client and service model, obstore's
+        modules) without starting a thread, so that processes forked afterwards open
+        this store in a few milliseconds instead of a few hundred."""
+        self.client  # noqa: B018 - creating it is the point
+        import obstore.exceptions
+        import obstore.store  # noqa: F401
+
     @property
     def endpoint(self) -> str:
         return str(self.client.meta.endpoint_url)
