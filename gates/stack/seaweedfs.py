@@ -45,6 +45,9 @@ PORT_FLAGS = (
     "admin.port.grpc",
 )
 
+#: Volumes the server may create: room for about 400 buckets (tests make one each).
+MAX_VOLUMES = 3000
+
 # Environment that would make ``weed mini`` create extra identities or buckets.
 _SCRUBBED_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "S3_BUCKET")
 # Unix socket paths must stay under the kernel's 108-byte limit.
@@ -209,6 +212,10 @@ class SeaweedFS:
             "-s3.port.lance=0",
             # Nothing to drain on a loopback test server; stopping fast matters more.
             "-volume.preStopSeconds=0",
+            # Every bucket is a collection that takes 7 volumes of its own; the default
+            # cap (free disk / 128 MB) runs out after a few dozen buckets, and writes then
+            # fail with InternalError. Volumes are sparse until written.
+            f"-volume.max={MAX_VOLUMES}",
             *(f"-{flag}={port}" for flag, port in ports.items()),
         ]
         for name in ("s3", "filer"):

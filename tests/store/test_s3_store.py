@@ -777,3 +777,15 @@ def test_a_key_obstore_cannot_list_is_listed_through_botocore_and_said(
         assert [o.key for o in store.list_objects("chains/")] == ["chains/ok", "chains/t\tab"]
     assert "obstore could not list 'chains/'" in caplog.text
     assert store._bulk_reader() is not None  # not a refusal: obstore still reads
+
+
+def test_a_server_takes_writes_in_a_hundred_buckets() -> None:
+    """Each bucket is a SeaweedFS collection with volumes of its own; with the default
+    volume cap, writes failed with InternalError after a few dozen buckets (the test
+    suite makes one per test)."""
+    with SeaweedFS() as server:
+        client = server.client()
+        for number in range(90):
+            bucket = server.create_bucket(f"many-{number:03d}")
+            client.put_object(Bucket=bucket, Key="k", Body=b"x")
+        assert client.get_object(Bucket="many-089", Key="k")["Body"].read() == b"x"
