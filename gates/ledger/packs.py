@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -120,30 +121,33 @@ def read_objects(
         yield from store.get_many(key for _, _, key in positions)
         return
     # Units: a pack covering a run of consecutive positions, or one stored object. Both
-    # are objects, fetched by one concurrent, ordered get_many.
-    runs: dict[int, list[str]] = {}
+    # are objects, fetched by one concurrent, ordered get_many. A pack is handed on only
+    # once its run is complete, its run (None for a stored object) queued with it and
+    # taken when its bytes arrive, however far ahead the store reads.
+    runs: deque[list[str] | None] = deque()
 
     def units() -> Iterator[str]:
-        last: tuple[str, int] | None = None  # (pack key, unit number)
-        number = 0
+        pending: tuple[str, list[str]] | None = None  # the pack being gathered, its run
         for usecase_id, sequence, key in positions:
             pack = packs.covering(usecase_id, sequence) if key in packs.checksums else None
-            if pack is not None and last is not None and last[0] == pack:
-                runs[last[1]].append(key)
+            if pending is not None and pending[0] == pack:
+                pending[1].append(key)
                 continue
-            number += 1
-            if pack is None:
-                last = None
-                yield key
+            if pending is not None:
+                runs.append(pending[1])
+                yield pending[0]
+                pending = None
+            if pack is not None:
+                pending = (pack, [key])
             else:
-                last = (pack, number)
-                runs[number] = [key]
-                yield pack
+                runs.append(None)
+                yield key
+        if pending is not None:
+            runs.append(pending[1])
+            yield pending[0]
 
-    number = 0
     for unit_key, raw in store.get_many(units()):
-        number += 1
-        run = runs.pop(number, None)
+        run = runs.popleft()
         if run is None:
             yield unit_key, raw
             continue

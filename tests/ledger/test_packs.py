@@ -264,3 +264,26 @@ def test_audit_pack_and_checkpoint_write_packs(tmp_path: Path, s3_bucket: str) -
 )
 def test_keys_that_are_not_packs_are_ignored(key: str) -> None:
     assert parse_pack_key(key) is None
+
+
+def test_a_store_that_reads_one_key_at_a_time_gets_whole_runs_from_packs() -> None:
+    """A store whose get_many asks for the next key only after answering the last (as a
+    folder or memory store does) still gets every member of a run from its pack."""
+    import hashlib
+
+    from gates.store.memory import MemoryStore
+
+    store = MemoryStore()
+    keyed = [(seq, f"chains/a/{seq:012d}.dsse.json") for seq in range(4)]
+    for seq, key in keyed:
+        store.put_new(key, f"entry {seq}".encode())
+    members = [(key, store.get(key)) for _, key in keyed]
+    store.put_new(pack_key("a", 0, 3), encode_pack("a", members))
+    packs = PackIndex(
+        {key: (len(data), hashlib.md5(data).hexdigest()) for key, data in members},
+        {"a": [(0, 3, pack_key("a", 0, 3))]},
+    )
+    counting = CountingStore(store)
+    read = list(read_objects(counting, [("a", seq, key) for seq, key in keyed], packs))
+    assert read == members
+    assert counting.reads == [pack_key("a", 0, 3)]
