@@ -87,17 +87,12 @@ class Workers:
 
 
 @contextmanager
-def workers_started(parallel: Parallelism | None, ledger: Ledger) -> Iterator[Workers | None]:
-    """This machine's worker processes, started before the coordinator reads anything:
-    forked while this process still runs a single thread (reading S3 in bulk starts
-    native threads, after which workers must start as fresh interpreters, far slower).
-    None where the work would not go to local processes."""
-    if (
-        parallel is None
-        or parallel.dask_address is not None
-        or parallel.workers <= 1
-        or _reopenable(ledger.store) is None
-    ):
+def workers_started(parallel: Parallelism, ledger: Ledger) -> Iterator[Workers | None]:
+    """This machine's worker processes, started before the coordinator reads anything
+    (``Parallelism.starts_before_reading``): forked while this process still runs a
+    single thread (reading S3 in bulk starts native threads, after which workers must
+    start as fresh interpreters, far slower). None for a store workers cannot re-open."""
+    if _reopenable(ledger.store) is None:
         yield None
         return
     warm = getattr(ledger.store, "warm_for_fork", None)

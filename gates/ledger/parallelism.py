@@ -48,3 +48,8 @@ class Parallelism:
         fewer entries than are worth starting workers for (Dask, asked for by name, is
         used whatever the size)."""
         return self.dask_address is None and (self.workers <= 1 or entries < self.min_entries)
+
+    def starts_before_reading(self, store_uri: str) -> bool:
+        """Whether workers start before the store is read: local processes over S3,
+        whose bulk reads start native threads that a forked worker would not survive."""
+        return self.dask_address is None and self.workers > 1 and store_uri.startswith("s3://")

@@ -159,13 +159,9 @@ def verify_ledger(
     if (
         parallel is None
         or states is not None  # a page keeps its states: read here
-        or parallel.dask_address is not None
-        or parallel.workers <= 1
-        or not ledger.store.uri.startswith("s3://")
+        or not parallel.starts_before_reading(ledger.store.uri)
     ):
         return _verify(*args, None)
-    # Reading S3 in bulk starts native threads, after which workers could no longer be
-    # forked: start them before the listing (however long the ledger turns out to be).
     from gates.ledger.parallel_verify import workers_started
 
     with workers_started(parallel, ledger) as started:
