@@ -3,18 +3,26 @@
 A key id is the hex SHA-256 of the raw 32-byte public key (docs/adr/0003-key-ids.md):
 derived from the key itself, so nobody can claim another key's id, whichever file format
 or signer holds the key.
+
+``cryptography``'s serialization package (PEM, DER, OpenSSH, PKCS#12 parsers) takes a
+good share of a read-only command's start-up, and every trusted key is loaded on each
+run; so a public key file written as ``keys generate`` writes it (one PEM block around
+the fixed 44-byte Ed25519 SubjectPublicKeyInfo) is read here, and only other forms load
+that package (``_plain_ed25519_pem``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gates.errors import SigningError
@@ -22,10 +30,36 @@ from gates.errors import SigningError
 #: How a public key file is written: PEM (SubjectPublicKeyInfo) or one OpenSSH line.
 PublicKeyFormat = Literal["pem", "openssh"]
 
+#: DER of an Ed25519 SubjectPublicKeyInfo up to the key (RFC 8410 §4): SEQUENCE {
+#: SEQUENCE { OID 1.3.101.112 }, BIT STRING (no unused bits) of 32 bytes }.
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+#: One PEM public key block as PEM writers (OpenSSL, ``cryptography``) write it: lines of
+#: base64, LF line ends, nothing before the block, at most one line end after it.
+_PLAIN_PEM = re.compile(
+    rb"-----BEGIN PUBLIC KEY-----\n((?:[A-Za-z0-9+/=]{1,76}\n){1,4})-----END PUBLIC KEY-----\n?"
+)
+
 
 def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
+    return hashlib.sha256(public_key.public_bytes_raw()).hexdigest()
+
+
+def _plain_ed25519_pem(data: bytes) -> Ed25519PublicKey | None:
+    """The key of a plain Ed25519 PEM public key file, or None for any other bytes.
+
+    None is no verdict: the caller parses those bytes with ``cryptography``, which
+    accepts every file this accepts, with the same key, and decides on all others."""
+    match = _PLAIN_PEM.fullmatch(data)
+    if match is None:
+        return None
+    try:
+        der = base64.b64decode(match.group(1).replace(b"\n", b""), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(der) != len(_ED25519_SPKI_PREFIX) + 32 or not der.startswith(_ED25519_SPKI_PREFIX):
+        return None
+    return Ed25519PublicKey.from_public_bytes(der[len(_ED25519_SPKI_PREFIX) :])
 
 
 @dataclass(frozen=True)
@@ -43,6 +77,8 @@ class PublicKey:
         return True
 
     def pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self.key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -63,6 +99,12 @@ def parse_public_key(data: bytes, where: str) -> tuple[PublicKey, PublicKeyForma
     """A PEM public key, or an OpenSSH ``ssh-ed25519 AAAA... comment`` line (an
     approver's ``~/.ssh/id_ed25519.pub``), with the format it was written in."""
     fmt: PublicKeyFormat = "openssh" if data.lstrip().startswith(b"ssh-") else "pem"
+    plain = _plain_ed25519_pem(data) if fmt == "pem" else None
+    if plain is not None:
+        return PublicKey(keyid=key_id(plain), key=plain), fmt
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     key: object
     try:
         if fmt == "openssh":
@@ -98,6 +140,8 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
         data = path.read_bytes()
     except OSError as e:
         raise SigningError(f"{path}: cannot read signing key ({e.strerror})") from e
+    from cryptography.hazmat.primitives import serialization
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as e:
@@ -115,6 +159,8 @@ def generate_keypair(private_path: Path, public_path: Path | None = None) -> Pub
             raise SigningError(f"{path}: already exists; refusing to overwrite a key")
     private_path.parent.mkdir(parents=True, exist_ok=True)
     public_path.parent.mkdir(parents=True, exist_ok=True)
+    from cryptography.hazmat.primitives import serialization
+
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
