@@ -2,6 +2,10 @@
 
 Rich loads on first use, not on import: a command printing JSON (``status --json``,
 ``audit verify --json``) never needs it.
+
+Text prints as it is written: Rich's ``:name:`` emoji codes are off, so a use case, check
+or file name that happens to hold one (``probe:fire:rate``) is not turned into a picture,
+and Rich's table of emoji names is never loaded.
 """
 
 from __future__ import annotations
@@ -48,14 +52,16 @@ def console() -> Console:
 
     # Piped output gets a readable width instead of Rich's 80-column fallback.
     probe = Console()
-    return Console(highlight=False, width=None if probe.is_terminal else max(probe.width, 120))
+    return Console(
+        highlight=False, emoji=False, width=None if probe.is_terminal else max(probe.width, 120)
+    )
 
 
 @cache
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def print_json(value: Any) -> None:
