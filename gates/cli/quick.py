@@ -13,11 +13,15 @@ for token, the command runs straight away:
 before or after ``USECASE``.) Anything else, ``--help``, any other option,
 ``--workspace=DIR``, a typo, goes to the Typer app, which runs these forms the same way
 (both call the functions below) and gives the usual help and errors for the rest.
+
+A quick command runs with pydantic's plugins turned off (``without_pydantic_plugins``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from gates.cli.context import CliState
@@ -45,8 +49,44 @@ def quick_command(argv: Sequence[str]) -> QuickCommand | None:
             return None  # Typer says what is missing or extra
         state = CliState(workspace=workspace)
         usecase = values[0] if values else None
-        return lambda: run(state, usecase, json_out)
+        return lambda: _run_without_plugins(run, state, usecase, json_out)
     return None
+
+
+#: pydantic's switch for its plugins (``pydantic.plugin._loader``): ``__all__`` turns all off.
+PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+
+
+@contextmanager
+def without_pydantic_plugins() -> Iterator[None]:
+    """Build and use the ledger's and workspace's models without pydantic plugins.
+
+    The first model pydantic builds in a process makes it read the entry points of every
+    installed distribution, looking for plugins (observers of validation, such as tracing
+    tools): a fair share of a quick command's start-up, for commands whose models are
+    internal. So it is turned off for the command only, through pydantic's own switch,
+    and the environment is as it was afterwards (the commands start no processes that
+    could inherit it). A user who sets ``PYDANTIC_DISABLE_PLUGINS`` themselves, even to
+    an empty value (plugins on), keeps their choice.
+    """
+    if PLUGINS_ENV in os.environ:
+        yield
+        return
+    os.environ[PLUGINS_ENV] = "__all__"
+    try:
+        yield
+    finally:
+        os.environ.pop(PLUGINS_ENV, None)
+
+
+def _run_without_plugins(
+    run: Callable[[CliState, str | None, bool], int],
+    state: CliState,
+    usecase: str | None,
+    json_out: bool,
+) -> int:
+    with without_pydantic_plugins():
+        return run(state, usecase, json_out)
 
 
 def _plain(token: str) -> bool:

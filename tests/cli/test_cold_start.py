@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -152,6 +154,71 @@ def test_verifying_a_small_ledger_starts_no_workers_and_loads_none(ws: Path) -> 
 def test_status_as_a_table_still_loads_rich(ws: Path) -> None:
     modules = imported_by(ws, "status")
     assert "rich.table" in modules
+
+
+@pytest.mark.parametrize("args", [("status",), ("audit", "verify"), ("audit", "log", "alpha")])
+def test_read_only_tables_load_neither_the_emoji_names_nor_the_key_file_parsers(
+    ws: Path, args: tuple[str, ...]
+) -> None:
+    """Rich's emoji table is for ``:name:`` codes, which stagegate prints as written; the
+    trusted keys are plain Ed25519 PEM files, read without ``cryptography``'s parsers."""
+    modules = imported_by(ws, *args)
+    assert "rich.console" in modules  # the command did print a table
+    assert "rich._emoji_codes" not in modules
+    assert "cryptography.hazmat.primitives.serialization" not in modules
+
+
+#: Runs a command line in this process and says, on stderr, which entry-point groups were
+#: read (pydantic reads ``pydantic`` for its plugins) and what the plugin switch is after.
+PLUGIN_PROBE = """
+import importlib.metadata, json, os, sys
+asked = []
+read = importlib.metadata.entry_points
+def spy(**params):
+    asked.append(params.get("group"))
+    return read(**params)
+importlib.metadata.entry_points = spy
+sys.argv = ["stagegate", *sys.argv[1:]]
+from gates.cli.main import main
+try:
+    main()
+finally:
+    after = os.environ.get("PYDANTIC_DISABLE_PLUGINS", "unset")
+    print(json.dumps({"asked": asked, "after": after}), file=sys.stderr)
+"""
+
+
+def _plugin_lookups(ws: Path, *args: str, **env: str) -> dict[str, object]:
+    environ = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    result = subprocess.run(
+        [sys.executable, "-c", PLUGIN_PROBE, "--workspace", str(ws), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environ, **env},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found: dict[str, object] = json.loads(result.stderr.strip().splitlines()[-1])
+    return found
+
+
+@pytest.mark.parametrize("args", [("status",), ("audit", "verify"), ("audit", "log", "alpha")])
+def test_a_quick_command_does_not_look_for_pydantic_plugins_and_leaves_the_environment_as_it_was(
+    ws: Path, args: tuple[str, ...]
+) -> None:
+    found = _plugin_lookups(ws, *args)
+    assert found == {"asked": [], "after": "unset"}
+
+
+def test_a_users_own_pydantic_plugin_setting_is_kept(ws: Path) -> None:
+    # An empty value turns no plugin off: pydantic looks for them, as the user asked.
+    found = _plugin_lookups(ws, "status", PYDANTIC_DISABLE_PLUGINS="")
+    assert found == {"asked": ["pydantic"], "after": ""}
+
+
+def test_commands_through_the_typer_app_keep_pydantic_plugins(ws: Path) -> None:
+    found = _plugin_lookups(ws, "status", "--at", "2026-02-01")
+    assert found["asked"] == ["pydantic"]
 
 
 def _registered_commands() -> set[str]:
