@@ -169,9 +169,10 @@ def test_read_only_tables_load_neither_the_emoji_names_nor_the_key_file_parsers(
 
 
 #: Runs a command line in this process and says, on stderr, which entry-point groups were
-#: read (pydantic reads ``pydantic`` for its plugins) and what the plugin switch is after.
+#: read (pydantic reads ``pydantic`` for its plugins), what the plugin switch is after, and
+#: whether the garbage collector is on again.
 PLUGIN_PROBE = """
-import importlib.metadata, json, os, sys
+import gc, importlib.metadata, json, os, sys
 asked = []
 read = importlib.metadata.entry_points
 def spy(**params):
@@ -184,7 +185,7 @@ try:
     main()
 finally:
     after = os.environ.get("PYDANTIC_DISABLE_PLUGINS", "unset")
-    print(json.dumps({"asked": asked, "after": after}), file=sys.stderr)
+    print(json.dumps({"asked": asked, "after": after, "gc": gc.isenabled()}), file=sys.stderr)
 """
 
 
@@ -202,18 +203,21 @@ def _plugin_lookups(ws: Path, *args: str, **env: str) -> dict[str, object]:
     return found
 
 
-@pytest.mark.parametrize("args", [("status",), ("audit", "verify"), ("audit", "log", "alpha")])
-def test_a_quick_command_does_not_look_for_pydantic_plugins_and_leaves_the_environment_as_it_was(
+@pytest.mark.parametrize(
+    "args",
+    [("status",), ("status", "--json"), ("audit", "verify"), ("audit", "log", "alpha", "--json")],
+)
+def test_a_quick_command_does_not_look_for_pydantic_plugins_and_leaves_the_process_as_it_was(
     ws: Path, args: tuple[str, ...]
 ) -> None:
     found = _plugin_lookups(ws, *args)
-    assert found == {"asked": [], "after": "unset"}
+    assert found == {"asked": [], "after": "unset", "gc": True}
 
 
 def test_a_users_own_pydantic_plugin_setting_is_kept(ws: Path) -> None:
     # An empty value turns no plugin off: pydantic looks for them, as the user asked.
     found = _plugin_lookups(ws, "status", PYDANTIC_DISABLE_PLUGINS="")
-    assert found == {"asked": ["pydantic"], "after": ""}
+    assert found == {"asked": ["pydantic"], "after": "", "gc": True}
 
 
 def test_commands_through_the_typer_app_keep_pydantic_plugins(ws: Path) -> None:
