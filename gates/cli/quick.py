@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gates.cli.context import CliState
+from gates.report.gc_pause import collector_paused
 
 #: Runs a command for the chosen workspace and gives its exit code.
 QuickCommand = Callable[[], int]
@@ -89,21 +90,18 @@ def load_with_collector_paused(modules: Iterable[str]) -> None:
     Loading a command's modules (pydantic building its models, Rich, PyYAML) allocates
     tens of thousands of objects that live as long as the process, and the collector
     scanned them again and again while they loaded: about a tenth of a quick command's
-    start-up. They load with it paused, then are frozen (``gc.freeze``: left out of every
-    later collection), and the command runs with the collector on as usual, so a long
-    ``audit verify`` is collected as before.
+    start-up. They load with it paused (``gates.report.gc_pause``), then are frozen
+    (``gc.freeze``: left out of every later collection), and the command runs with the
+    collector on as usual, so a long ``audit verify`` is collected as before.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for name in modules:
-            # Not importlib.import_module: ``python -X importtime`` lists only the
-            # imports made through ``__import__``.
-            __import__(name)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+    with collector_paused():
+        try:
+            for name in modules:
+                # Not importlib.import_module: ``python -X importtime`` lists only the
+                # imports made through ``__import__``.
+                __import__(name)
+        finally:
+            gc.freeze()  # before the collector is back on, which would scan them once more
 
 
 def _run_quick(form: _Form, state: CliState, usecase: str | None, json_out: bool) -> int:
