@@ -230,7 +230,7 @@ def bundle_trust(bundle: Bundle) -> TrustStore:
                 "bundle", [f"keys.{k.name}: keyid {k.keyid[:12]}… does not match its PEM"]
             )
         signers[k.keyid] = TrustedSigner(
-            k.name, frozenset(k.roles), k.revoked, PublicKey(k.keyid, key)
+            k.name, frozenset(k.roles), k.revoked, PublicKey(k.keyid, key.public_bytes_raw())
         )
     return TrustStore(signers)
 

@@ -111,7 +111,7 @@ def remembering(trust: TrustStore) -> TrustStore:
     return replace(
         trust,
         by_keyid={
-            keyid: replace(signer, public=RememberingKey(signer.public.keyid, signer.public.key))
+            keyid: replace(signer, public=RememberingKey(signer.public.keyid, signer.public.raw))
             for keyid, signer in trust.by_keyid.items()
         },
     )

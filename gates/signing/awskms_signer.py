@@ -151,8 +151,6 @@ def public_key_of(uri: KmsKeyUri, answer: dict[str, Any]) -> PublicKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-    from gates.signing.keys import key_id
-
     spec = answer.get("KeySpec")
     if spec != KEY_SPEC:
         raise uri.error("key", f"key spec is {spec}, expected {KEY_SPEC} (an Ed25519 key)")
@@ -166,4 +164,4 @@ def public_key_of(uri: KmsKeyUri, answer: dict[str, Any]) -> PublicKey:
         raise uri.error("key", "AWS KMS returned no readable public key") from e
     if not isinstance(key, Ed25519PublicKey):
         raise uri.error("key", f"the public key is {type(key).__name__}, not Ed25519")
-    return PublicKey(keyid=key_id(key), key=key)
+    return PublicKey.of(key)

@@ -8,7 +8,10 @@ or signer holds the key.
 good share of a read-only command's start-up, and every trusted key is loaded on each
 run; so a public key file written as ``keys generate`` writes it (one PEM block around
 the fixed 44-byte Ed25519 SubjectPublicKeyInfo) is read here, and only other forms load
-that package (``_plain_ed25519_pem``).
+that package (``_plain_ed25519_pem``). And a ``PublicKey`` holds the key's raw bytes,
+making ``cryptography``'s key object only when it is first used: a ``status`` whose
+entries' signatures were all verified before (``gates.ledger.verified_heads``) never
+loads ``cryptography`` at all.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Literal
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Literal
 
 from gates.errors import SigningError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 #: How a public key file is written: PEM (SubjectPublicKeyInfo) or one OpenSSH line.
 PublicKeyFormat = Literal["pem", "openssh"]
@@ -42,11 +49,16 @@ _PLAIN_PEM = re.compile(
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
-    return hashlib.sha256(public_key.public_bytes_raw()).hexdigest()
+    return raw_key_id(public_key.public_bytes_raw())
 
 
-def _plain_ed25519_pem(data: bytes) -> Ed25519PublicKey | None:
-    """The key of a plain Ed25519 PEM public key file, or None for any other bytes.
+def raw_key_id(raw: bytes) -> str:
+    """The key id of the raw 32-byte public key ``raw``."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _plain_ed25519_pem(data: bytes) -> bytes | None:
+    """The raw key of a plain Ed25519 PEM public key file, or None for any other bytes.
 
     None is no verdict: the caller parses those bytes with ``cryptography``, which
     accepts every file this accepts, with the same key, and decides on all others."""
@@ -59,17 +71,33 @@ def _plain_ed25519_pem(data: bytes) -> Ed25519PublicKey | None:
         return None
     if len(der) != len(_ED25519_SPKI_PREFIX) + 32 or not der.startswith(_ED25519_SPKI_PREFIX):
         return None
-    return Ed25519PublicKey.from_public_bytes(der[len(_ED25519_SPKI_PREFIX) :])
+    return der[len(_ED25519_SPKI_PREFIX) :]
 
 
 @dataclass(frozen=True)
 class PublicKey:
-    """A verification key with its id; ``verify`` returns a bool instead of raising."""
+    """A verification key with its id; ``verify`` returns a bool instead of raising.
+
+    ``raw`` is the 32-byte Ed25519 public key (``PublicKey.of`` makes one from a key
+    object); ``key``, ``cryptography``'s object for it, is made on first use."""
 
     keyid: str
-    key: Ed25519PublicKey
+    raw: bytes
+
+    @classmethod
+    def of(cls, key: Ed25519PublicKey) -> PublicKey:
+        raw = key.public_bytes_raw()
+        return cls(keyid=raw_key_id(raw), raw=raw)
+
+    @cached_property
+    def key(self) -> Ed25519PublicKey:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        return Ed25519PublicKey.from_public_bytes(self.raw)
 
     def verify(self, signature: bytes, message: bytes) -> bool:
+        from cryptography.exceptions import InvalidSignature
+
         try:
             self.key.verify(signature, message)
         except InvalidSignature:
@@ -86,13 +114,15 @@ class PublicKey:
 
 def public_key_from_raw(raw: bytes, where: str) -> PublicKey:
     """The key whose raw 32 bytes a token, KMS or agent handed us."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         key = Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as e:
         raise SigningError(
             f"{where}: expected a 32-byte Ed25519 public key, got {len(raw)} bytes"
         ) from e
-    return PublicKey(keyid=key_id(key), key=key)
+    return PublicKey.of(key)
 
 
 def parse_public_key(data: bytes, where: str) -> tuple[PublicKey, PublicKeyFormat]:
@@ -101,9 +131,10 @@ def parse_public_key(data: bytes, where: str) -> tuple[PublicKey, PublicKeyForma
     fmt: PublicKeyFormat = "openssh" if data.lstrip().startswith(b"ssh-") else "pem"
     plain = _plain_ed25519_pem(data) if fmt == "pem" else None
     if plain is not None:
-        return PublicKey(keyid=key_id(plain), key=plain), fmt
+        return PublicKey(keyid=raw_key_id(plain), raw=plain), fmt
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     key: object
     try:
@@ -119,7 +150,7 @@ def parse_public_key(data: bytes, where: str) -> tuple[PublicKey, PublicKeyForma
         raise SigningError(
             f"{where}: expected an Ed25519 public key, found {found or type(key).__name__}"
         )
-    return PublicKey(keyid=key_id(key), key=key), fmt
+    return PublicKey.of(key), fmt
 
 
 def load_public_key_file(path: Path) -> tuple[PublicKey, PublicKeyFormat]:
@@ -141,6 +172,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     except OSError as e:
         raise SigningError(f"{path}: cannot read signing key ({e.strerror})") from e
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     try:
         key = serialization.load_pem_private_key(data, password=None)
@@ -160,6 +192,7 @@ def generate_keypair(private_path: Path, public_path: Path | None = None) -> Pub
     private_path.parent.mkdir(parents=True, exist_ok=True)
     public_path.parent.mkdir(parents=True, exist_ok=True)
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
@@ -168,6 +201,6 @@ def generate_keypair(private_path: Path, public_path: Path | None = None) -> Pub
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
-    public = PublicKey(keyid=key_id(key.public_key()), key=key.public_key())
+    public = PublicKey.of(key.public_key())
     public_path.write_bytes(public.pem())
     return public

@@ -13,12 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING, Protocol
 
 from gates.errors import SigningError
 from gates.signing.keys import PublicKey, key_id, load_private_key
+
+if TYPE_CHECKING:  # cryptography loads when a key is, not when verifying needs no signer
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 class Signer(Protocol):
@@ -38,7 +39,7 @@ class Ed25519Signer:
 
     @property
     def public(self) -> PublicKey:
-        return PublicKey(self.keyid, self.private_key.public_key())
+        return PublicKey(self.keyid, self.private_key.public_key().public_bytes_raw())
 
     def sign(self, message: bytes) -> bytes:
         return self.private_key.sign(message)

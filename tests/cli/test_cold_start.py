@@ -168,6 +168,17 @@ def test_read_only_tables_load_neither_the_emoji_names_nor_the_key_file_parsers(
     assert "cryptography.hazmat.primitives.serialization" not in modules
 
 
+def test_status_with_every_signature_verified_before_loads_no_cryptography(ws: Path) -> None:
+    """The first run verifies the signatures and keeps the heads it verified
+    (``gates.ledger.verified_heads``); the next has no signature to check, so the
+    trusted keys stay raw bytes and ``cryptography`` is never imported."""
+    imported_by(ws, "status", "--json")
+    for args in (("status",), ("status", "--json")):
+        modules = imported_by(ws, *args)
+        assert "gates.workspace.session" in modules  # the command did run
+        assert not {m for m in modules if m.split(".")[0] == "cryptography"}
+
+
 #: Runs a command line in this process and says, on stderr, which entry-point groups were
 #: read (pydantic reads ``pydantic`` for its plugins), what the plugin switch is after, and
 #: whether the garbage collector is on again.

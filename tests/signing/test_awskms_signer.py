@@ -101,7 +101,7 @@ def test_entries_over_the_kms_raw_message_limit_are_refused_before_any_request()
     key = Ed25519PrivateKey.generate()
     signer = AwsKmsSigner(
         parse_awskms_uri(f"awskms:{KEY_ARN}"),
-        PublicKey(key_id(key.public_key()), key.public_key()),
+        PublicKey.of(key.public_key()),
         client=None,
     )
     with pytest.raises(

@@ -33,7 +33,7 @@ from gates.ledger.time_evidence import SIMULATED_NOTE
 from gates.ledger.verify import VerificationReport, verify_ledger
 from gates.policy.effective import criteria_digest
 from gates.recheck.run import RecheckOutcome, recheck_usecase
-from gates.signing.keys import PublicKey, generate_keypair, key_id
+from gates.signing.keys import PublicKey, generate_keypair
 from gates.signing.signers import Signer, load_signer
 from gates.stages import Stage, next_stage
 from gates.workspace.session import Session
@@ -73,7 +73,7 @@ def write_keys(folder: Path, names: tuple[str, ...] = KEYS, *, seed: int | None 
                 serialization.NoEncryption(),
             )
         )
-        public = PublicKey(keyid=key_id(key.public_key()), key=key.public_key())
+        public = PublicKey.of(key.public_key())
         (folder / f"{name}.pub").write_bytes(public.pem())
 
 
