@@ -20,7 +20,7 @@ def test_a_remembering_key_checks_once_and_never_turns_a_bad_signature_good(
 ) -> None:
     public = generate_keypair(tmp_path / "k.pem")
     signer = load_signer("file:k.pem", tmp_path)
-    key = RememberingKey(public.keyid, public.key)
+    key = RememberingKey(public.keyid, public.raw)
     good = signer.sign(b"message")
     bad = bytes([good[0] ^ 1]) + good[1:]
     for _ in range(3):
