@@ -11,6 +11,7 @@ entries hold the rest.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,19 +73,62 @@ def table_row(o: RecheckOutcome) -> dict[str, Any]:
     }
 
 
+class NightSummary(dict[str, Any]):
+    """The night's summary (counts, healthFailed, outcomes): a dict whose repr is one line.
+
+    The summary is the nightly flow's result, and a result gets formatted: Prefect's
+    ``State.__repr__`` includes its data's repr, and Python 3.11's ``asyncio.run`` formats
+    its main task's repr (and so the flow's state) twice as it restores the SIGINT
+    handler. The full repr of ten thousand outcomes was a string of megabytes built at
+    the end of every night, the peak of its memory; the data itself is unchanged.
+    """
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {v}" for v, n in sorted(self.get("counts", {}).items()))
+        return f"NightSummary({len(self.get('outcomes', ()))} use case(s): {counts or 'none'})"
+
+
+@dataclass
+class NightTable:
+    """The night's table as JSON text, each row encoded when its use case is counted.
+
+    A row held as its JSON text is a third of the same row as a dict, and the table is
+    published from that text as it is (``text``, the same as ``json.dumps`` of the rows)
+    instead of being validated, copied and encoded again at the end of the night, when a
+    night of ten thousand use cases would hold several copies of it at once.
+    """
+
+    encoded: list[str] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.encoded.append(json.dumps(row))
+
+    def __len__(self) -> int:
+        return len(self.encoded)
+
+    def text(self) -> str:
+        """The rows as one JSON array, as ``json.dumps(rows)`` writes it."""
+        return "[" + ", ".join(self.encoded) + "]"
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows decoded again (for a reader that wants them as data)."""
+        return [json.loads(row) for row in self.encoded]
+
+
 @dataclass
 class NightTally:
     """What a night keeps of its outcomes, folded in as each batch ends.
 
     A use case's ``RecheckOutcome`` is let go once it is counted: the summary keeps its
-    JSON line and the table its row, nothing else, so a night of thousands holds two
-    small records per use case and never a batch's checks longer than the batch.
+    JSON line and the table its row (as JSON text), nothing else, so a night of
+    thousands holds two small records per use case and never a batch's checks longer
+    than the batch.
     """
 
     counts: dict[str, int] = field(default_factory=dict)
     health_failed: list[str] = field(default_factory=list)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    table: NightTable = field(default_factory=NightTable)
 
     def add(self, outcomes: Iterable[RecheckOutcome]) -> None:
         for o in outcomes:
@@ -92,15 +136,15 @@ class NightTally:
             if o.health_failed:
                 self.health_failed.append(o.usecase)
             self.outcomes.append(o.to_json())
-            self.rows.append(table_row(o))
+            self.table.add(table_row(o))
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> NightSummary:
         """Counts per verdict, the production use cases whose health failed, every outcome."""
-        return {
-            "counts": self.counts,
-            "healthFailed": sorted(self.health_failed),
-            "outcomes": self.outcomes,
-        }
+        return NightSummary(
+            counts=self.counts,
+            healthFailed=sorted(self.health_failed),
+            outcomes=self.outcomes,
+        )
 
 
 def night_table(outcomes: list[RecheckOutcome]) -> list[dict[str, Any]]:
@@ -108,7 +152,7 @@ def night_table(outcomes: list[RecheckOutcome]) -> list[dict[str, Any]]:
     return [table_row(o) for o in outcomes]
 
 
-def night_summary(outcomes: list[RecheckOutcome]) -> dict[str, Any]:
+def night_summary(outcomes: list[RecheckOutcome]) -> NightSummary:
     """Counts per verdict, the production use cases whose health failed, every outcome."""
     tally = NightTally()
     tally.add(outcomes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,10 @@ def test_night_fails_when_production_health_fails_and_publishes_a_table(
     artifact = asyncio.run(latest_table())
     assert artifact.type == "table"
     assert "svc" in str(artifact.data) and "health:availability fail" in str(artifact.data)
+    rows = {row["use case"]: row for row in json.loads(artifact.data)}  # a table's JSON rows
+    assert set(rows) == {"svc", "bot", "gone"}
+    assert list(rows["svc"]) == ["use case", "stage", "verdict", "problems", "entry", "alert"]
+    assert rows["svc"]["verdict"] == "fail" and rows["bot"]["entry"] != "—"
 
 
 def test_night_runs_on_a_local_dask_cluster(
@@ -137,6 +142,18 @@ def test_night_in_one_batch_signs_one_entry_per_use_case(night: tuple[World, str
     assert set(outcomes) == {"bot", "gone", "svc"}
     assert outcomes["bot"]["verdict"] == "fail" and outcomes["svc"]["verdict"] == "ok"
     assert outcomes["bot"]["entry"] != outcomes["svc"]["entry"]
+
+
+def test_the_night_s_final_state_formats_without_every_outcome(night: tuple[World, str]) -> None:
+    """Prefect's state repr shows its result's, and asyncio.run formats it as it ends: the
+    summary of a night of thousands must not be written out in full each time."""
+    world, at = night
+    state = run_night(world, at)
+    summary = state.result()
+    assert len(summary["outcomes"]) == 3
+    shown = repr(state)
+    assert "NightSummary(3 use case(s): " in shown
+    assert "useCase" not in shown and "chains/" not in shown
 
 
 def test_night_summary_keeps_only_the_checks_that_did_not_pass(night: tuple[World, str]) -> None:

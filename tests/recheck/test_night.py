@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import weakref
 from typing import Any
 
@@ -124,6 +125,23 @@ def test_a_night_tally_keeps_each_use_case_s_line_and_row_but_not_its_outcome() 
     del first, second, late
     gc.collect()
 
-    assert tally.summary() == expected_summary and tally.rows == expected_table
+    assert tally.summary() == expected_summary and tally.table.rows() == expected_table
+    assert tally.table.text() == json.dumps(expected_table)  # as the artifact was written
     assert tally.counts == {"fail": 1, "skipped": 1, "ok": 1}
     assert [ref() for ref in kept] == [None] * 4
+
+
+def test_a_night_summary_s_repr_is_one_line_however_many_use_cases() -> None:
+    """The summary is a dict as before; only its repr (formatted by Prefect and asyncio as a
+    night ends) stays one short line instead of every outcome."""
+    outcomes = [
+        RecheckOutcome(f"uc-{i}", "poc", "ok", (), f"chains/uc-{i}/2", 2) for i in range(500)
+    ]
+    summary = night_summary(outcomes)
+    assert summary == {
+        "counts": {"ok": 500},
+        "healthFailed": [],
+        "outcomes": [o.to_json() for o in outcomes],
+    }
+    assert json.loads(json.dumps(summary))["counts"] == {"ok": 500}
+    assert repr(summary) == "NightSummary(500 use case(s): 500 ok)"
