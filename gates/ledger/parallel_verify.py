@@ -10,6 +10,8 @@ handed in by ``verify_ledger``, so this module sits below it, and sent to worker
 name) and sends back each chain's size, stage, head and violations, with what it counted
 for the time notes. Results are taken in the order the chunks were sent, with a bounded number in
 flight: the report is the serial one, and memory stays flat however long the ledger.
+``replay_listed`` sends chains as the listing reaches them (``gates.ledger.listing``), so
+workers start while the rest is listed; the coordinator puts them back in name order.
 
 Processes, not threads: Ed25519 verification, JSON and pydantic parsing hold the GIL, so
 two threads verify no faster than one (``python -m bench verify`` prints both floors).
