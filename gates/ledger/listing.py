@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gates.errors import ListingBrokeOff
+from gates.ledger.chain import LedgerIndex
 from gates.ledger.entry import CHAINS_PREFIX, parse_entry_key
-from gates.ledger.packs import md5_of_etag
+from gates.ledger.packs import PackIndex, md5_of_etag
 from gates.ledger.timestamps import parse_token_key
 from gates.store.interface import ObjectInfo, ObjectStore
 
-__all__ = ["ChainListing", "ListedChain", "listed_pages"]
+__all__ = ["ChainListing", "ListedChain", "index_of", "listed_pages"]
 
 
 def listed_pages(store: ObjectStore, prefix: str) -> Iterator[list[ObjectInfo]]:
@@ -100,3 +101,17 @@ def _sorted(chain: ListedChain) -> ListedChain:
     # Key order is sequence order only for sequences written with 12 digits.
     chain.keyed.sort()
     return chain
+
+
+def index_of(
+    chains: list[ListedChain], packs: dict[str, list[tuple[int, int, str]]]
+) -> LedgerIndex:
+    """The index ``Ledger.index`` would make of these chains and ``packs``: reading
+    through packs only where the listing had checksums."""
+    checksums = {key: listed for chain in chains for key, listed in chain.checksums.items()}
+    return LedgerIndex(
+        {chain.usecase: chain.keyed for chain in chains if chain.keyed},
+        tokens={chain.usecase: chain.tokens for chain in chains if chain.tokens},
+        received={key: at for chain in chains for key, at in chain.received.items()},
+        packs=PackIndex(checksums, packs) if checksums else PackIndex(),
+    )

@@ -41,7 +41,7 @@ from gates.errors import StagegateError
 from gates.ledger.chain import Ledger, LedgerIndex
 from gates.ledger.checkpoint import CheckpointHistory, HeadClaim
 from gates.ledger.entry import Violation
-from gates.ledger.listing import ListedChain
+from gates.ledger.listing import ListedChain, index_of
 from gates.ledger.packs import PackIndex
 from gates.ledger.parallelism import DASK_NEED, Parallelism
 from gates.ledger.replay import ChainState
@@ -160,27 +160,17 @@ def replay_listed(
 ) -> Iterator[tuple[ChainState, list[Violation]]]:
     """``replay_in_parallel`` of the chains of a listing (``gates.ledger.listing``) as it
     hands them on: the first chunks go out while the rest is listed. Chains come back in
-    the listing's order. ``packs``: the store's packs per chain (``listed_packs``).
-
-    The listing is read until it holds ``parallel.min_entries``: a ledger that ends
-    before is verified here, serially, as is one a worker could not re-open.
+    the listing's order. ``packs``: the store's packs per chain (``listed_packs``). The
+    caller has judged the ledger large enough for workers; one in a store a worker could
+    not re-open is verified here, serially, once listed.
     """
     job = _Job.of(replay, ledger, times)
-    chains = iter(listing)
-    gathered: list[ListedChain] = []
-    seen = 0
-    while job is None or parallel.in_this_process(seen):
-        chain = next(chains, None)
-        if chain is None:
-            yield from replay(ledger, _index_of(gathered, packs), history, times)
-            return
-        gathered.append(chain)
-        seen += len(chain.keyed)
+    if job is None:
+        yield from replay(ledger, index_of(list(listing), packs), history, times)
+        return
     yield from _spread(
         job,
-        lambda workers: _chunks(
-            itertools.chain(gathered, chains), history, packs, _growing_sizes(parallel)
-        ),
+        lambda workers: _chunks(iter(listing), history, packs, _growing_sizes(parallel)),
         times,
         parallel,
         started,
@@ -231,18 +221,6 @@ def _growing_sizes(parallel: Parallelism) -> Iterator[int]:
         yield size
         size *= 2
     yield from itertools.repeat(parallel.chunk_entries)
-
-
-def _index_of(
-    chains: list[ListedChain], packs: dict[str, list[tuple[int, int, str]]]
-) -> LedgerIndex:
-    checksums = {key: listed for chain in chains for key, listed in chain.checksums.items()}
-    return LedgerIndex(
-        {chain.usecase: chain.keyed for chain in chains if chain.keyed},
-        tokens={chain.usecase: chain.tokens for chain in chains if chain.tokens},
-        received={key: at for chain in chains for key, at in chain.received.items()},
-        packs=PackIndex(checksums, packs) if checksums else PackIndex(),
-    )
 
 
 # -- what travels to a worker and back -----------------------------------------------

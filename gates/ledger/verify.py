@@ -12,6 +12,7 @@ wrong.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from gates.ledger.checkpoint import (
     read_checkpoints,
 )
 from gates.ledger.entry import CHAINS_PREFIX, Entry, Violation, open_entry
-from gates.ledger.listing import ChainListing
+from gates.ledger.listing import ChainListing, ListedChain, index_of
 from gates.ledger.packs import listed_packs, read_objects
 from gates.ledger.replay import ChainState, apply_entry, evolve
 from gates.ledger.time_evidence import SIMULATED_NOTE, TimeEvidence
@@ -287,15 +288,33 @@ def _replay_as_listed(
     store_clock: bool,
     packs: bool,
 ) -> tuple[list[tuple[ChainState, list[Violation]]], list[str], int]:
-    """Every chain replayed on workers as the listing reaches it (``replay_listed``), in
-    the order ``Ledger.index`` gives; the stray keys; the timestamp tokens listed."""
-    from gates.ledger.parallel_verify import replay_listed
-
+    """Every chain replayed, in the order ``Ledger.index`` gives; the stray keys; the
+    timestamp tokens listed. The listing is read until it holds enough entries for
+    workers (``Parallelism.in_this_process``), which then get each chain as the listing
+    reaches it (``replay_listed``); a ledger that ends before is replayed here."""
     listing = ChainListing(ledger.store, received=store_clock, checksums=packs)
     pack_runs = listed_packs(ledger.store) if packs else {}
-    replayed = replay_listed(
-        replay_chains, ledger, listing, pack_runs, history, times, parallel, started
-    )
+    chains = iter(listing)
+    gathered: list[ListedChain] = []
+    entries = 0
+    while parallel.in_this_process(entries):
+        chain = next(chains, None)
+        if chain is None:
+            # Too small for workers: without loading the worker side.
+            index = index_of(gathered, pack_runs)
+            replayed = list(replay_chains(ledger, index, history, times))
+            break
+        gathered.append(chain)
+        entries += len(chain.keyed)
+    else:
+        from gates.ledger.parallel_verify import replay_listed
+
+        listed = itertools.chain(gathered, chains)
+        replayed = list(
+            replay_listed(
+                replay_chains, ledger, listed, pack_runs, history, times, parallel, started
+            )
+        )
     return sorted(replayed, key=lambda chain: chain[0].usecase), listing.stray, listing.tokens
 
 
