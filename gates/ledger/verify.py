@@ -288,7 +288,8 @@ def _replay_as_listed(
     store_clock: bool,
     packs: bool,
 ) -> tuple[list[tuple[ChainState, list[Violation]]], list[str], int]:
-    """Every chain replayed, in the order ``Ledger.index`` gives; the stray keys; the
+    """Every chain replayed and the stray keys, in the order ``Ledger.index`` gives
+    (a store's listing need not be by key: SeaweedFS's is folder by folder); the
     timestamp tokens listed. The listing is read until it holds enough entries for
     workers (``Parallelism.in_this_process``), which then get each chain as the listing
     reaches it (``replay_listed``); a ledger that ends before is replayed here."""
@@ -315,7 +316,8 @@ def _replay_as_listed(
                 replay_chains, ledger, listed, pack_runs, history, times, parallel, started
             )
         )
-    return sorted(replayed, key=lambda chain: chain[0].usecase), listing.stray, listing.tokens
+    by_name = sorted(replayed, key=lambda chain: chain[0].usecase)
+    return by_name, sorted(listing.stray), listing.tokens
 
 
 def _history(

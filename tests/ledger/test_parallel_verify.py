@@ -142,7 +142,8 @@ def test_chains_listed_out_of_name_order_come_back_in_the_serial_order(
 ) -> None:
     """Workers get chains as the listing reaches them: ``chains/churn-v2/`` before
     ``chains/churn/`` in a folder (by key), after it in SeaweedFS (folder by folder).
-    Either way the report lists chains and violations by name, as the serial one does."""
+    Either way the report lists chains and violations by name, and stray keys by key,
+    as the serial one does."""
     world = ledger_world(tmp_path / "ws")
     if where == "s3":
         world.use_store(f"s3://{request.getfixturevalue('s3_bucket')}/ledger")
@@ -154,10 +155,16 @@ def test_chains_listed_out_of_name_order_come_back_in_the_serial_order(
         world.approve(usecase, "budget_owner", 2)
     flip_payload_bit(world.session, entry_key("churn", 1))
     flip_payload_bit(world.session, entry_key("churn-v2", 2))
+    for stray in ("chains/churn/readme", "chains/churn-v2/readme"):
+        world.session.store.put_new(stray, b"not an entry")
     ledger = world.session.ledger
     serial = verify_ledger(ledger)
     assert [c.usecase for c in serial.chains] == ["alpha", "churn", "churn-v2"]
-    assert [v.usecase for v in serial.violations] == ["churn", "churn", "churn-v2"]
+    assert [(v.usecase, v.rule) for v in serial.violations][:2] == [
+        ("churn-v2", "stray-object"),  # by key: "chains/churn-v2/" < "chains/churn/"
+        ("churn", "stray-object"),
+    ]
+    assert [v.usecase for v in serial.violations[2:]] == ["churn", "churn", "churn-v2"]
     parallel = verify_ledger(
         ledger, parallel=Parallelism(workers=2, chunk_entries=1, min_entries=0)
     )
