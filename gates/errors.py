@@ -50,6 +50,11 @@ class StoreError(StagegateError):
     """The artifact store could not be reached or answered unexpectedly."""
 
 
+class ListingBrokeOff(StoreError):
+    """A listing read a page at a time could not be used as it came (it broke off
+    part-way, or did not keep a folder's objects together): list the whole prefix again."""
+
+
 class EntryExistsError(StoreError):
     """A create-only write lost the race: the key already exists."""
 

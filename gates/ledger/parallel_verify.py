@@ -10,6 +10,8 @@ handed in by ``verify_ledger``, so this module sits below it, and sent to worker
 name) and sends back each chain's size, stage, head and violations, with what it counted
 for the time notes. Results are taken in the order the chunks were sent, with a bounded number in
 flight: the report is the serial one, and memory stays flat however long the ledger.
+``replay_listed`` sends chains as the listing reaches them (``gates.ledger.listing``), so
+workers start while the rest is listed; the coordinator puts them back in name order.
 
 Processes, not threads: Ed25519 verification, JSON and pydantic parsing hold the GIL, so
 two threads verify no faster than one (``python -m bench verify`` prints both floors).
@@ -17,6 +19,7 @@ two threads verify no faster than one (``python -m bench verify`` prints both fl
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import multiprocessing
@@ -25,7 +28,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +41,7 @@ from gates.errors import StagegateError
 from gates.ledger.chain import Ledger, LedgerIndex
 from gates.ledger.checkpoint import CheckpointHistory, HeadClaim
 from gates.ledger.entry import Violation
+from gates.ledger.listing import ListedChain, index_of
 from gates.ledger.packs import PackIndex
 from gates.ledger.parallelism import DASK_NEED, Parallelism
 from gates.ledger.replay import ChainState
@@ -52,7 +56,14 @@ from gates.store.local import LocalStore
 if TYPE_CHECKING:  # X.509 loads only where a TSA is configured
     from gates.tsa.chain import TsaChain
 
-__all__ = ["Parallelism", "WorkerError", "Workers", "replay_in_parallel", "workers_started"]
+__all__ = [
+    "Parallelism",
+    "WorkerError",
+    "Workers",
+    "replay_in_parallel",
+    "replay_listed",
+    "workers_started",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +72,8 @@ log = logging.getLogger(__name__)
 IN_FLIGHT_PER_WORKER = 2
 #: Looks at the thread count (2 ms apart) before concluding other threads run.
 THREAD_SETTLE_TRIES = 10
+#: The first chunk of a ledger still being listed holds this fraction of a full one.
+FIRST_CHUNK_FRACTION = 4
 #: How long to wait for a Dask scheduler to answer before giving up.
 DASK_CONNECT_SECONDS = 5
 
@@ -124,6 +137,54 @@ def replay_in_parallel(
     if job is None or total == 0 or parallel.in_this_process(total):
         yield from replay(ledger, index, history, times)
         return
+    yield from _spread(
+        job,
+        lambda workers: _chunks(
+            _listed(index), history, index.packs.packs, _even_sizes(parallel, total, workers)
+        ),
+        times,
+        parallel,
+        started,
+    )
+
+
+def replay_listed(
+    replay: ReplayChains,
+    ledger: Ledger,
+    listing: Iterable[ListedChain],
+    packs: dict[str, list[tuple[int, int, str]]],
+    history: CheckpointHistory,
+    times: TimeEvidence,
+    parallel: Parallelism,
+    started: Workers | None = None,
+) -> Iterator[tuple[ChainState, list[Violation]]]:
+    """``replay_in_parallel`` of the chains of a listing (``gates.ledger.listing``) as it
+    hands them on: the first chunks go out while the rest is listed. Chains come back in
+    the listing's order. ``packs``: the store's packs per chain (``listed_packs``). The
+    caller has judged the ledger large enough for workers; one in a store a worker could
+    not re-open is verified here, serially, once listed.
+    """
+    job = _Job.of(replay, ledger, times)
+    if job is None:
+        yield from replay(ledger, index_of(list(listing), packs), history, times)
+        return
+    yield from _spread(
+        job,
+        lambda workers: _chunks(iter(listing), history, packs, _growing_sizes(parallel)),
+        times,
+        parallel,
+        started,
+    )
+
+
+def _spread(
+    job: _Job,
+    chunks: Callable[[int], Iterator[_Chunk]],
+    times: TimeEvidence,
+    parallel: Parallelism,
+    started: Workers | None,
+) -> Iterator[tuple[ChainState, list[Violation]]]:
+    """Each chain of ``chunks(workers)`` replayed by a worker, in the order sent."""
     address = parallel.dask_address
     where = (
         _dask(address)
@@ -133,23 +194,33 @@ def replay_in_parallel(
         else _processes(parallel.workers)
     )
     with where as (submit, workers):
-        # Small ledgers still spread: at least a few chunks per worker.
-        size = max(1, min(parallel.chunk_entries, math.ceil(total / (workers * 4))))
-        chunks = _chunks(index, history, size)
         ran_on: set[str] = set()
-        for result in _in_order(submit, job, chunks, workers * IN_FLIGHT_PER_WORKER):
+        entries = 0
+        for result in _in_order(submit, job, chunks(workers), workers * IN_FLIGHT_PER_WORKER):
             ran_on.add(result.worker)
             times.simulated_entries += result.simulated_entries
             times.compared_with_store += result.compared_with_store
             times.tokens_checked += result.tokens_checked
             for chain in result.chains:
+                entries += chain.size
                 yield chain.state(), chain.violations
-        log.info(
-            "verified %d entries in chunks of about %d on %s",
-            total,
-            size,
-            ", ".join(sorted(ran_on)),
-        )
+        log.info("verified %d entries on %s", entries, ", ".join(sorted(ran_on)))
+
+
+def _even_sizes(parallel: Parallelism, total: int, workers: int) -> Iterator[int]:
+    """Chunks of one size for a ledger of known size: small ledgers still spread, at
+    least a few chunks per worker."""
+    return itertools.repeat(max(1, min(parallel.chunk_entries, math.ceil(total / (workers * 4)))))
+
+
+def _growing_sizes(parallel: Parallelism) -> Iterator[int]:
+    """Chunks for a ledger still being listed: the first small, so that workers start
+    early, doubling up to ``parallel.chunk_entries``."""
+    size = max(1, parallel.chunk_entries // FIRST_CHUNK_FRACTION)
+    while size < parallel.chunk_entries:
+        yield size
+        size *= 2
+    yield from itertools.repeat(parallel.chunk_entries)
 
 
 # -- what travels to a worker and back -----------------------------------------------
@@ -295,45 +366,62 @@ def verify_chunk(job: _Job, chunk: _Chunk) -> _Result:
     )
 
 
-def _chunks(index: LedgerIndex, history: CheckpointHistory, size: int) -> Iterator[_Chunk]:
-    chains: dict[str, list[tuple[int, str]]] = {}
-    entries = 0
+def _listed(index: LedgerIndex) -> Iterator[ListedChain]:
+    """The index's chains as the listing hands them on."""
+    checksums = index.packs.checksums
     for usecase, keyed in index.chains.items():
-        if not keyed:
+        tokens = index.tokens.get(usecase, {})
+        keys = [k for seq, key in keyed for k in (key, *tokens.get(seq, ()))]
+        yield ListedChain(
+            usecase,
+            keyed,
+            tokens,
+            {key: index.received[key] for _, key in keyed if key in index.received},
+            {key: checksums[key] for key in keys if key in checksums},
+        )
+
+
+def _chunks(
+    chains: Iterator[ListedChain],
+    history: CheckpointHistory,
+    packs: dict[str, list[tuple[int, int, str]]],
+    sizes: Iterator[int],
+) -> Iterator[_Chunk]:
+    """Whole chains, gathered until a chunk holds the next of ``sizes`` entries."""
+    gathered: list[ListedChain] = []
+    entries = 0
+    size = next(sizes)
+    for chain in chains:
+        if not chain.keyed:
             continue  # the coordinator reports a chain with no entries
-        chains[usecase] = keyed
-        entries += len(keyed)
+        gathered.append(chain)
+        entries += len(chain.keyed)
         if entries >= size:
-            yield _chunk_of(chains, index, history)
-            chains, entries = {}, 0
-    if chains:
-        yield _chunk_of(chains, index, history)
+            yield _chunk_of(gathered, history, packs)
+            gathered, entries, size = [], 0, next(sizes)
+    if gathered:
+        yield _chunk_of(gathered, history, packs)
 
 
 def _chunk_of(
-    chains: dict[str, list[tuple[int, str]]], index: LedgerIndex, history: CheckpointHistory
+    chains: list[ListedChain],
+    history: CheckpointHistory,
+    packs: dict[str, list[tuple[int, int, str]]],
 ) -> _Chunk:
+    checksums = {key: listed for chain in chains for key, listed in chain.checksums.items()}
     return _Chunk(
-        chains,
-        tokens={uc: index.tokens[uc] for uc in chains if uc in index.tokens},
-        received={
-            key: index.received[key]
-            for keyed in chains.values()
-            for _, key in keyed
-            if key in index.received
+        {chain.usecase: chain.keyed for chain in chains},
+        tokens={chain.usecase: chain.tokens for chain in chains if chain.tokens},
+        received={key: at for chain in chains for key, at in chain.received.items()},
+        claims={
+            c.usecase: history.claims[c.usecase] for c in chains if c.usecase in history.claims
         },
-        claims={uc: history.claims[uc] for uc in chains if uc in history.claims},
-        packs=index.packs.subset(
-            chains,
-            (
-                key
-                for uc, keyed in chains.items()
-                for seq, entry in keyed
-                for key in (entry, *index.tokens.get(uc, {}).get(seq, ()))
-            ),
+        # Only a listing with checksums reads through packs (as ``Ledger.index``).
+        packs=PackIndex(
+            checksums, {c.usecase: packs[c.usecase] for c in chains if c.usecase in packs}
         )
-        if index.packs
-        else index.packs,
+        if checksums
+        else PackIndex(),
     )
 
 

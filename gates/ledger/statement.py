@@ -7,6 +7,7 @@ Schema of the predicate lives in ``gates/schemas/ledger-entry-v1.schema.json``.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Literal
 
@@ -196,8 +197,11 @@ class Statement(WireModel):
     predicate: EntryPredicate
 
 
+@functools.lru_cache(maxsize=1024)
 def usecase_subject(usecase_id: str) -> Subject:
-    """The subject binding an entry to its chain: name and sha256 of the use-case id."""
+    """The subject binding an entry to its chain: name and sha256 of the use-case id.
+    Remembered for the last chains asked about (verification asks once per entry); a
+    frozen model, so one instance serves every caller."""
     import hashlib
 
     return Subject(

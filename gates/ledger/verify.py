@@ -12,12 +12,14 @@ wrong.
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from gates.errors import LedgerError
+from gates.errors import LedgerError, ListingBrokeOff
 from gates.ledger.chain import Ledger, LedgerIndex
 from gates.ledger.checkpoint import (
     CHECKPOINTS,
@@ -28,7 +30,8 @@ from gates.ledger.checkpoint import (
     read_checkpoints,
 )
 from gates.ledger.entry import CHAINS_PREFIX, Entry, Violation, open_entry
-from gates.ledger.packs import read_objects
+from gates.ledger.listing import ChainListing, ListedChain, index_of
+from gates.ledger.packs import listed_packs, read_objects
 from gates.ledger.replay import ChainState, apply_entry, evolve
 from gates.ledger.time_evidence import SIMULATED_NOTE, TimeEvidence
 from gates.ledger.timestamps import token_key
@@ -37,6 +40,8 @@ from gates.ledger.verified_heads import ChainReader
 if TYPE_CHECKING:
     from gates.ledger.parallel_verify import Workers
     from gates.ledger.parallelism import Parallelism
+
+log = logging.getLogger(__name__)
 
 NO_CHECKPOINT_NOTE = (
     "no signed checkpoint: deleting a chain's newest entries cannot be detected; "
@@ -179,74 +184,74 @@ def _verify(
     packs: bool,
     started: Workers | None,
 ) -> VerificationReport:
-    index = ledger.index(
-        usecases[0] if usecases and len(usecases) == 1 else None,
-        received=store_clock,
-        packs=packs,
-    )
     tsa = ledger.timestamping.chain if ledger.timestamping is not None else None
     times = TimeEvidence(ledger.clock, ledger.store.modified_by if store_clock else None, tsa)
-    violations: list[Violation] = []
-    if usecases is None:
-        violations.extend(
-            Violation(key[len(CHAINS_PREFIX) :].split("/")[0] or "?", None, "stray-object",
-                      f"{key} is not a ledger entry key")
-            for key in index.stray
-        )  # fmt: skip
-    else:
-        index = LedgerIndex(
-            {uc: index.chains.get(uc, []) for uc in usecases},
-            tokens={uc: index.tokens[uc] for uc in usecases if uc in index.tokens},
-            received=index.received,
-            packs=index.packs,
-        )
-    if tsa is None:
-        times.tokens_unchecked = sum(
-            len(keys) for per_seq in index.tokens.values() for keys in per_seq.values()
-        )
-
-    history = CheckpointHistory(usecases=set(usecases) if usecases is not None else None)
-    from_store = checkpoints is None
-    stored: dict[int, str] = {}
-    for read in read_checkpoints(ledger) if checkpoints is None else checkpoints:
-        violations.extend(read.violations)
-        if read.checkpoint is not None and read.sequence is not None:
-            stored[read.sequence] = read.checkpoint.digest
-        if read.sound and read.checkpoint is not None:
-            violations.extend(history.add(read.checkpoint))
-    for checkpoint in pinned:
-        if from_store:
-            violations.extend(_pinned_in_store(checkpoint, stored))
-        violations.extend(history.add(checkpoint, in_order=False))
-        if history.latest is None or checkpoint.sequence > history.latest.sequence:
-            history.latest = checkpoint
+    # Checkpoints first: the chains listed after them are at least as long as they say,
+    # and each chain's head claims are at hand when its entries are.
+    history, checkpoint_violations = _history(ledger, usecases, checkpoints, pinned)
 
     chains: list[ChainSummary] = []
     keep_history = states is not None
-    entries = sum(len(keyed) for keyed in index.chains.values())
-    # A page keeps its states, and a small ledger is not worth workers: read in this
-    # process (without loading the worker side).
-    if parallel is None or keep_history or parallel.in_this_process(entries):
-        replayed = replay_chains(ledger, index, history, times, keep_history)
-    else:
-        from gates.ledger.parallel_verify import replay_in_parallel
-
-        replayed = replay_in_parallel(
-            replay_chains, ledger, index, history, times, parallel, started
+    replayed: Iterable[tuple[ChainState, list[Violation]]] | None = None
+    listed: dict[str, list[tuple[int, str]]] = {}
+    if usecases is None and parallel is not None and not keep_history:
+        try:
+            replayed, stray, tokens = _replay_as_listed(
+                ledger, history, times, parallel, started, store_clock, packs
+            )
+        except ListingBrokeOff as e:
+            log.warning("%s: listing the ledger whole instead", e.message)
+            # What the abandoned attempt counted is counted again below.
+            times = TimeEvidence(times.clock, times.store_clock, tsa)
+    if replayed is None:
+        index = ledger.index(
+            usecases[0] if usecases and len(usecases) == 1 else None,
+            received=store_clock,
+            packs=packs,
         )
+        stray = list(index.stray) if usecases is None else []
+        if usecases is not None:
+            index = LedgerIndex(
+                {uc: index.chains.get(uc, []) for uc in usecases},
+                tokens={uc: index.tokens[uc] for uc in usecases if uc in index.tokens},
+                received=index.received,
+                packs=index.packs,
+            )
+        tokens = sum(len(keys) for per_seq in index.tokens.values() for keys in per_seq.values())
+        listed = index.chains
+        entries = sum(len(keyed) for keyed in listed.values())
+        # A page keeps its states, and a small ledger is not worth workers: read in this
+        # process (without loading the worker side).
+        if parallel is None or keep_history or parallel.in_this_process(entries):
+            replayed = replay_chains(ledger, index, history, times, keep_history)
+        else:
+            from gates.ledger.parallel_verify import replay_in_parallel
+
+            replayed = replay_in_parallel(
+                replay_chains, ledger, index, history, times, parallel, started
+            )
+    if tsa is None:
+        times.tokens_unchecked = tokens
+    violations: list[Violation] = [
+        Violation(key[len(CHAINS_PREFIX) :].split("/")[0] or "?", None, "stray-object",
+                  f"{key} is not a ledger entry key")
+        for key in stray
+    ]  # fmt: skip
+    violations.extend(checkpoint_violations)
+    present: set[str] = set()
     for state, problems in replayed:
         if states is not None:
             states[state.usecase] = state
         chains.append(ChainSummary(state.usecase, state.next_sequence,
                                    state.stage.value if state.stage else None, state.head_digest))  # fmt: skip
         violations.extend(problems)
-    for usecase_id, keyed in index.chains.items():
+        present.add(state.usecase)
+    for usecase_id, keyed in listed.items():
         if not keyed:
             chains.append(ChainSummary(usecase_id, 0, None, None))
             violations.append(
                 Violation(usecase_id, None, "chain-missing", "no entries found for this use case")
             )
-    present = {uc for uc, keyed in index.chains.items() if keyed}
     for usecase_id, claims in sorted(history.claims.items()):
         if usecase_id not in present:
             size, claim = max(claims.items())
@@ -272,6 +277,74 @@ def _verify(
         simulated_clock=times.simulated,
         time_evidence=times.to_json(),
     )
+
+
+def _replay_as_listed(
+    ledger: Ledger,
+    history: CheckpointHistory,
+    times: TimeEvidence,
+    parallel: Parallelism,
+    started: Workers | None,
+    store_clock: bool,
+    packs: bool,
+) -> tuple[list[tuple[ChainState, list[Violation]]], list[str], int]:
+    """Every chain replayed and the stray keys, in the order ``Ledger.index`` gives
+    (a store's listing need not be by key: SeaweedFS's is folder by folder); the
+    timestamp tokens listed. The listing is read until it holds enough entries for
+    workers (``Parallelism.in_this_process``), which then get each chain as the listing
+    reaches it (``replay_listed``); a ledger that ends before is replayed here."""
+    listing = ChainListing(ledger.store, received=store_clock, checksums=packs)
+    pack_runs = listed_packs(ledger.store) if packs else {}
+    chains = iter(listing)
+    gathered: list[ListedChain] = []
+    entries = 0
+    while parallel.in_this_process(entries):
+        chain = next(chains, None)
+        if chain is None:
+            # Too small for workers: without loading the worker side.
+            index = index_of(gathered, pack_runs)
+            replayed = list(replay_chains(ledger, index, history, times))
+            break
+        gathered.append(chain)
+        entries += len(chain.keyed)
+    else:
+        from gates.ledger.parallel_verify import replay_listed
+
+        listed = itertools.chain(gathered, chains)
+        replayed = list(
+            replay_listed(
+                replay_chains, ledger, listed, pack_runs, history, times, parallel, started
+            )
+        )
+    by_name = sorted(replayed, key=lambda chain: chain[0].usecase)
+    return by_name, sorted(listing.stray), listing.tokens
+
+
+def _history(
+    ledger: Ledger,
+    usecases: list[str] | None,
+    checkpoints: Iterable[CheckpointRead] | None,
+    pinned: Sequence[Checkpoint],
+) -> tuple[CheckpointHistory, list[Violation]]:
+    """The head claims of every sound checkpoint (the store's, or ``checkpoints``, and the
+    pinned ones), with what is wrong with the checkpoints."""
+    violations: list[Violation] = []
+    history = CheckpointHistory(usecases=set(usecases) if usecases is not None else None)
+    from_store = checkpoints is None
+    stored: dict[int, str] = {}
+    for read in read_checkpoints(ledger) if checkpoints is None else checkpoints:
+        violations.extend(read.violations)
+        if read.checkpoint is not None and read.sequence is not None:
+            stored[read.sequence] = read.checkpoint.digest
+        if read.sound and read.checkpoint is not None:
+            violations.extend(history.add(read.checkpoint))
+    for checkpoint in pinned:
+        if from_store:
+            violations.extend(_pinned_in_store(checkpoint, stored))
+        violations.extend(history.add(checkpoint, in_order=False))
+        if history.latest is None or checkpoint.sequence > history.latest.sequence:
+            history.latest = checkpoint
+    return history, violations
 
 
 def _pinned_in_store(checkpoint: Checkpoint, stored: dict[int, str]) -> list[Violation]:

@@ -27,6 +27,8 @@ from gates.store.interface import ObjectInfo
 
 __all__ = ["TEMP_MARKER", "LocalStore", "validate_key"]
 
+#: Objects in one page of ``list_pages``.
+LIST_PAGE = 1000
 #: Temporary files start with this; such names are never keys and never listed.
 TEMP_MARKER = ".stagegate-tmp-"
 
@@ -177,22 +179,33 @@ class LocalStore:
         return self._path(key).is_file()
 
     def list_keys(self, prefix: str) -> list[str]:
-        return sorted(key for key, _ in self._walk(prefix))
+        return [key for key, _ in self._walk_in_order(prefix)]
 
     def list_objects(self, prefix: str) -> list[ObjectInfo]:
-        listed: list[ObjectInfo] = []
-        for key, path in self._walk(prefix):
+        return [listed for page in self.list_pages(prefix) for listed in page]
+
+    def list_pages(self, prefix: str) -> Iterator[list[ObjectInfo]]:
+        """``list_objects`` a page at a time, walking the folders in key order, so a
+        caller can start on the first objects while the rest are listed."""
+        page: list[ObjectInfo] = []
+        for key, path in self._walk_in_order(prefix):
             try:
                 modified_ns = os.stat(path).st_mtime_ns
             except FileNotFoundError:
                 continue  # removed since it was listed: not there to verify either
             except OSError as e:
                 raise StoreError(f"{self.uri}: cannot read the time of {key!r}: {e}") from e
-            listed.append(ObjectInfo(key, datetime.fromtimestamp(modified_ns / 1e9, UTC)))
-        return sorted(listed)
+            page.append(ObjectInfo(key, datetime.fromtimestamp(modified_ns / 1e9, UTC)))
+            if len(page) >= LIST_PAGE:
+                yield page
+                page = []
+        if page:
+            yield page
 
-    def _walk(self, prefix: str) -> Iterator[tuple[str, str]]:
-        """(key, file path) of every object under ``prefix``, in no particular order."""
+    def _walk_in_order(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """(key, file path) of every object under ``prefix``, in key order: a folder's
+        entries sorted by name, a folder's name followed by the "/" its keys continue
+        with, so that "a-b/x" comes before "a/x" as it does in S3."""
         _validate_prefix(prefix)
         # Walk only the deepest folder the prefix names, then filter by the full prefix,
         # so that 'ledger/uc/0000' lists 'ledger/uc/000000000001.json' like S3 would.
@@ -200,16 +213,25 @@ class LocalStore:
         start = self.root.joinpath(*folder_part.split("/")) if folder_part else self.root
         if not start.is_dir():
             return
-        try:
-            for dirpath, dirnames, filenames in os.walk(start, onerror=_raise):
-                dirnames[:] = [d for d in dirnames if not d.startswith(TEMP_MARKER)]
-                rel = Path(dirpath).relative_to(self.root).as_posix()
-                for name in filenames:
-                    if name.startswith(TEMP_MARKER):
-                        continue
-                    key = name if rel == "." else f"{rel}/{name}"
+
+        def walk(folder: str, rel: str) -> Iterator[tuple[str, str]]:
+            with os.scandir(folder) as listing:
+                # Like os.walk: a link to a folder is not followed, nor listed as a file.
+                named = [
+                    (f"{e.name}/" if e.is_dir() else e.name, e)
+                    for e in listing
+                    if not e.name.startswith(TEMP_MARKER)
+                ]
+            for name, found in sorted(named, key=lambda pair: pair[0]):
+                key = f"{rel}{found.name}"
+                if not name.endswith("/"):
                     if key.startswith(prefix):
-                        yield key, os.path.join(dirpath, name)
+                        yield key, found.path
+                elif not found.is_symlink():
+                    yield from walk(found.path, f"{key}/")
+
+        try:
+            yield from walk(str(start), f"{folder_part}/" if folder_part else "")
         except OSError as e:
             raise StoreError(f"{self.uri}: cannot list {prefix!r}: {e}") from e
 
@@ -217,10 +239,6 @@ class LocalStore:
         # Local reads are fast and the page cache does the read-ahead; threads buy nothing.
         for key in keys:
             yield key, self.get(key)
-
-
-def _raise(error: OSError) -> None:
-    raise error
 
 
 def _fsync_folder(folder: Path) -> None:

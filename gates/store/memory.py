@@ -69,6 +69,10 @@ class MemoryStore:
         with self._lock:
             return [ObjectInfo(k, self._modified[k]) for k in keys if k in self._modified]
 
+    def list_pages(self, prefix: str) -> Iterator[list[ObjectInfo]]:
+        """``list_objects`` as one page: it is at hand at once."""
+        yield self.list_objects(prefix)
+
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         for key in keys:
             yield key, self.get(key)

@@ -28,7 +28,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
-from gates.errors import EntryExistsError, ObjectMissingError, StoreError, WriteOutcomeUnknown
+from gates.errors import (
+    EntryExistsError,
+    ListingBrokeOff,
+    ObjectMissingError,
+    StoreError,
+    WriteOutcomeUnknown,
+)
 from gates.store.interface import ObjectInfo
 from gates.store.local import validate_key
 
@@ -509,6 +515,19 @@ class S3Store:
         return [listed.key for listed in self.list_objects(prefix)]
 
     def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        try:
+            listed = [info for page in self.list_pages(prefix) for info in page]
+        except ListingBrokeOff:
+            base = f"{self.prefix}/" if self.prefix else ""
+            listed = [info for page in self._pages_with_botocore(base, prefix) for info in page]
+        return sorted(listed)
+
+    def list_pages(self, prefix: str) -> Iterator[list[ObjectInfo]]:
+        """``list_objects`` a page at a time, each as the server sends it, in its order
+        (S3's is by key, SeaweedFS's folder by folder): a caller can start on the first
+        objects while the rest are listed. ListingBrokeOff when obstore fails after some
+        pages were handed on: a listing cannot be resumed where a server's order is not
+        the key order."""
         if prefix:
             validate_key(prefix.rstrip("/"))
         base = f"{self.prefix}/" if self.prefix else ""
@@ -517,35 +536,46 @@ class S3Store:
         if reader is not None:
             from gates.store.s3_bulk_read import Failed
 
-            listed = reader.list(full)
-            if not isinstance(listed, Failed):
-                return sorted(
+            handed_on = 0
+            for page in reader.list_pages(full):
+                if isinstance(page, Failed):
+                    if page.answered:
+                        self._stop_bulk_reads(
+                            f"obstore was refused listing {prefix!r} ({page.reason})"
+                        )
+                    else:
+                        log.warning(
+                            "%s: obstore could not list %r, botocore will: %s",
+                            self.uri,
+                            prefix,
+                            page.reason,
+                        )
+                    if handed_on:
+                        raise ListingBrokeOff(
+                            f"{self.uri}: the listing of {prefix!r} broke off after "
+                            f"{handed_on} objects ({page.reason})"
+                        )
+                    break
+                handed_on += len(page)
+                yield [
                     ObjectInfo(key[len(base) :], modified.astimezone(UTC), etag, size)
-                    for key, modified, etag, size in listed
-                )
-            if listed.answered:
-                self._stop_bulk_reads(f"obstore was refused listing {prefix!r} ({listed.reason})")
+                    for key, modified, etag, size in page
+                ]
             else:
-                log.warning(
-                    "%s: obstore could not list %r, botocore will: %s",
-                    self.uri,
-                    prefix,
-                    listed.reason,
-                )
-        return self._list_with_botocore(base, prefix)
+                return
+        yield from self._pages_with_botocore(base, prefix)
 
-    def _list_with_botocore(self, base: str, prefix: str) -> list[ObjectInfo]:
+    def _pages_with_botocore(self, base: str, prefix: str) -> Iterator[list[ObjectInfo]]:
         # LastModified, ETag and Size come with every ListObjectsV2 item: the store's clock
         # and checksums cost nothing.
         from botocore.exceptions import BotoCoreError, ClientError
 
-        listed: list[ObjectInfo] = []
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base + prefix
             )
             for page in pages:
-                listed.extend(
+                yield [
                     ObjectInfo(
                         item["Key"][len(base) :],
                         item["LastModified"].astimezone(UTC),
@@ -553,12 +583,11 @@ class S3Store:
                         item.get("Size"),
                     )
                     for item in page.get("Contents", [])
-                )
+                ]
         except ClientError as e:
             self._fail(e, f"list {prefix!r}")
         except BotoCoreError as e:
             self._fail(e, f"list {prefix!r}")
-        return sorted(listed)
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         remaining = iter(keys)

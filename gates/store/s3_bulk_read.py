@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,12 @@ _AUTH_PREFIX = "AWS4-HMAC-SHA256 Credential="
 CREDENTIALS_TTL = timedelta(minutes=10)
 #: Tries of one GET inside obstore (after a dropped connection, a 5xx, a timeout).
 READ_RETRIES = 2
+#: Objects in one page of a listing (S3's own page size).
+LIST_PAGE = 1000
+
+
+#: Listed objects: (key from the bucket's root, last modified, ETag, size).
+Listed = list[tuple[str, datetime, str | None, int]]
 
 
 @dataclass(frozen=True)
@@ -249,24 +256,34 @@ class BulkReader:
         except Exception as e:  # obstore's GenericError and kin: transport, 5xx, garbled
             return Failed(_first_line(e), answered=False)
 
-    def list(self, prefix: str) -> list[tuple[str, datetime, str | None, int]] | Failed:
+    def list(self, prefix: str) -> Listed | Failed:
         """(key from the bucket's root, last modified, ETag, size) of every object under
         ``prefix``, which must end with "/" (obstore lists folders, not partial names),
         or why not. About a tenth of botocore's CPU: its XML parsing is in Python."""
+        listed: Listed = []
+        for page in self.list_pages(prefix):
+            if isinstance(page, Failed):
+                return page
+            listed.extend(page)
+        return listed
+
+    def list_pages(self, prefix: str) -> Iterator[Listed | Failed]:
+        """``list`` a page at a time, as the server answers, in the server's (key) order;
+        a failure is the last thing yielded."""
         import obstore
         from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
 
         assert not prefix or prefix.endswith("/"), prefix
         try:
-            return [
-                (meta["path"], meta["last_modified"], meta["e_tag"], meta["size"])
-                for batch in obstore.list(self._store, prefix=prefix or None, chunk_size=1000)
-                for meta in batch
-            ]
+            for batch in obstore.list(self._store, prefix=prefix or None, chunk_size=LIST_PAGE):
+                yield [
+                    (meta["path"], meta["last_modified"], meta["e_tag"], meta["size"])
+                    for meta in batch
+                ]
         except (PermissionDeniedError, UnauthenticatedError) as e:
-            return Failed(_first_line(e), answered=True)
+            yield Failed(_first_line(e), answered=True)
         except Exception as e:  # a key obstore cannot represent, transport, garbled
-            return Failed(_first_line(e), answered=False)
+            yield Failed(_first_line(e), answered=False)
 
 
 def _first_line(error: BaseException) -> str:

@@ -136,6 +136,41 @@ def test_processes_and_dask_give_the_serial_report_of_a_tampered_ledger(
     assert processes.to_json() == dask.to_json() == serial.to_json()
 
 
+@pytest.mark.parametrize("where", ["folder", pytest.param("s3", marks=pytest.mark.s3)])
+def test_chains_listed_out_of_name_order_come_back_in_the_serial_order(
+    tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
+    """Workers get chains as the listing reaches them: ``chains/churn-v2/`` before
+    ``chains/churn/`` in a folder (by key), after it in SeaweedFS (folder by folder).
+    Either way the report lists chains and violations by name, and stray keys by key,
+    as the serial one does."""
+    world = ledger_world(tmp_path / "ws")
+    if where == "s3":
+        world.use_store(f"s3://{request.getfixturevalue('s3_bucket')}/ledger")
+    for usecase in ("churn", "churn-v2"):
+        world.add_usecase(usecase, SPEC.format(id=usecase, title=usecase.title()))
+    for usecase in ("alpha", "churn", "churn-v2"):
+        world.register(usecase, 0)
+        world.approve(usecase, "sponsor", 1)
+        world.approve(usecase, "budget_owner", 2)
+    flip_payload_bit(world.session, entry_key("churn", 1))
+    flip_payload_bit(world.session, entry_key("churn-v2", 2))
+    for stray in ("chains/churn/readme", "chains/churn-v2/readme"):
+        world.session.store.put_new(stray, b"not an entry")
+    ledger = world.session.ledger
+    serial = verify_ledger(ledger)
+    assert [c.usecase for c in serial.chains] == ["alpha", "churn", "churn-v2"]
+    assert [(v.usecase, v.rule) for v in serial.violations][:2] == [
+        ("churn-v2", "stray-object"),  # by key: "chains/churn-v2/" < "chains/churn/"
+        ("churn", "stray-object"),
+    ]
+    assert [v.usecase for v in serial.violations[2:]] == ["churn", "churn", "churn-v2"]
+    parallel = verify_ledger(
+        ledger, parallel=Parallelism(workers=2, chunk_entries=1, min_entries=0)
+    )
+    assert parallel.to_json() == serial.to_json()
+
+
 def test_one_use_case_in_parallel_is_that_chain_alone(world: World) -> None:
     ledger = world.session.ledger
     serial = verify_ledger(ledger, ["delta"])

@@ -114,3 +114,13 @@ def test_open_store_refuses_other_uris_naming_them(uri: str) -> None:
     if uri:
         assert uri in caught.value.diagnostics()
     assert "s3://bucket" in caught.value.diagnostics()
+
+
+def test_a_folder_is_listed_a_page_at_a_time(
+    local_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gates.store.local.LIST_PAGE", 2)
+    for key in ("c/1", "a/1", "b/1", "a/2", "b-c/1"):
+        local_store.put_new(key, b"")
+    pages = [[o.key for o in page] for page in local_store.list_pages("")]
+    assert pages == [["a/1", "a/2"], ["b-c/1", "b/1"], ["c/1"]]

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gates.errors import EntryExistsError, ObjectMissingError, StoreError
+from gates.errors import EntryExistsError, ListingBrokeOff, ObjectMissingError, StoreError
 from gates.stack.seaweedfs import SeaweedFS
 from gates.store.factory import open_store
 from gates.store.s3 import READ_AHEAD, S3Store
@@ -763,7 +764,8 @@ def test_listing_through_obstore_matches_botocore_item_for_item(
     assert store._bulk_reader() is not None
     for prefix in ("", "chains/", "chains/a/"):
         through_obstore = store.list_objects(prefix)
-        assert through_obstore == store._list_with_botocore("p/", prefix)
+        through_botocore = store._pages_with_botocore("p/", prefix)
+        assert through_obstore == sorted(o for page in through_botocore for o in page)
         assert through_obstore and all(o.etag and o.size for o in through_obstore)
 
 
@@ -777,6 +779,25 @@ def test_a_key_obstore_cannot_list_is_listed_through_botocore_and_said(
         assert [o.key for o in store.list_objects("chains/")] == ["chains/ok", "chains/t\tab"]
     assert "obstore could not list 'chains/'" in caplog.text
     assert store._bulk_reader() is not None  # not a refusal: obstore still reads
+
+
+def test_a_listing_obstore_breaks_off_part_way_is_listed_again_whole(
+    s3_bucket: str, seaweedfs: SeaweedFS
+) -> None:
+    """A key obstore cannot take, on the server's second page of 1,000, comes after the
+    first page was handed on. A listing cannot be resumed where the server's order is not
+    by key (SeaweedFS's is folder by folder): the pages stop with ListingBrokeOff, and
+    ``list_objects`` lists again through botocore."""
+    store = S3Store(s3_bucket, "p")
+    client = seaweedfs.client()
+    keys = [f"chains/a/{number:04d}" for number in range(1001)] + ["chains/t\tab"]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: client.put_object(Bucket=s3_bucket, Key=f"p/{k}", Body=b"1"), keys))
+    pages = store.list_pages("chains/")
+    assert len(next(pages)) == 1000
+    with pytest.raises(ListingBrokeOff, match="broke off after 1000 objects"):
+        next(pages)
+    assert [o.key for o in store.list_objects("chains/")] == sorted(keys)
 
 
 def test_a_server_takes_writes_in_a_hundred_buckets() -> None:

@@ -132,6 +132,21 @@ def test_listed_objects_carry_when_the_store_received_each(store: ObjectStore) -
     assert store.list_objects("missing/") == []
 
 
+def test_pages_list_every_object_once_keeping_each_folder_together(store: ObjectStore) -> None:
+    """S3 lists by key, SeaweedFS folder by folder, a folder store in key order: either
+    way a folder's objects come together ("a/x" is not split by "a-b/x" or "a.b"), which
+    a ledger's listing streamed chain by chain relies on."""
+    keys = ["a/x", "a-b/x", "a.b", "a/b/c", "a0", "a/x-y", "a/w/z", "b"]
+    put_all(store, keys)
+    pages = list(store.list_pages(""))  # type: ignore[attr-defined]
+    paged = [listed.key for page in pages for listed in page]
+    assert sorted(paged) == sorted(keys) and len(paged) == len(keys)
+    for folder in ("a/", "a-b/", "a/w/"):
+        at = [number for number, key in enumerate(paged) if key.startswith(folder)]
+        assert at == list(range(at[0], at[-1] + 1)), (folder, paged)
+    assert store.list_objects("") == sorted(listed for page in pages for listed in page)
+
+
 def test_put_new_on_an_existing_key_raises_and_keeps_the_original_bytes(
     store: ObjectStore,
 ) -> None:
