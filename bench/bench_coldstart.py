@@ -65,14 +65,11 @@ def timed(commands: dict[str, list[str]], runs: int) -> dict[str, Timing]:
 
 
 def main(size: Size = FULL) -> None:
-    from tests.support.presets import ledger_world
+    from tests.support.presets import registered_ledger_world
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ws"
-        world = ledger_world(root)
-        world.register("alpha")
-        world.approve("alpha", "sponsor", 0)
-        world.register("beta")
+        registered_ledger_world(root)
         stagegate = [sys.executable, "-m", "gates.cli", "--workspace", str(root)]
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],

@@ -17,17 +17,13 @@ import pytest
 
 from gates.ledger.entry import entry_key
 from tests.support.cli import run
-from tests.support.presets import ledger_world
+from tests.support.presets import registered_ledger_world
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     """alpha: registration + sponsor approval; beta: registration."""
-    world = ledger_world(tmp_path / "ws")
-    world.register("alpha")
-    world.approve("alpha", "sponsor", 0)
-    world.register("beta")
-    return world.root
+    return registered_ledger_world(tmp_path / "ws").root
 
 
 def audit(ws: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

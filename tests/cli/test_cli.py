@@ -14,17 +14,13 @@ from gates.ledger.entry import entry_key
 from gates.signing.signers import load_signer
 from gates.workspace.session import Session
 from tests.support.cli import run
-from tests.support.presets import ledger_world
+from tests.support.presets import ledger_world, registered_ledger_world
 from tests.support.world import T0
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    world = ledger_world(tmp_path / "ws")
-    world.register("alpha")
-    world.approve("alpha", "sponsor", 0)
-    world.register("beta")
-    return world.root
+    return registered_ledger_world(tmp_path / "ws").root
 
 
 def test_status_json_lists_every_use_case_with_id_and_stage(ws: Path) -> None:

@@ -22,7 +22,7 @@ import typer.main
 
 import gates.cli
 from tests.support.cli import run
-from tests.support.presets import ledger_world
+from tests.support.presets import registered_ledger_world
 
 #: Libraries none of these commands needs, on a folder store with JSON output.
 HEAVY = {
@@ -57,11 +57,7 @@ COMMAND_LINE = {"typer", "click"}
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    world = ledger_world(tmp_path_factory.mktemp("coldstart") / "ws")
-    world.register("alpha")
-    world.approve("alpha", "sponsor", 0)
-    world.register("beta")
-    return world.root
+    return registered_ledger_world(tmp_path_factory.mktemp("coldstart") / "ws").root
 
 
 def imported_by(ws: Path, *args: str) -> set[str]:

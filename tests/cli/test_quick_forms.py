@@ -16,7 +16,7 @@ import pytest
 from gates.cli.quick import quick_command
 from tests.support.cli import run
 from tests.support.forge import flip_payload_byte
-from tests.support.presets import ledger_world
+from tests.support.presets import ledger_world, registered_ledger_world
 
 QUICK_FORMS = [
     ("status",),
@@ -35,11 +35,7 @@ QUICK_FORMS = [
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    world = ledger_world(tmp_path_factory.mktemp("quick") / "ws")
-    world.register("alpha")
-    world.approve("alpha", "sponsor", 0)
-    world.register("beta")
-    return world.root
+    return registered_ledger_world(tmp_path_factory.mktemp("quick") / "ws").root
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,16 @@ def ledger_world(
     )
 
 
+def registered_ledger_world(root: Path) -> World:
+    """``ledger_world`` with alpha registered and approved by its sponsor, beta registered:
+    the small ledger the read-only commands are tried on."""
+    world = ledger_world(root)
+    world.register("alpha")
+    world.approve("alpha", "sponsor", 0)
+    world.register("beta")
+    return world
+
+
 # --- one use case at its Explore gate --------------------------------------------------
 
 UC = "ticket-triage"
