@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gates.errors import EntryExistsError, ObjectMissingError, StoreError
 from gates.store.factory import open_store
-from gates.store.local import TEMP_MARKER, LocalStore, validate_key
+from gates.store.local import READ_SIZE, TEMP_MARKER, LocalStore, validate_key
 from tests.store.test_store_contract import UNSAFE_KEYS
 
 
@@ -124,3 +124,36 @@ def test_a_folder_is_listed_a_page_at_a_time(
         local_store.put_new(key, b"")
     pages = [[o.key for o in page] for page in local_store.list_pages("")]
     assert pages == [["a/1", "a/2"], ["b-c/1", "b/1"], ["c/1"]]
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "b.c", ".", "..", "", "\\", "\x00", "x/", TEMP_MARKER]),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_every_key_refused_for_writing_is_refused_for_reading(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[str]
+) -> None:
+    # Reads take a shortcut past the full key check for plain keys; whatever the shortcut
+    # lets through must be a key the full check accepts, and nothing else may be read.
+    key = "".join(parts)
+    root = tmp_path_factory.mktemp("parent") / "root"
+    store = LocalStore(root)
+    (root.parent / "outside").write_bytes(b"secret")
+    try:
+        validate_key(key)
+    except StoreError:
+        with pytest.raises(StoreError, match="invalid store key"):
+            store.get(key)
+    else:
+        with pytest.raises(ObjectMissingError):
+            store.get(key)
+
+
+@pytest.mark.parametrize("size", [0, 1, READ_SIZE - 1, READ_SIZE, 3 * READ_SIZE + 7])
+def test_a_read_returns_every_byte_whatever_the_size(local_store: LocalStore, size: int) -> None:
+    data = os.urandom(size)
+    local_store.put_new("k/object", data)
+    assert local_store.get("k/object") == data
