@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from itertools import pairwise
 
 
 class Stage(StrEnum):
@@ -39,12 +40,16 @@ ROLLBACKS: frozenset[tuple[Stage, Stage]] = frozenset(
 )
 
 
+#: Each stage by its name: ``Stage(name)`` without the enum's call machinery, for names
+#: a wire model has already checked (replay looks up several for every entry).
+STAGE_BY_NAME: dict[str, Stage] = {stage.value: stage for stage in Stage}
+
+_NEXT: dict[Stage, Stage] = dict(pairwise(ROADMAP))
+
+
 def next_stage(stage: Stage) -> Stage | None:
     """The one stage a gate from ``stage`` may lead to (no skipping)."""
-    if stage not in ROADMAP:
-        return None
-    index = ROADMAP.index(stage)
-    return ROADMAP[index + 1] if index + 1 < len(ROADMAP) else None
+    return _NEXT.get(stage)
 
 
 def parse_stage(value: str) -> Stage:

@@ -17,8 +17,8 @@ from gates.ledger.statement import (
     PREDICATE_TYPE,
     EntryPredicate,
     Statement,
+    binds_to,
     first_problem,
-    usecase_subject,
 )
 from gates.signing.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, parse_envelope
 from gates.signing.trust import GATE_ROLE, TrustStore
@@ -117,10 +117,15 @@ def open_entry(
             "envelope-malformed",
             f"payloadType {envelope.payload_type!r}; expected {IN_TOTO_PAYLOAD_TYPE}",
         )
+    trusted = trust.by_keyid
+    # Only the trusted keys the envelope names: the signature of a key it does not name
+    # could not be on it.
     verified = (
-        {s.keyid for s in envelope.signatures if s.keyid in trust.by_keyid}
+        {s.keyid for s in envelope.signatures if s.keyid in trusted}
         if signatures_known
-        else envelope.verified_keyids(s.public for s in trust.by_keyid.values())
+        else envelope.verified_keyids(
+            trusted[s.keyid].public for s in envelope.signatures if s.keyid in trusted
+        )
     )
     if not verified:
         claimed = ", ".join(trust.describe(s.keyid) for s in envelope.signatures)
@@ -142,7 +147,7 @@ def open_entry(
         return v("payload-malformed", "predicate.time has no UTC offset")
     problems: list[Violation] = []
     pred = statement.predicate
-    if statement.subject != [usecase_subject(usecase_id)] or pred.use_case != usecase_id:
+    if not binds_to(statement, usecase_id) or pred.use_case != usecase_id:
         problems.append(
             Violation(
                 usecase_id,
@@ -160,7 +165,7 @@ def open_entry(
                 f"entry says sequence {pred.sequence}, stored as {sequence}",
             )
         )
-    signers = [trust.by_keyid[k] for k in sorted(verified)]
+    signers = [trusted[k] for k in sorted(verified)]
     needed = pred.approval.role if pred.kind == "approval" and pred.approval else GATE_ROLE
     if all(s.revoked for s in signers):
         problems.append(

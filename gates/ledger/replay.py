@@ -22,7 +22,7 @@ from gates.ledger.statement import (
     TimeBoxExtension,
 )
 from gates.signing.trust import TrustStore
-from gates.stages import ROLLBACKS, Stage, next_stage
+from gates.stages import ROLLBACKS, STAGE_BY_NAME, Stage, next_stage
 
 #: The entry kinds that may set or change a lock (always signed by the gate's key):
 #: nothing an approver, a re-check or a blocked gate signs can move the goal posts.
@@ -152,8 +152,8 @@ def apply_entry(
             f"time {p.time.isoformat()} is before the previous entry's {state.last_time.isoformat()}",
         )
     current = state.stage
-    before = Stage(p.stage.before) if p.stage.before else None
-    after = Stage(p.stage.after)
+    before = STAGE_BY_NAME[p.stage.before] if p.stage.before else None
+    after = STAGE_BY_NAME[p.stage.after]
     if before != current:
         violate(
             "stage-illegal",
@@ -180,13 +180,15 @@ def apply_entry(
     elif p.kind == "gate" and p.gate is not None:
         g = p.gate
         _check_cited_approvals(state, g.approvals, violate)
-        if Stage(g.from_stage) != current or Stage(g.to_stage) != next_stage(current):
+        if STAGE_BY_NAME[g.from_stage] != current or STAGE_BY_NAME[g.to_stage] != next_stage(
+            current
+        ):
             violate(
                 "stage-illegal",
                 f"gate {g.from_stage}->{g.to_stage} from stage {current.value}: stages move one at a time",
             )
         if g.verdict == "pass":
-            if after != Stage(g.to_stage):
+            if after != STAGE_BY_NAME[g.to_stage]:
                 violate(
                     "stage-illegal",
                     f"passing gate to {g.to_stage} but entry moves to {after.value}",
@@ -240,7 +242,7 @@ def apply_entry(
     elif p.kind == "amendment" and p.amendment is not None:
         if moved:
             violate("stage-illegal", "an amendment cannot move the stage")
-        if p.lock is None or Stage(p.lock.stage) != current:
+        if p.lock is None or STAGE_BY_NAME[p.lock.stage] != current:
             violate("criteria-lock", "amendment must lock new criteria for the current stage")
         else:
             approvers = {
@@ -289,7 +291,7 @@ def apply_entry(
     elif p.kind == "recheck" and p.recheck is not None:
         if moved:
             violate("stage-illegal", "a re-check never moves the stage")
-        if Stage(p.recheck.stage) != current:
+        if STAGE_BY_NAME[p.recheck.stage] != current:
             violate(
                 "stage-illegal",
                 f"re-check of {p.recheck.stage} while the use case is in {current.value}",
@@ -314,7 +316,7 @@ def apply_entry(
                 "criteria-lock",
                 f"locked {p.lock.stage} criteria do not match their digest {p.lock.digest}",
             )
-        if Stage(p.lock.stage) != after:
+        if STAGE_BY_NAME[p.lock.stage] != after:
             violate(
                 "criteria-lock",
                 f"entry locks criteria of {p.lock.stage} but the stage is {after.value}",
@@ -341,7 +343,11 @@ def apply_entry(
 def _stage_approval_mismatch(state: ChainState, current: Stage, a: ApprovalRecord) -> str | None:
     """What is wrong with a promotion or amendment approval given in ``current``, if anything."""
     target = next_stage(current)
-    if Stage(a.from_stage) != current or target is None or Stage(a.to_stage) != target:
+    if (
+        STAGE_BY_NAME[a.from_stage] != current
+        or target is None
+        or STAGE_BY_NAME[a.to_stage] != target
+    ):
         return (
             f"approval of {a.from_stage} -> {a.to_stage} while the use case is in "
             f"{current.value} (next stage: {target.value if target else 'none'})"
@@ -363,11 +369,11 @@ def _decision_approval_mismatch(state: ChainState, current: Stage, a: ApprovalRe
     if a.role != "sponsor":
         return f"a decision approval signed as {a.role!r}; decisions are approved by a sponsor"
     legal = (
-        Stage(a.to_stage) is Stage.STOPPED
+        STAGE_BY_NAME[a.to_stage] is Stage.STOPPED
         if a.decision.decision == "no-go"
-        else (current, Stage(a.to_stage)) in ROLLBACKS
+        else (current, STAGE_BY_NAME[a.to_stage]) in ROLLBACKS
     )
-    if Stage(a.from_stage) != current or not legal:
+    if STAGE_BY_NAME[a.from_stage] != current or not legal:
         return (
             f"approval of a {a.decision.decision} {a.from_stage} -> {a.to_stage} while the "
             f"use case is in {current.value}"

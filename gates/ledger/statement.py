@@ -208,3 +208,16 @@ def usecase_subject(usecase_id: str) -> Subject:
         name=f"stagegate:usecase/{usecase_id}",
         digest={"sha256": hashlib.sha256(usecase_id.encode("utf-8")).hexdigest()},
     )
+
+
+def binds_to(statement: Statement, usecase_id: str) -> bool:
+    """Whether the statement's one subject is ``usecase_subject(usecase_id)``: what
+    ``statement.subject == [usecase_subject(usecase_id)]`` says of validated models,
+    field by field (pydantic's ``==`` costs more than the rest of the comparison)."""
+    subject, expected = statement.subject, usecase_subject(usecase_id)
+    return (
+        len(subject) == 1
+        and type(subject[0]) is Subject
+        and subject[0].name == expected.name
+        and subject[0].digest == expected.digest
+    )

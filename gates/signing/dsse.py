@@ -13,11 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from gates.canonical import json_text
 from gates.errors import LedgerError
 from gates.signing.keys import PublicKey
 from gates.signing.signers import Signer
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+#: ``json.loads``'s own decoder, made once: envelopes are plain JSON (the payload inside
+#: is read strictly, ``gates.canonical.strict_json_loads``).
+_DECODER = json.JSONDecoder()
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -74,7 +79,8 @@ def parse_envelope(data: bytes, where: str) -> Envelope:
     answer is an ``Envelope`` or a ``LedgerError``, never another exception.
     """
     try:
-        doc = json.loads(data)
+        # ``json.loads`` of bytes, without its per-call checks and encoding detection.
+        doc = _DECODER.decode(json_text(data)) if isinstance(data, bytes) else json.loads(data)
     except RecursionError as e:
         raise LedgerError(f"{where}: not a DSSE envelope (JSON nested too deeply)") from e
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, integers past the limit
@@ -112,7 +118,8 @@ def b64decode_strict(text: object) -> bytes | None:
     if not isinstance(text, str) or not text.isascii():
         return None
     try:
-        return base64.b64decode(text, validate=True)
+        # What ``base64.b64decode(text, validate=True)`` runs, without its wrapper.
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         return None
 

@@ -13,6 +13,7 @@ from securesystemslib.dsse import Envelope as SslibEnvelope
 from securesystemslib.signer import SSlibKey
 
 from gates.canonical import canonical_json, digest_of
+from gates.ledger.statement import Statement, binds_to, usecase_subject
 from gates.schemas import committed_predicate_schema, generated_predicate_schema
 from tests.support.world import World
 
@@ -93,3 +94,41 @@ def test_committed_checkpoint_schema_matches_the_models_and_real_checkpoints(
         jsonschema.validate(
             {**json.loads(checkpoint.envelope.payload)["predicate"], "extra": 1}, schema
         )
+
+
+_ALPHA_PAYLOAD = json.dumps(
+    {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [],
+        "predicateType": "https://stagegate.dev/ledger-entry/v1",
+        "predicate": {
+            "useCase": "alpha",
+            "sequence": 0,
+            "previous": None,
+            "kind": "registration",
+            "time": "2026-01-05T09:00:00+00:00",
+            "actor": "gate",
+            "tool": {"version": "1"},
+            "stage": {"before": None, "after": "explore"},
+        },
+    }
+)
+_subject = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["stagegate:usecase/alpha", "stagegate:usecase/beta", ""]),
+        "digest": st.dictionaries(
+            st.sampled_from(["sha256", "sha512"]),
+            st.sampled_from([usecase_subject("alpha").digest["sha256"], "00"]),
+        ),
+    }
+)
+
+
+@given(st.lists(_subject, min_size=1, max_size=3))
+def test_a_statement_binds_to_a_use_case_exactly_when_its_subjects_equal_the_use_cases(
+    subjects: list[dict[str, object]],
+) -> None:
+    payload = json.loads(_ALPHA_PAYLOAD)
+    payload["subject"] = subjects
+    statement = Statement.model_validate(payload)
+    assert binds_to(statement, "alpha") == (statement.subject == [usecase_subject("alpha")])

@@ -12,13 +12,16 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from gates.canonical import json_text
 from gates.errors import LedgerError
 from gates.ledger.bundle import export_bundle, load_bundle, verify_bundle, write_bundle
 from gates.ledger.checkpoint import checkpoint_key, read_checkpoints
 from gates.ledger.entry import open_entry, parse_entry_key
 from gates.ledger.verify import verify_ledger
-from gates.signing.dsse import parse_envelope, sign_envelope
+from gates.signing.dsse import b64decode_strict, parse_envelope, sign_envelope
 from tests.support.forge import edit_envelope, entry_path, with_non_ascii
 from tests.support.world import World
 
@@ -66,6 +69,50 @@ def test_a_non_ascii_character_in_stored_base64_is_a_violation_naming_the_entry(
 def test_malformed_envelopes_are_ledger_errors_naming_where(raw: bytes) -> None:
     with pytest.raises(LedgerError, match=r"^chains/x/000000000000\.dsse\.json: "):
         parse_envelope(raw, "chains/x/000000000000.dsse.json")
+
+
+_OPENINGS = [
+    b"",
+    b"{",
+    b"{\x00",
+    b"{\x00\x00\x00",
+    b"\x00{",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"\xfe\xff",
+]
+
+
+@given(st.sampled_from(_OPENINGS), st.binary(max_size=12))
+def test_any_bytes_decode_to_the_text_json_loads_would_read(opening: bytes, rest: bytes) -> None:
+    data = opening + rest
+    try:
+        expected: str | type[Exception] = data.decode(json.detect_encoding(data), "surrogatepass")
+    except UnicodeDecodeError:
+        expected = UnicodeDecodeError
+    try:
+        found: str | type[Exception] = json_text(data)
+    except UnicodeDecodeError:
+        found = UnicodeDecodeError
+    assert found == expected
+
+
+@given(st.text(alphabet="AQab+/=\n -_é", max_size=12))
+def test_any_text_decodes_as_strict_base64_would_read_it(text: str) -> None:
+    try:
+        expected = base64.b64decode(text, validate=True)
+    except ValueError:
+        expected = None
+    assert b64decode_strict(text) == expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32-be", "utf-8-sig"])
+def test_an_envelope_in_another_json_encoding_reads_as_its_utf8_form(
+    alpha: World, encoding: str
+) -> None:
+    raw = entry_path(alpha.root, "alpha", 1).read_bytes()
+    again = raw.decode("utf-8").encode(encoding)
+    assert parse_envelope(again, "x") == parse_envelope(raw, "x")
 
 
 def test_a_signed_payload_with_nan_is_malformed_not_a_crash(alpha: World) -> None:
