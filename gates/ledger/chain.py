@@ -122,7 +122,7 @@ class Ledger:
         )
         checksums: dict[str, tuple[int, str]] = {}
         for key, modified, etag, size in listed:
-            md5 = md5_of_etag(etag) if packs else None
+            md5 = md5_of_etag(etag) if packs and etag is not None else None
             if md5 is not None and size is not None:
                 checksums[key] = (size, md5)
             parsed = parse_entry_key(key)

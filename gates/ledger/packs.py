@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ PACK_ENTRIES = 1_000
 #: A chain's unpacked entries are packed once there are at least this many: fewer cost
 #: little to read one by one, and a pack of a few would itself be a GET.
 MIN_PACK_ENTRIES = 20
+#: An MD5 as lowercase hex (checked for every object listed).
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 def pack_key(usecase_id: str, first: int, last: int) -> str:
@@ -106,9 +109,7 @@ def md5_of_etag(etag: str | None) -> str | None:
     if etag is None:
         return None
     value = etag.strip('"').lower()
-    if len(value) == 32 and all(c in "0123456789abcdef" for c in value):
-        return value
-    return None
+    return value if _MD5_HEX.fullmatch(value) is not None else None
 
 
 def read_objects(

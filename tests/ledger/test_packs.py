@@ -14,12 +14,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from gates.ledger.chain import Ledger
 from gates.ledger.entry import entry_key
 from gates.ledger.packs import (
     PackIndex,
     encode_pack,
+    md5_of_etag,
     pack_key,
     parse_pack_key,
     read_objects,
@@ -264,6 +267,16 @@ def test_audit_pack_and_checkpoint_write_packs(tmp_path: Path, s3_bucket: str) -
 )
 def test_keys_that_are_not_packs_are_ignored(key: str) -> None:
     assert parse_pack_key(key) is None
+
+
+@given(st.text(alphabet='0123456789abcdefABCDEF"-g \n٣', max_size=36))
+@example('"0123456789abcdef0123456789ABCDEF"')
+@example("0123456789abcdef0123456789abcdef\n")
+@example("0123456789abcdef0123456789abcde٣")
+def test_only_an_etag_of_32_hex_digits_states_an_md5(etag: str) -> None:
+    value = etag.strip('"').lower()
+    hex_md5 = len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+    assert md5_of_etag(etag) == (value if hex_md5 else None)
 
 
 def test_a_store_that_reads_one_key_at_a_time_gets_whole_runs_from_packs() -> None:
