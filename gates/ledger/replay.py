@@ -160,14 +160,14 @@ def apply_entry(
             f"entry claims stage before {_name(before)}, replay says {_name(current)}",
         )
 
-    new = evolve(
-        state,
-        head_digest=entry.digest,
-        next_sequence=seq + 1,
-        last_time=max(p.time, state.last_time) if state.last_time else p.time,
-        entries=state.entries + 1,
-        history=(*state.history, entry) if keep_history else (),
-    )
+    # What the entry changes, made into the new state once at the end (``evolve``).
+    changes: dict[str, Any] = {
+        "head_digest": entry.digest,
+        "next_sequence": seq + 1,
+        "last_time": max(p.time, state.last_time) if state.last_time else p.time,
+        "entries": state.entries + 1,
+        "history": (*state.history, entry) if keep_history else (),
+    }
     moved = after != current
 
     if p.kind == "registration":
@@ -180,15 +180,14 @@ def apply_entry(
     elif p.kind == "gate" and p.gate is not None:
         g = p.gate
         _check_cited_approvals(state, g.approvals, violate)
-        if STAGE_BY_NAME[g.from_stage] != current or STAGE_BY_NAME[g.to_stage] != next_stage(
-            current
-        ):
+        to_stage = STAGE_BY_NAME[g.to_stage]
+        if STAGE_BY_NAME[g.from_stage] != current or to_stage != next_stage(current):
             violate(
                 "stage-illegal",
                 f"gate {g.from_stage}->{g.to_stage} from stage {current.value}: stages move one at a time",
             )
         if g.verdict == "pass":
-            if after != STAGE_BY_NAME[g.to_stage]:
+            if after != to_stage:
                 violate(
                     "stage-illegal",
                     f"passing gate to {g.to_stage} but entry moves to {after.value}",
@@ -207,7 +206,7 @@ def apply_entry(
                 "stage-illegal",
                 f"a {g.verdict} gate cannot move the stage ({current.value} -> {after.value})",
             )
-        new = evolve(new, last_gate=entry)
+        changes["last_gate"] = entry
     elif p.kind == "approval" and p.approval is not None:
         if moved:
             violate("stage-illegal", "an approval cannot move the stage")
@@ -229,16 +228,14 @@ def apply_entry(
                     a.to_stage, a.criteria_digest,
                 )  # fmt: skip
                 if a.purpose == "amendment":
-                    new = evolve(
-                        new,
-                        amendment_approvals=(*new.amendment_approvals, (seen, a.criteria_digest)),
-                    )
+                    given = changes.get("amendment_approvals", state.amendment_approvals)
+                    changes["amendment_approvals"] = (*given, (seen, a.criteria_digest))
                 elif a.purpose == "decision" and a.decision is not None:
-                    new = evolve(
-                        new, decision_approvals=(*new.decision_approvals, (seen, a.decision))
-                    )
+                    given = changes.get("decision_approvals", state.decision_approvals)
+                    changes["decision_approvals"] = (*given, (seen, a.decision))
                 else:
-                    new = evolve(new, approvals=(*new.approvals, seen))
+                    given = changes.get("approvals", state.approvals)
+                    changes["approvals"] = (*given, seen)
     elif p.kind == "amendment" and p.amendment is not None:
         if moved:
             violate("stage-illegal", "an amendment cannot move the stage")
@@ -271,7 +268,7 @@ def apply_entry(
                     f"of time_box.max_days ({_describe_extension(extension)})",
                 )
             elif extension is not None:
-                new = evolve(new, extended_by=seq)
+                changes["extended_by"] = seq
     elif p.kind == "decision" and p.decision is not None:
         d = p.decision
         if d.decision == "no-go" and after is not Stage.STOPPED:
@@ -297,7 +294,7 @@ def apply_entry(
                 f"re-check of {p.recheck.stage} while the use case is in {current.value}",
             )
         else:
-            new = evolve(new, last_recheck=entry)
+            changes["last_recheck"] = entry
     else:
         violate("payload-malformed", f"{p.kind} entry without its {p.kind} record")
 
@@ -321,10 +318,9 @@ def apply_entry(
                 "criteria-lock",
                 f"entry locks criteria of {p.lock.stage} but the stage is {after.value}",
             )
-        new = evolve(new, lock=p.lock)
+        changes["lock"] = p.lock
     if moved or p.kind == "registration":
-        new = evolve(
-            new,
+        changes.update(
             stage=after,
             entered_at=p.time,
             entered_sequence=seq,
@@ -337,7 +333,7 @@ def apply_entry(
         )
         if p.lock is None and after not in (Stage.STOPPED, Stage.SCALE):
             violate("criteria-lock", f"entering {after.value} without locking its exit criteria")
-    return new, problems
+    return evolve(state, **changes), problems
 
 
 def _stage_approval_mismatch(state: ChainState, current: Stage, a: ApprovalRecord) -> str | None:
