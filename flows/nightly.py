@@ -37,6 +37,7 @@ from gates.errors import StagegateError
 from gates.recheck.night import (
     NightTable,
     NightTally,
+    RecheckedBatch,
     batch_label,
     batch_outcomes,
     batches,
@@ -78,9 +79,13 @@ def session_for(workspace: str) -> Session:
 )
 def recheck_task(
     workspace: str, usecases: list[str], now: datetime | None, label: str, notify: bool = True
-) -> list[RecheckOutcome]:
-    """``recheck_batch`` in this worker's session of the workspace."""
-    return recheck_batch(session_for(workspace), usecases, now, notify=notify)
+) -> RecheckedBatch:
+    """``recheck_batch`` in this worker's session of the workspace, as one object.
+
+    One object per batch, not a list: Prefect keeps a link to each item of a list a task
+    returns until the flow ends (see ``RecheckedBatch``).
+    """
+    return RecheckedBatch(recheck_batch(session_for(workspace), usecases, now, notify=notify))
 
 
 def task_runner_for(schedule: ScheduleSettings, choice: str | None = None) -> TaskRunner[Any]:

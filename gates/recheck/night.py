@@ -52,10 +52,31 @@ def recheck_batch(
     return [recheck_usecase(session, uc, now, notify=notify).compact() for uc in usecases]
 
 
+class RecheckedBatch:
+    """A batch's outcomes as one object: what the nightly flow's batch task returns.
+
+    Prefect links every object a task returns, and each item of a returned list, to the
+    task's state by ``id`` for as long as the flow runs
+    (``prefect.utilities.engine.link_state_to_result``): a list of outcomes cost the flow
+    one link per use case, a night of ten thousand ten thousand links. A plain object (not
+    a collection, dataclass or model, which Prefect looks into) is linked once per batch.
+    """
+
+    __slots__ = ("__weakref__", "outcomes")
+
+    def __init__(self, outcomes: list[RecheckOutcome]) -> None:
+        self.outcomes = outcomes
+
+    def __repr__(self) -> str:
+        return f"RecheckedBatch({len(self.outcomes)} use case(s))"
+
+
 def batch_outcomes(batch: list[str], outcome: object) -> list[RecheckOutcome]:
     """A batch's outcomes from what its run returned, or an ``error`` for each use case."""
-    if isinstance(outcome, list) and all(isinstance(o, RecheckOutcome) for o in outcome):
-        return outcome
+    if isinstance(outcome, RecheckedBatch) and all(
+        isinstance(o, RecheckOutcome) for o in outcome.outcomes
+    ):
+        return outcome.outcomes
     message = str(outcome) if isinstance(outcome, BaseException) else f"task returned {outcome!r}"
     return [RecheckOutcome(uc, None, "error", message=f"task failed: {message}") for uc in batch]
 

@@ -144,6 +144,40 @@ def test_night_in_one_batch_signs_one_entry_per_use_case(night: tuple[World, str
     assert outcomes["bot"]["entry"] != outcomes["svc"]["entry"]
 
 
+def test_prefect_links_one_result_per_batch_not_one_per_use_case(
+    night: tuple[World, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect links each object a task returns (and each item of a returned list) to the
+    task's state until the flow ends: a night of thousands must not hold a link per use
+    case. Prefect's own links are read as the flow publishes its table, once every batch
+    is done."""
+    from prefect.client.schemas.objects import RunType
+    from prefect.context import FlowRunContext
+
+    import flows.nightly as nightly
+
+    world, at = night
+    settings = world.root / "stagegate.toml"
+    settings.write_text(settings.read_text() + "\n[schedule]\nmax_tasks = 2\n")  # [2, 1]
+    linked: list[tuple[Any, RunType]] = []
+    publish = nightly.publish_table
+
+    async def publish_and_note_links(table: Any, description: str) -> None:
+        context = FlowRunContext.get()
+        assert context is not None
+        linked.extend((state, run_type) for state, run_type, _ in context.run_results.values())
+        await publish(table, description)
+
+    monkeypatch.setattr(nightly, "publish_table", publish_and_note_links)
+    state = run_night(world, at)
+
+    assert state.is_completed(), state.message
+    assert len(state.result()["outcomes"]) == 3
+    task_links = [s for s, run_type in linked if run_type is RunType.TASK_RUN]
+    assert len(task_links) == 2  # one per batch, for three use cases
+    assert len({s.state_details.task_run_id for s in task_links}) == 2
+
+
 def test_the_night_s_final_state_formats_without_every_outcome(night: tuple[World, str]) -> None:
     """Prefect's state repr shows its result's, and asyncio.run formats it as it ends: the
     summary of a night of thousands must not be written out in full each time."""

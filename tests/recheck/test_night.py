@@ -11,6 +11,7 @@ import pytest
 
 from gates.recheck.night import (
     NightTally,
+    RecheckedBatch,
     batch_label,
     batch_outcomes,
     batches,
@@ -44,6 +45,20 @@ def test_a_batch_that_ended_without_outcomes_is_an_error_for_each_of_its_use_cas
     ]
     assert [(o.usecase, o.verdict) for o in odd] == [("c", "error")]
     assert odd[0].message == "task failed: task returned {'not': 'outcomes'}"
+
+
+def test_a_batch_s_outcomes_come_back_from_the_one_object_its_task_returns() -> None:
+    """Batch tasks return one ``RecheckedBatch`` (one object for Prefect to link, and to
+    pickle back from a Dask worker); a bare list of outcomes is not what a task returns."""
+    import pickle
+
+    outcomes = [RecheckOutcome("a", "poc", "ok"), RecheckOutcome("b", "pilot", "warn")]
+    returned = pickle.loads(pickle.dumps(RecheckedBatch(outcomes)))
+
+    assert batch_outcomes(["a", "b"], returned) == outcomes
+    assert repr(returned) == "RecheckedBatch(2 use case(s))"
+    bare = batch_outcomes(["a", "b"], outcomes)
+    assert [(o.usecase, o.verdict) for o in bare] == [("a", "error"), ("b", "error")]
 
 
 def test_a_night_on_a_simulated_clock_judges_every_use_case_at_the_night_s_time(
