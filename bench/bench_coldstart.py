@@ -10,8 +10,8 @@ The commands run as users run them, through the ``stagegate`` script installed n
 the interpreter, on bytecode compiled first: where ``PYTHONDONTWRITEBYTECODE`` is set,
 Python writes no bytecode for a source file edited since installation, and every start
 would compile it again (``make`` compiles at install for the same reason). A reference
-line times the third-party imports the read-only commands cannot do without (pydantic,
-PyYAML, Rich, Ed25519), to show how much of the start is stagegate's own.
+line times the third-party imports ``status`` cannot do without (pydantic building one
+model, PyYAML, Rich), to show how much of the start is stagegate's own.
 """
 
 from __future__ import annotations
@@ -72,13 +72,12 @@ def timed(commands: dict[str, list[str]], runs: int) -> dict[str, Timing]:
     }
 
 
-#: What ``status``, ``audit verify`` and ``audit log`` import from other projects and use
-#: (one model built, with pydantic's plugins off as those commands have them).
+#: What ``status`` imports from other projects and uses (one model built, with pydantic's
+#: plugins off as the command has them; cryptography only loads for new signatures).
 LIBRARIES_ALONE = (
     "import os\n"
     "os.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
     "import pydantic, yaml, rich.console, rich.table\n"
-    "from cryptography.hazmat.primitives.asymmetric import ed25519\n"
     "class M(pydantic.BaseModel):\n    x: int"
 )
 
