@@ -15,10 +15,13 @@ who did not also tamper with the folder.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import itertools
 import os
 import re
 import secrets
+from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +60,9 @@ def validate_key(key: str) -> str:
 _PLAIN_KEY = re.compile(r"[^/\\\x00.][^/\\\x00]*(?:/[^/\\\x00.][^/\\\x00]*)*\Z")
 #: Bytes asked of ``os.read`` at a time: a ledger entry or token in one read.
 READ_SIZE = 1 << 16
+#: Files ``get_many`` keeps open ahead of the one it hands on, their reads under way.
+#: (8 left a fifth of a cold ledger's disk waits in place, 128 no fewer than 64.)
+READ_AHEAD = 64
 
 
 def _key_problem(key: str) -> str | None:
@@ -179,9 +185,8 @@ class LocalStore:
         # Verification reads every entry through here, so it is kept to system calls: a
         # plain key (``_PLAIN_KEY``) is joined to the root as it is where "/" is the
         # separator, and the file is read with os.open/os.read, not a buffered file object.
-        if _PLAIN_KEY.match(key) is not None and os.sep == "/":
-            path = self._prefix + key
-        else:
+        path = self._plain_path(key)
+        if path is None:
             path = os.path.join(self.uri, *validate_key(key).split("/"))
         try:
             return _read_file(path)
@@ -251,20 +256,82 @@ class LocalStore:
             raise StoreError(f"{self.uri}: cannot list {prefix!r}: {e}") from e
 
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        # Local reads are fast and the page cache does the read-ahead; threads buy nothing.
-        for key in keys:
-            yield key, self.get(key)
+        """Each key's bytes in order, as ``get`` reads them, with the files ahead already
+        on their way from the disk.
+
+        A ledger an auditor verifies is seldom in the page cache, and reading its small
+        files one after another waits on the disk for each. So the next
+        ``READ_AHEAD`` files are opened early and the kernel is asked to start reading
+        them (``posix_fadvise(WILLNEED)``) while this one is verified: no threads, and
+        a cold ``audit verify`` of a folder runs at about the speed of a warm one. A key
+        that is not plain, or whose file does not open early, is read by ``get`` in its
+        turn, which raises what it always raises there.
+        """
+        if not _CAN_ADVISE:
+            for key in keys:
+                yield key, self.get(key)
+            return
+        ahead: deque[tuple[str, int | None]] = deque()
+        pending = iter(keys)
+        try:
+            while True:
+                for key in itertools.islice(pending, READ_AHEAD - len(ahead)):
+                    ahead.append((key, self._opened_early(key)))
+                if not ahead:
+                    return
+                key, fd = ahead.popleft()
+                if fd is None:
+                    yield key, self.get(key)
+                    continue
+                try:
+                    data = _read_to_end(fd)
+                except OSError:
+                    data = None  # a folder, say: ``get`` says what it says of it
+                finally:
+                    os.close(fd)
+                yield key, self.get(key) if data is None else data
+        finally:
+            for _, fd in ahead:
+                if fd is not None:
+                    os.close(fd)
+
+    def _plain_path(self, key: str) -> str | None:
+        """The file of a plain key (``_PLAIN_KEY``), joined as it is; None for any other."""
+        if _PLAIN_KEY.match(key) is not None and os.sep == "/":
+            return self._prefix + key
+        return None
+
+    def _opened_early(self, key: str) -> int | None:
+        """The open file of ``key`` with the kernel asked to read it, or None."""
+        path = self._plain_path(key)
+        if path is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        with contextlib.suppress(OSError):  # only advice: the read still reads
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        return fd
+
+
+#: Whether this system takes read-ahead advice (Linux and the BSDs do; macOS, Windows not).
+_CAN_ADVISE = hasattr(os, "posix_fadvise") and hasattr(os, "POSIX_FADV_WILLNEED")
 
 
 def _read_file(path: str) -> bytes:
     """The whole file at ``path``; a folder raises IsADirectoryError on its first read."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        chunks = [os.read(fd, READ_SIZE)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, READ_SIZE))
+        return _read_to_end(fd)
     finally:
         os.close(fd)
+
+
+def _read_to_end(fd: int) -> bytes:
+    chunks = [os.read(fd, READ_SIZE)]
+    while chunks[-1]:
+        chunks.append(os.read(fd, READ_SIZE))
     return chunks[0] if len(chunks) == 2 else b"".join(chunks)
 
 

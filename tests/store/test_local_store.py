@@ -4,6 +4,7 @@ stay inside its root, and the paths and URIs that open one."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from gates.errors import EntryExistsError, ObjectMissingError, StoreError
 from gates.store.factory import open_store
-from gates.store.local import READ_SIZE, TEMP_MARKER, LocalStore, validate_key
+from gates.store.local import READ_AHEAD, READ_SIZE, TEMP_MARKER, LocalStore, validate_key
 from tests.store.test_store_contract import UNSAFE_KEYS
 
 
@@ -157,3 +158,68 @@ def test_a_read_returns_every_byte_whatever_the_size(local_store: LocalStore, si
     data = os.urandom(size)
     local_store.put_new("k/object", data)
     assert local_store.get("k/object") == data
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+
+
+@needs_proc
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="read-ahead needs posix_fadvise")
+def test_reading_many_keeps_the_next_files_open_and_hands_on_what_get_reads(
+    local_store: LocalStore,
+) -> None:
+    keys = [f"ledger/uc/{i:012d}.json" for i in range(2 * READ_AHEAD + 5)]
+    keys.insert(7, "ledger/uc/.dotted")  # a valid key that is not plain: read by `get`
+    for i, key in enumerate(keys):
+        local_store.put_new(key, os.urandom(i * 997 % (2 * READ_SIZE)))
+    before = _open_files()
+    reading = local_store.get_many(keys)
+    first = next(reading)
+    # The files ahead are open (their reads asked for) before the first is handed on:
+    # the next READ_AHEAD - 1 keys' but the dotted one's, which `get` reads in its turn.
+    assert _open_files() - before == READ_AHEAD - 2
+    assert [first, *reading] == [(key, local_store.get(key)) for key in keys]
+    assert _open_files() == before
+
+
+@needs_proc
+@pytest.mark.parametrize(
+    ("bad_key", "error", "message"),
+    [
+        ("ledger/uc/absent.json", ObjectMissingError, "no object at key"),
+        ("ledger/uc", ObjectMissingError, "no object at key"),  # a folder
+        ("ledger/../outside", StoreError, "invalid store key"),
+    ],
+)
+def test_reading_many_raises_at_a_bad_key_in_its_turn_and_closes_every_file(
+    local_store: LocalStore, bad_key: str, error: type[StoreError], message: str
+) -> None:
+    keys = [f"ledger/uc/{i:012d}.json" for i in range(10)]
+    for key in keys:
+        local_store.put_new(key, key.encode())
+    before = _open_files()
+    reading = local_store.get_many([*keys[:5], bad_key, *keys[5:]])
+    # Everything before the bad key comes first, though it was looked at long before.
+    assert [key for key, _ in itertools.islice(reading, 5)] == keys[:5]
+    with pytest.raises(error, match=message):
+        next(reading)
+    assert _open_files() == before
+
+
+@needs_proc
+def test_a_read_of_many_left_early_closes_the_files_it_opened_ahead(
+    local_store: LocalStore,
+) -> None:
+    keys = [f"k/{i}" for i in range(READ_AHEAD + 3)]
+    for key in keys:
+        local_store.put_new(key, b"x")
+    before = _open_files()
+    reading = local_store.get_many(keys)
+    next(reading)
+    assert _open_files() > before
+    reading.close()
+    assert _open_files() == before
