@@ -3,9 +3,10 @@
 Both paths evaluate every check and sign a (blocked) gate entry, so they do the same
 work. Targets: library ≤ 1 s; Prefect ≤ 1.5× the library call.
 
-The flow is timed against three SQLite-backed Prefect servers, back to back (the next
-run starts as soon as the previous one returns, as in the demo and in CI loops) and
-with a pause between runs:
+The flow is run as ``stagegate promote`` runs it (``flows.gate_flow.run_gate``, under one
+synchronous API client for the whole run) and timed against three SQLite-backed Prefect
+servers, back to back (the next run starts as soon as the previous one returns, as in the
+demo and in CI loops) and with a pause between runs:
 
 - the test harness, which inherits this process's environment, so it runs with the
   task-run recorder settings ``flows.gate_flow`` defaults (batched writes);
@@ -19,7 +20,8 @@ costs Prefect's fixed first back-off of ~2 s (flows/README.md, "Back-to-back run
 
 Prefect's own floor is measured on each server in the same run: an empty flow shaped like
 the gate flow (async, one do-nothing task per check submitted at once, then one more for
-the record, under one API client) and nothing else. The gate flow's overhead (flow minus
+the record, the tasks under one API client) called as Prefect's documentation calls a
+flow (``asyncio.run(flow())``), and nothing else. The gate flow's overhead (flow minus
 library call) is then compared with that floor. Target: overhead ≤ 1.2× the floor.
 
 On the harness the same empty flow is also timed given the gate flow's parameters and
@@ -307,7 +309,7 @@ def empty_flow(checks: int, named: bool = False):  # type: ignore[no-untyped-def
 
 
 def main(size: Size = FULL) -> None:
-    from flows.gate_flow import RECORDER_BATCHING, RECORDER_DEFAULTS_APPLIED, gate_flow
+    from flows.gate_flow import RECORDER_BATCHING, RECORDER_DEFAULTS_APPLIED, run_gate
     from gates.engine.actions import promote
     from gates.stages import Stage
 
@@ -331,10 +333,10 @@ def main(size: Size = FULL) -> None:
             return int(asyncio.run(named_flow(usecase="support-bot", to="pilot", workspace=root)))
 
         def through_prefect() -> str:
-            flow_run = gate_flow(
+            result = run_gate(
                 usecase="support-bot", to="pilot", workspace=str(session.workspace.root)
             )
-            return str(asyncio.run(flow_run)["verdict"])
+            return str(result["verdict"])
 
         from prefect.settings import PREFECT_API_URL, temporary_settings
         from prefect.testing.utilities import prefect_test_harness

@@ -10,7 +10,8 @@ task (never retried), the alias tasks, and the markdown artifact of the gate
 
 The flow is ``async`` for speed: Prefect 3.9's sync engine joins the flow-run heartbeat
 thread at exit (up to a second per run), the async engine does not. From synchronous
-code call it as ``asyncio.run(gate_flow(...))``; flows/README.md has the measurements.
+code call it through ``run_gate``, which also gives the whole run one synchronous API
+client; flows/README.md has the measurements.
 
 Importing this module also asks a Prefect server that this process starts itself (the
 ephemeral server, the test harness) to record task runs in batches, unless the task-run
@@ -334,3 +335,16 @@ async def gate_flow(
     before anything is written, so the run fails with that message.
     """
     return await run_gate_flow(usecase, to, workspace, now, approval_timeout)
+
+
+def run_gate(**arguments: Any) -> Any:
+    """``gate_flow(**arguments)`` run to the end from synchronous code, as stagegate runs it.
+
+    Under one synchronous API client for the whole run. Prefect 3.9.1 otherwise builds a
+    new one wherever a flow run's result store is made without a client in context: the
+    run context for the run-name template and the run's own context each read the
+    server's default result storage through one (~20 ms of CPU to build: its TLS context
+    loads the CA bundle even for an ``http://`` API), and the check tasks need a third.
+    """
+    with SyncClientContext.get_or_create():
+        return asyncio.run(gate_flow(**arguments))

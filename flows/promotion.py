@@ -15,7 +15,6 @@ never pay for it. Every route answers with a ``PromotionReport``
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -84,16 +83,14 @@ def run_promotion(
 
     # Launched before the flow's modules load, so the server starts while they do.
     api = flow_api(on_temporary_server)
-    from flows.gate_flow import GATE_CHECK_LOG, gate_flow
+    from flows.gate_flow import GATE_CHECK_LOG, run_gate
 
     with api.active(), lines_shown_by_caller(GATE_CHECK_LOG):
-        result = asyncio.run(
-            gate_flow(
-                usecase=usecase_id,
-                to=target.value,
-                workspace=str(session.workspace.root),
-                now=now.isoformat() if now else None,
-            )
+        result = run_gate(
+            usecase=usecase_id,
+            to=target.value,
+            workspace=str(session.workspace.root),
+            now=now.isoformat() if now else None,
         )
     entry = session.ledger.read_entry(usecase_id, int(result["sequence"]))
     gate = entry.predicate.gate

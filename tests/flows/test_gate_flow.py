@@ -70,6 +70,26 @@ def task_run_names(flow_run_id: uuid.UUID, expected: int) -> list[str]:
             time.sleep(0.25)
 
 
+def flow_run_log_lines(flow_run_id: uuid.UUID, wanted: str) -> list[str]:
+    """The flow run's log messages in the API, once one contains ``wanted`` (or after 20 s).
+
+    Prefect's log handler sends records to the API in batches, from a thread of its own.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    deadline = time.monotonic() + 20
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+            messages = [log.message for log in logs]
+            if any(wanted in m for m in messages) or time.monotonic() > deadline:
+                return messages
+            time.sleep(0.25)
+
+
 def break_deliverable(world: World) -> None:
     """The priority matrix becomes a folder holding a dangling symlink: it cannot be hashed."""
     path = world.root / "docs" / "priority-matrix.csv"
@@ -130,6 +150,21 @@ def test_flow_promotes_explore_to_poc_and_publishes_a_summary_artifact(world: Wo
     names = task_run_names(artifact.flow_run_id, expected=len(applicable) + 1)
     assert [n for n in names if n.startswith("check:")] == sorted(f"check:{k}" for k in applicable)
     assert next(n for n in names if not n.startswith("check:")).startswith("record-gate")
+
+
+def test_flow_run_is_named_after_the_gate_in_the_api_and_in_prefects_log_lines(
+    world: World,
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    final = run_flow(world, return_state=True)
+
+    assert final.is_completed()
+    flow_run_id = final.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run_id).name == f"gate-{UC}-to-poc"
+    beginning = f"Beginning flow run 'gate-{UC}-to-poc' for flow 'stagegate-gate'"
+    assert beginning in flow_run_log_lines(flow_run_id, beginning)
 
 
 def test_missing_deliverable_blocks_and_records_a_blocked_entry(world: World) -> None:

@@ -13,6 +13,7 @@ import pty
 import re
 import subprocess
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,7 @@ def test_audit_show_names_the_flow_run_that_evaluated_a_gate(tmp_path: Path) -> 
 def test_local_flow_against_a_running_prefect_api_prints_the_flow_runs_url(
     tmp_path: Path,
 ) -> None:
+    from prefect.client.orchestration import get_client
     from prefect.settings import get_current_settings
 
     api_url = get_current_settings().api.url  # the folder's Prefect test harness
@@ -149,6 +151,8 @@ def test_local_flow_against_a_running_prefect_api_prints_the_flow_runs_url(
     assert match is not None, out
     flow_run, url = match.groups()
     assert url == f"{api_url.removesuffix('/api')}/runs/flow-run/{flow_run}"
+    with get_client(sync_client=True) as client:  # the run is named after the gate
+        assert client.read_flow_run(uuid.UUID(flow_run)).name == f"gate-{UC}-to-poc"
     entry = Session.open(world.root).ledger.state(UC).last_gate
     assert entry is not None and entry.predicate.gate is not None
     assert entry.predicate.gate.flow_run == flow_run

@@ -9,7 +9,6 @@ Anything that writes what the product never would lives in ``forge.py``.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import hashlib
 from collections.abc import Callable, Mapping
@@ -330,11 +329,12 @@ class World:
         return write_checkpoint(self.session.ledger, self.session.signer, self.at(day))
 
     def run_gate_flow(self, usecase: str, to: str = "poc", **options: Any) -> Any:
-        """The Prefect gate flow (``flows.gate_flow``) on this workspace, with ``options``
-        (``now`` as ISO text, ``return_state``...) as the flow takes them."""
-        from flows.gate_flow import gate_flow
+        """The Prefect gate flow (``flows.gate_flow``) on this workspace, run as stagegate
+        runs it (``run_gate``), with ``options`` (``now`` as ISO text, ``return_state``...)
+        as the flow takes them."""
+        from flows.gate_flow import run_gate
 
-        return asyncio.run(gate_flow(usecase=usecase, to=to, workspace=str(self.root), **options))
+        return run_gate(usecase=usecase, to=to, workspace=str(self.root), **options)
 
     # --- entries signed as the gate service signs them, without running its checks ------
 
