@@ -109,17 +109,27 @@ def process_start_time(pid: int) -> str | None:
     return str(round((started - booted) * _CLOCK_TICKS))
 
 
-def _live_groups(pgids: Collection[int]) -> set[int]:
-    """Those of the process groups ``pgids`` that still have a live process.
+def _exited(process: psutil.Process) -> bool:
+    """Whether every thread of ``process`` has exited: a zombie with no other thread left.
 
     Zombies count as gone: their parent (init, for a detached server) reaps them, and
-    one whose parent is slow to do so must not hold up a stop until the timeout.
+    one whose parent is slow to do so must not hold up a stop until the timeout. But the
+    kernel shows a process as a zombie as soon as its *main* thread has exited, while
+    its other threads may still be exiting and still hold its files and listening
+    sockets: weed's threads were seen keeping its ports for milliseconds after that,
+    longer on a busy machine. Only when the zombie is its own last thread are its ports
+    free.
     """
+    return process.status() == psutil.STATUS_ZOMBIE and process.num_threads() <= 1
+
+
+def _live_groups(pgids: Collection[int]) -> set[int]:
+    """Those of the process groups ``pgids`` that still have a live process (``_exited``)."""
     live: set[int] = set()
     for process in psutil.process_iter():
         try:
             pgid = os.getpgid(process.pid)
-            if pgid in pgids and pgid not in live and process.status() != psutil.STATUS_ZOMBIE:
+            if pgid in pgids and pgid not in live and not _exited(process):
                 live.add(pgid)
         except (OSError, psutil.Error):
             continue  # exited while we looked
