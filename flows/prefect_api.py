@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ TEMPORARY_SERVER_NOTE = (
     "gate without Prefect), or a server that keeps running: `stagegate stack up` and "
     '`eval "$(stagegate stack env)"` (or PREFECT_API_URL)'
 )
+
+#: How long a command waits at most for Prefect to send its flows' events (``events_sent``).
+EVENTS_SENT_TIMEOUT_SECONDS = 10.0
 
 _lock = threading.Lock()
 _temporary: TemporaryPrefectServer | None = None
@@ -52,15 +56,48 @@ class FlowApi:
 
     @contextmanager
     def active(self) -> Iterator[str]:
-        """Flows run inside this block use this API; waits for the temporary server to answer."""
+        """Flows run inside this block use this API; waits for the temporary server to answer.
+
+        On leaving it, waits until the events of those flows are sent (``events_sent``).
+        """
         if self.temporary is None:
             yield self.configured or ""
+            events_sent()
             return
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         url = self.temporary.wait_ready()
         with temporary_settings({PREFECT_API_URL: url}):
             yield url
+        events_sent()
+
+
+def events_sent(timeout: float = EVENTS_SENT_TIMEOUT_SECONDS) -> bool:
+    """Wait until Prefect's events worker has sent every event queued so far; whether it has.
+
+    Prefect sends a flow's events (state changes, task runs) from a worker thread, and
+    at interpreter exit stops that worker and lets it finish its queue. A worker stopped
+    with events still queued prints ``WARNING | EventsWorker - Still processing items``
+    on the user's terminal. On a busy machine the worker lags behind the flow, so a
+    command that exits as soon as its flow returns showed that line now and then. Once
+    the queue is empty, the exit has nothing left to report. Bounded by ``timeout``: a
+    worker that fails never empties its queue.
+    """
+    from prefect.events.worker import EventsWorker
+
+    # Prefect keeps its running services by key; the events worker has no public list.
+    running = [
+        worker
+        for worker in list(getattr(EventsWorker, "_instances", {}).values())
+        if isinstance(worker, EventsWorker)
+    ]
+    waiters = [threading.Thread(target=w.wait_until_empty, daemon=True) for w in running]
+    deadline = time.monotonic() + timeout
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join(max(0.0, deadline - time.monotonic()))
+    return not any(waiter.is_alive() for waiter in waiters)
 
 
 def flow_api(on_temporary_server: Callable[[], None] | None = None) -> FlowApi:

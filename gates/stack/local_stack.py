@@ -448,11 +448,12 @@ def _start(
     """
     from gates.stack.seaweedfs import SeaweedFS
 
+    # Detached: they keep running after `stack up` returns, until `stack down`.
     servers: dict[str, LoopbackServer] = {}
     if "mlflow" in names:
-        servers["mlflow"] = MLflowServer(stack_dir / "mlflow", ports["mlflow"])
+        servers["mlflow"] = MLflowServer(stack_dir / "mlflow", ports["mlflow"], detached=True)
     if "prefect" in names:
-        servers["prefect"] = PrefectServer(stack_dir / "prefect", ports["prefect"])
+        servers["prefect"] = PrefectServer(stack_dir / "prefect", ports["prefect"], detached=True)
     s3: SeaweedFS | None = None
     records: dict[str, ServiceRecord] = {}
     try:
@@ -466,6 +467,7 @@ def _start(
                 secret_key=credentials[1],
                 startup_timeout=timeout,
                 s3_port=ports["s3"],
+                detached=True,
             )
             try:
                 s3.start()

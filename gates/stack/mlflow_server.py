@@ -31,8 +31,10 @@ class MLflowServer(LoopbackServer):
     display_name = "MLflow tracking server"
     log_name = "mlflow.log"
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, workers: int = 1) -> None:
-        super().__init__(data_dir, port)
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, workers: int = 1, detached: bool = False
+    ) -> None:
+        super().__init__(data_dir, port, detached=detached)
         self.workers = workers
 
     @property

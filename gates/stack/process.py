@@ -26,6 +26,7 @@ from typing import Literal, Self
 import psutil
 
 from gates.errors import StagegateError
+from gates.stack.lifetime import end_with_this_process
 
 __all__ = [
     "LOOPBACK",
@@ -109,17 +110,27 @@ def process_start_time(pid: int) -> str | None:
     return str(round((started - booted) * _CLOCK_TICKS))
 
 
-def _live_groups(pgids: Collection[int]) -> set[int]:
-    """Those of the process groups ``pgids`` that still have a live process.
+def _exited(process: psutil.Process) -> bool:
+    """Whether every thread of ``process`` has exited: a zombie with no other thread left.
 
     Zombies count as gone: their parent (init, for a detached server) reaps them, and
-    one whose parent is slow to do so must not hold up a stop until the timeout.
+    one whose parent is slow to do so must not hold up a stop until the timeout. But the
+    kernel shows a process as a zombie as soon as its *main* thread has exited, while
+    its other threads may still be exiting and still hold its files and listening
+    sockets: weed's threads were seen keeping its ports for milliseconds after that,
+    longer on a busy machine. Only when the zombie is its own last thread are its ports
+    free.
     """
+    return process.status() == psutil.STATUS_ZOMBIE and process.num_threads() <= 1
+
+
+def _live_groups(pgids: Collection[int]) -> set[int]:
+    """Those of the process groups ``pgids`` that still have a live process (``_exited``)."""
     live: set[int] = set()
     for process in psutil.process_iter():
         try:
             pgid = os.getpgid(process.pid)
-            if pgid in pgids and pgid not in live and process.status() != psutil.STATUS_ZOMBIE:
+            if pgid in pgids and pgid not in live and not _exited(process):
                 live.add(pgid)
         except (OSError, psutil.Error):
             continue  # exited while we looked
@@ -234,8 +245,9 @@ class LoopbackServer:
     Subclasses say how to run it (``command``, ``environment``) and where it answers
     (``url``; the health check is ``url`` + ``/health``). ``start()`` launches it and waits until it is healthy; the stack
     instead calls ``launch()`` on several servers and then ``wait_until_ready`` on all,
-    so they start side by side. As a context manager it is stopped on exit; a server
-    that is never stopped keeps running after this process exits.
+    so they start side by side. As a context manager it is stopped on exit. A server
+    that is never stopped ends with this process, even when it is killed, unless it is
+    ``detached``: then it keeps running after this process exits.
     """
 
     #: Name used in messages, e.g. "MLflow tracking server".
@@ -243,9 +255,12 @@ class LoopbackServer:
     #: Log file name inside the data folder.
     log_name = "server.log"
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, detached: bool = False) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port if port is not None else free_ports(1)[0]
+        #: Whether it keeps running after this process ends (the local stack's servers);
+        #: otherwise it is stopped when this process is killed (``gates.stack.lifetime``).
+        self.detached = detached
         self._process: subprocess.Popen[bytes] | None = None
         #: Seconds the last start took until the server answered its health check.
         self.startup_seconds: float | None = None
@@ -313,6 +328,7 @@ class LoopbackServer:
                 stderr=subprocess.STDOUT,
                 env=self.environment(os.environ),
                 start_new_session=True,
+                preexec_fn=None if self.detached else end_with_this_process(),
             )
         self._launched_at = time.monotonic()
 

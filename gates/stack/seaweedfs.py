@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from gates.errors import StoreError
+from gates.stack.lifetime import end_with_this_process
 from gates.stack.process import stop_own_group
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class SeaweedFS:
     ``data_dir`` defaults to a fresh temporary folder, removed again by ``stop()``; a
     given folder is kept. The process log is ``weed.log`` in the data folder. ``s3_port``
     pins the S3 endpoint (for a stack people reconnect to); every other port is free-picked.
+    It ends with this process, even when that is killed (``gates.stack.lifetime``), unless
+    ``detached`` (the local stack's): then it keeps running until it is stopped by pid.
     """
 
     def __init__(
@@ -99,8 +102,10 @@ class SeaweedFS:
         startup_timeout: float = 60.0,
         weed: Path | None = None,
         s3_port: int | None = None,
+        detached: bool = False,
     ) -> None:
         self._s3_port = s3_port
+        self._detached = detached
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self.access_key = access_key
         self.secret_key = secret_key
@@ -233,6 +238,7 @@ class SeaweedFS:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,  # its own process group, so stop() gets all of it
+                preexec_fn=None if self._detached else end_with_this_process(),
             )
 
     def _wait_until_ready(self) -> None:

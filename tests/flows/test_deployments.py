@@ -24,6 +24,7 @@ import yaml
 
 from flows.deployments import DEPLOYMENTS, NIGHTLY, PROMOTE, build_deployments
 from gates.errors import ConfigError
+from gates.stack.lifetime import end_with_this_process
 from gates.stack.prefect_server import PrefectServer
 from gates.stack.process import free_ports, stop_groups
 from gates.stages import Stage
@@ -102,6 +103,7 @@ def served(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the flow runs it starts are stopped with it
+            preexec_fn=end_with_this_process(),  # gone with the tests, even when they are killed
         )
     serving = Served(world, process, log)
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from flows.deployments import PROMOTE
+from gates.stack.lifetime import end_with_this_process
 from gates.stack.prefect_server import PrefectServer
 from gates.stages import Stage, next_stage
 from gates.workspace.session import Session
@@ -101,6 +102,7 @@ def service(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the flow runs it starts are stopped with it
+            preexec_fn=end_with_this_process(),  # gone with the tests, even when they are killed
         )
     serving = Served(world, process, log)
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gates.signing.pkcs11_signer import generate_token_key
+from gates.stack.lifetime import end_with_this_process
 from tests.support.key_holders import (
     PIN_ENV,
     SOFTHSM2_MODULE,
@@ -56,7 +57,10 @@ def ssh_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Agent
     folder.mkdir()
     socket = folder / "agent.sock"
     process = subprocess.Popen(
-        ["ssh-agent", "-D", "-a", str(socket)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ["ssh-agent", "-D", "-a", str(socket)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=end_with_this_process(),  # gone with the tests, even when they are killed
     )
     try:
         deadline = time.monotonic() + 10

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from gates.stack.lifetime import end_with_this_process
 from gates.stack.local_stack import STATE_FILE
 from gates.stack.process import port_in_use, stop_groups
 
@@ -90,9 +91,38 @@ def _emergency_stop(stack_dir: Path) -> None:
         stop_groups({n: (s["pid"], s["startTime"]) for n, s in services.items()}, timeout=10)
 
 
+#: Waits for SIGTERM (blocked from the start, so none is missed), then stops the stack.
+GUARD = (
+    "import signal, subprocess, sys\n"
+    "signal.sigwait({signal.SIGTERM})\n"
+    "subprocess.run([sys.executable, '-m', 'gates.cli', 'stack', 'down', '--dir', sys.argv[1]])\n"
+)
+
+
+def guard(stack_dir: Path) -> subprocess.Popen[bytes]:
+    """A process that stops the stack in ``stack_dir`` when this test process ends, even
+    when it is killed: the stack's servers outlive the ``stack up`` that starts them by
+    design, so nothing else would stop them (``gates.stack.lifetime``)."""
+    tie = end_with_this_process()
+
+    def block_sigterm_and_tie() -> None:
+        # The blocked signal stays blocked across exec, until the guard waits for it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        if tie is not None:
+            tie()
+
+    return subprocess.Popen(
+        [sys.executable, "-c", GUARD, str(stack_dir)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=block_sigterm_and_tie,
+    )
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     stack_dir = tmp_path_factory.mktemp("stack") / "data"
+    stopper = guard(stack_dir)
     up = stagegate("stack", "up", "--dir", str(stack_dir), "--json")
     try:
         assert up.returncode == 0, up.stderr
@@ -104,6 +134,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     finally:
         stagegate("stack", "down", "--dir", str(stack_dir))
         _emergency_stop(stack_dir)
+        stopper.kill()  # SIGKILL: it must not run `stack down` again
+        stopper.wait(timeout=10)
 
 
 def s3_client(env: dict[str, str]) -> Any:

@@ -14,7 +14,14 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from gates.stack.process import group_alive, process_start_time, stop_groups, stop_own_group
+from gates.stack.process import (
+    free_ports,
+    group_alive,
+    port_in_use,
+    process_start_time,
+    stop_groups,
+    stop_own_group,
+)
 
 #: Launch a group (``sh -c SCRIPT``) in its own session and return its leader.
 Launch = Callable[[str], subprocess.Popen[bytes]]
@@ -145,3 +152,57 @@ def test_stopping_an_own_group_reaps_its_leader(launch: Launch) -> None:
     assert stop_own_group(leader, "own", timeout=0.5) == "killed"
     assert leader.returncode == -signal.SIGKILL
     assert not group_alive(leader.pid)
+
+
+#: A server whose main thread exits at once on SIGTERM while another of its threads keeps
+#: the listening socket 1.5 s longer before the process exits.
+MAIN_THREAD_EXITS_FIRST = """
+import ctypes, os, signal, socket, sys, threading, time
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.listen()
+stopping = threading.Event()
+
+def hold_the_socket():
+    stopping.wait()
+    time.sleep(1.5)
+    os._exit(0)
+
+def on_sigterm(signum, frame):
+    stopping.set()
+    ctypes.CDLL(None).pthread_exit(None)
+
+threading.Thread(target=hold_the_socket).start()
+signal.signal(signal.SIGTERM, on_sigterm)
+print("listening", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux thread exit semantics")
+def test_a_server_counts_as_stopped_only_once_its_last_thread_has_let_go_of_its_port() -> None:
+    """Linux shows a process as a zombie as soon as its main thread has exited, while its
+    other threads may still hold its sockets. weed's threads do so for milliseconds (longer
+    on a busy machine), which made ``stack down`` return with ports still taken now and then;
+    here the main thread exits at SIGTERM and another thread holds the port for 1.5 s."""
+    port = free_ports(1)[0]
+    server = subprocess.Popen(
+        [sys.executable, "-c", MAIN_THREAD_EXITS_FIRST, str(port)],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline() == b"listening\n"
+        assert port_in_use(port)
+
+        assert stop_groups({"server": (server.pid, None)}, timeout=30) == {"server": "stopped"}
+        assert not port_in_use(port)
+        assert not group_alive(server.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
+        if server.stdout is not None:
+            server.stdout.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gates.stack.lifetime import end_with_this_process
 from tests.support.ui_server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,6 +71,7 @@ class UiProcess:
             [sys.executable, "-m", "gates.cli", "--workspace", str(root), "ui",
              "--port", str(self.port)],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=end_with_this_process(),  # gone with the tests, even when they are killed
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
