@@ -179,9 +179,9 @@ def test_reading_many_keeps_the_next_files_open_and_hands_on_what_get_reads(
     before = _open_files()
     reading = local_store.get_many(keys)
     first = next(reading)
-    # The files ahead are open (their reads asked for) before the first is handed on:
-    # the next READ_AHEAD - 1 keys' but the dotted one's, which `get` reads in its turn.
-    assert _open_files() - before == READ_AHEAD - 2
+    # The files ahead are open (their reads asked for) as the first is handed on: the
+    # next READ_AHEAD keys' but the dotted one's, which `get` reads in its turn.
+    assert _open_files() - before == READ_AHEAD - 1
     assert [first, *reading] == [(key, local_store.get(key)) for key in keys]
     assert _open_files() == before
 
