@@ -16,9 +16,9 @@ from gates.report.entry_page import entry_view
 from gates.report.index_page import health_badges, index_view
 from gates.report.models import GateMark, Lane, PageNotFound, StageSpan
 from gates.report.usecase_page import usecase_view
-from gates.store.local import LocalStore
 from gates.workspace.loader import load_workspace
 from gates.workspace.session import Session
+from tests.support.counting_store import CountingStore
 from tests.support.demo import HOSTILE
 from tests.support.forge import flip_payload_byte
 from tests.support.presets import ledger_world
@@ -215,27 +215,15 @@ def test_over_the_planned_length_warns_before_the_hard_maximum() -> None:
     ]
 
 
-class CountingStore(LocalStore):
-    """The real local store, remembering which entry objects it handed out."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.entry_reads: list[str] = []
-
-    def get(self, key: str) -> bytes:
-        if key.startswith("chains/"):
-            self.entry_reads.append(key)
-        return super().get(key)  # get_many reads through get
-
-
 def test_a_use_case_page_fetches_each_entry_once(demo_root: Path) -> None:
     store = CountingStore(demo_root / "ledger")
     session = Session(load_workspace(demo_root), store_override=store)
     view = usecase_view(session, "support-bot", NOW)
     assert len(view.timeline) == 12 and view.banner.intact
     # Verification and display shared one read of each entry.
-    assert sorted(store.entry_reads) == sorted(set(store.entry_reads))
-    assert len(store.entry_reads) == 12
+    entry_reads = [key for key in store.reads if key.startswith("chains/")]
+    assert sorted(entry_reads) == sorted(set(entry_reads))
+    assert len(entry_reads) == 12
 
 
 def test_charts_escape_every_text_they_draw() -> None:
