@@ -345,6 +345,11 @@ def main(size: Size = FULL) -> None:
             root = str(session.workspace.root)
             return int(asyncio.run(named_flow(usecase="support-bot", to="pilot", workspace=root)))
 
+        def one_client_row(where: str) -> Row:
+            """The empty flow under one API client, as ``run_gate`` runs the gate flow."""
+            label = f"empty flow, {checks + 1} tasks, under one client as run_gate: {where}"
+            return timed(label, client_floor, size.rounds)
+
         def through_prefect() -> str:
             result = run_gate(
                 usecase="support-bot", to="pilot", workspace=str(session.workspace.root)
@@ -373,11 +378,7 @@ def main(size: Size = FULL) -> None:
                 size.rounds,
             )
             rows.append(named)
-            one_client = timed(
-                f"empty flow, {checks + 1} tasks, under one client as run_gate: {harness}",
-                client_floor,
-                size.rounds,
-            )
+            one_client = one_client_row(harness)
             rows.append(one_client)
             rows.append(timed(f"flow, back to back: {harness}", through_prefect, size.rounds))
             rows[-1].floor = harness_floor
@@ -410,12 +411,7 @@ def main(size: Size = FULL) -> None:
                         size.rounds,
                     )
                     rows.append(server_floor)
-                    one_client = timed(
-                        f"empty flow, {checks + 1} tasks, under one client as run_gate: "
-                        f"`prefect server start`, {name}",
-                        client_floor,
-                        size.rounds,
-                    )
+                    one_client = one_client_row(f"`prefect server start`, {name}")
                     rows.append(one_client)
                     rows.append(timed(label, through_prefect, size.rounds))
                     rows[-1].floor = server_floor

@@ -303,10 +303,11 @@ class LocalStore:
 
     def _opened_early(self, key: str) -> int | None:
         """The open file of ``key`` with the kernel asked to read it, or None."""
-        if _PLAIN_KEY.match(key) is None or os.sep != "/":
+        path = self._plain_path(key)
+        if path is None:
             return None
         try:
-            fd = os.open(self._prefix + key, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY)
         except OSError:
             return None
         # Not contextlib.suppress: this runs for every entry verified, and a try costs less.
