@@ -440,9 +440,12 @@ def _start(
     ports: dict[str, int],
     credentials: tuple[str, str],
     timeout: float,
+    asked_for: frozenset[str] = frozenset(),
 ) -> dict[str, ServiceRecord]:
     """Start the named services side by side and return their records once all answer.
 
+    A service whose port was not ``asked_for`` by the user is moved to a free port when
+    another process takes its port before it binds; its record has the port it ended on.
     On any failure, every service this call started is stopped before the error
     propagates, so nothing half-started is left behind.
     """
@@ -451,9 +454,19 @@ def _start(
     # Detached: they keep running after `stack up` returns, until `stack down`.
     servers: dict[str, LoopbackServer] = {}
     if "mlflow" in names:
-        servers["mlflow"] = MLflowServer(stack_dir / "mlflow", ports["mlflow"], detached=True)
+        servers["mlflow"] = MLflowServer(
+            stack_dir / "mlflow",
+            ports["mlflow"],
+            detached=True,
+            port_may_move="mlflow" not in asked_for,
+        )
     if "prefect" in names:
-        servers["prefect"] = PrefectServer(stack_dir / "prefect", ports["prefect"], detached=True)
+        servers["prefect"] = PrefectServer(
+            stack_dir / "prefect",
+            ports["prefect"],
+            detached=True,
+            port_may_move="prefect" not in asked_for,
+        )
     s3: SeaweedFS | None = None
     records: dict[str, ServiceRecord] = {}
     try:
@@ -467,6 +480,7 @@ def _start(
                 secret_key=credentials[1],
                 startup_timeout=timeout,
                 s3_port=ports["s3"],
+                s3_port_may_move="s3" not in asked_for,
                 detached=True,
             )
             try:
@@ -481,13 +495,14 @@ def _start(
             # stop it: the stack records the pid.
             weed = s3._process
             assert weed is not None  # started above
+            s3_port = s3.ports["s3.port"]
             records["s3"] = ServiceRecord(
                 pid=weed.pid,
                 start_time=process_start_time(weed.pid),
-                port=ports["s3"],
+                port=s3_port,
                 url=s3.endpoint_url,
                 log=str(s3.log_path),
-                other_ports=tuple(p for p in s3.ports.values() if p != ports["s3"]),
+                other_ports=tuple(p for p in s3.ports.values() if p != s3_port),
             )
         wait_until_ready(list(servers.values()), timeout)
     except BaseException:
@@ -566,7 +581,8 @@ def stack_up(
         credentials = _credentials(stack_dir / "s3")
         bucket = bucket or (previous.bucket if previous else DEFAULT_BUCKET)
         try:
-            started = _start(stack_dir, to_start, ports, credentials, timeout)
+            asked_for = frozenset(n for n in to_start if requested[n] is not None)
+            started = _start(stack_dir, to_start, ports, credentials, timeout, asked_for)
             state = StackState(
                 dir=stack_dir,
                 started_at=previous.started_at if previous and kept else _now(),

@@ -32,9 +32,15 @@ class MLflowServer(LoopbackServer):
     log_name = "mlflow.log"
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, *, workers: int = 1, detached: bool = False
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        workers: int = 1,
+        detached: bool = False,
+        port_may_move: bool | None = None,
     ) -> None:
-        super().__init__(data_dir, port, detached=detached)
+        super().__init__(data_dir, port, detached=detached, port_may_move=port_may_move)
         self.workers = workers
 
     @property

@@ -30,6 +30,7 @@ from gates.stack.lifetime import end_with_this_process
 
 __all__ = [
     "LOOPBACK",
+    "PORT_ATTEMPTS",
     "LoopbackServer",
     "StackError",
     "free_ports",
@@ -46,6 +47,9 @@ __all__ = [
 LOOPBACK = "127.0.0.1"
 #: How long a server gets to exit after SIGTERM before its group is killed.
 STOP_TIMEOUT_SECONDS = 20.0
+#: Launches on fresh free ports before a server whose free-picked port keeps being taken
+#: is an error.
+PORT_ATTEMPTS = 3
 
 StopOutcome = Literal["stopped", "killed", "gone"]
 
@@ -248,6 +252,12 @@ class LoopbackServer:
     so they start side by side. As a context manager it is stopped on exit. A server
     that is never stopped ends with this process, even when it is killed, unless it is
     ``detached``: then it keeps running after this process exits.
+
+    A port is picked free when the server is created and bound seconds later, once the
+    server has imported its framework: any process may bind it, or connect from it, in
+    between, and the server then exits at once. Unless the port was asked for
+    (``port_may_move`` False, the default for a given port), it is relaunched on a fresh
+    free port, as Prefect's own temporary server does; ``port`` is where it ended up.
     """
 
     #: Name used in messages, e.g. "MLflow tracking server".
@@ -255,9 +265,21 @@ class LoopbackServer:
     #: Log file name inside the data folder.
     log_name = "server.log"
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, detached: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        detached: bool = False,
+        port_may_move: bool | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port if port is not None else free_ports(1)[0]
+        #: Whether a port lost before the server bound it may be given up for another.
+        self.port_may_move = port is None if port_may_move is None else port_may_move
+        #: The ports given up so far, in order.
+        self.ports_lost: list[int] = []
+        self._log_start = 0
         #: Whether it keeps running after this process ends (the local stack's servers);
         #: otherwise it is stopped when this process is killed (``gates.stack.lifetime``).
         self.detached = detached
@@ -320,6 +342,7 @@ class LoopbackServer:
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
+            self._log_start = log.tell()  # where this launch's lines start
             self._process = subprocess.Popen(
                 self.command(),
                 cwd=self.data_dir,
@@ -338,6 +361,8 @@ class LoopbackServer:
             raise StackError(f"the {self.display_name} has not been started")
         code = self._process.poll()
         if code is not None:
+            if self._relaunched_on_a_free_port():
+                return False
             raise StackError(
                 f"the {self.display_name} exited with code {code} while starting "
                 f"(log: {self.log_path})\n{log_tail(self.log_path)}"
@@ -346,6 +371,34 @@ class LoopbackServer:
             return False
         if self.startup_seconds is None and self._launched_at is not None:
             self.startup_seconds = time.monotonic() - self._launched_at
+        return True
+
+    def _lost_its_port(self) -> bool:
+        """Whether the last launch exited because its port was taken before it could bind.
+
+        uvicorn reports a failed bind ("address already in use"); ``prefect server
+        start`` checks the port first ("Port N is already in use", wrapped by Rich).
+        """
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                said = " ".join(log.read().decode(errors="replace").lower().split())
+        except OSError:
+            return False
+        return "address already in use" in said or f"port {self.port} is already in use" in said
+
+    def _relaunched_on_a_free_port(self) -> bool:
+        """Relaunch an exited server on a fresh port if it lost a port it may give up."""
+        if not self.port_may_move or len(self.ports_lost) >= PORT_ATTEMPTS - 1:
+            return False
+        if not self._lost_its_port():
+            return False
+        process, self._process = self._process, None
+        if process is not None:  # anything it spawned into its group goes with it
+            stop_own_group(process, self.display_name, timeout=5)
+        self.ports_lost.append(self.port)
+        self.port = free_ports(1)[0]
+        self.launch()
         return True
 
     def start(self, timeout: float = 120.0) -> Self:

@@ -89,6 +89,8 @@ class SeaweedFS:
     ``data_dir`` defaults to a fresh temporary folder, removed again by ``stop()``; a
     given folder is kept. The process log is ``weed.log`` in the data folder. ``s3_port``
     pins the S3 endpoint (for a stack people reconnect to); every other port is free-picked.
+    With ``s3_port_may_move``, a pinned port found taken is given up for a free one
+    (the caller picked it free itself); ``ports["s3.port"]`` is where S3 ended up.
     It ends with this process, even when that is killed (``gates.stack.lifetime``), unless
     ``detached`` (the local stack's): then it keeps running until it is stopped by pid.
     """
@@ -102,9 +104,11 @@ class SeaweedFS:
         startup_timeout: float = 60.0,
         weed: Path | None = None,
         s3_port: int | None = None,
+        s3_port_may_move: bool = False,
         detached: bool = False,
     ) -> None:
         self._s3_port = s3_port
+        self._s3_port_may_move = s3_port_may_move
         self._detached = detached
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self.access_key = access_key
@@ -169,6 +173,8 @@ class SeaweedFS:
                     self._remove_port_sockets()
                     # Fresh ports cannot help when the one we were told to use is busy.
                     pinned_busy = f"port {self._s3_port} " in str(taken)
+                    if pinned_busy and self._s3_port_may_move:
+                        self._s3_port, pinned_busy = None, False
                     if attempt == 2 or pinned_busy:
                         raise StoreError(
                             f"SeaweedFS could not bind its ports ({attempt + 1} tries)\n{taken}",

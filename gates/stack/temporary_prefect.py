@@ -16,7 +16,6 @@ does not start.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import shutil
 import sys
@@ -26,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gates.stack.prefect_server import default_recorder_batching
-from gates.stack.process import LOOPBACK, LoopbackServer, StackError, free_ports, log_tail
+from gates.stack.process import LOOPBACK, LoopbackServer, StackError, log_tail
 
 #: What Prefect sets for the temporary server it starts itself (``SubprocessASGIServer``):
 #: no UI, ephemeral services only, one app per process.
@@ -39,8 +38,6 @@ EPHEMERAL_FLAGS = {
 DEFAULT_STARTUP_TIMEOUT = 20.0
 #: How long a stopping server gets before it is killed (Prefect's own choice).
 STOP_TIMEOUT_SECONDS = 5.0
-#: Launches on fresh free ports before a server whose port keeps being taken is an error.
-PORT_ATTEMPTS = 3
 
 
 class TemporaryPrefectServer(LoopbackServer):
@@ -64,7 +61,6 @@ class TemporaryPrefectServer(LoopbackServer):
         self.settings_env = dict(settings_env or {})
         self.startup_timeout = startup_timeout
         self._failed = False
-        self._log_start = 0
 
     @property
     def api_url(self) -> str:
@@ -106,44 +102,12 @@ class TemporaryPrefectServer(LoopbackServer):
         default_recorder_batching(env)
         return env
 
-    def launch(self) -> None:
-        if not self.running:
-            # Where this launch's lines start in the log, which earlier launches share.
-            self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
-        super().launch()
-
-    def _lost_its_port(self) -> bool:
-        """Whether the last launch exited because its port was taken before it could bind."""
-        with contextlib.suppress(OSError), self.log_path.open("rb") as log:
-            log.seek(self._log_start)
-            return b"address already in use" in log.read().lower()
-        return False
-
-    def _ready_or_relaunched(self, relaunches: list[int]) -> bool:
-        """``ready()``; a server whose free port was taken meanwhile is relaunched on another.
-
-        The port is picked free when the server is created, and bound seconds later, once
-        the server has imported Prefect: another process may bind it, or connect from
-        it, in between. uvicorn then exits at once; Prefect's own temporary server picks
-        a fresh port in that case too.
-        """
-        try:
-            return self.ready()
-        except StackError:
-            if len(relaunches) >= PORT_ATTEMPTS - 1 or not self._lost_its_port():
-                raise
-        relaunches.append(self.port)
-        self.port = free_ports(1)[0]
-        self.launch()
-        return False
-
     def wait_ready(self) -> str:
         """Wait until it answers (launching it if needed); its API URL. StackError if not."""
         self.launch()
         deadline = time.monotonic() + self.startup_timeout
-        relaunches: list[int] = []
         try:
-            while not self._ready_or_relaunched(relaunches):
+            while not self.ready():
                 if time.monotonic() > deadline:
                     raise StackError(
                         f"the {self.display_name} did not answer {self.health_url} within "

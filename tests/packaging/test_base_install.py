@@ -9,6 +9,7 @@ the gate runtime or the local stack refuse with one message naming the extra.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -217,16 +218,34 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ui_process(base_env: BaseEnv, demo_ledger: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``stagegate ui`` on a free port, relaunched on another when a process takes the
+    port before the UI binds it (the UI exits at once then)."""
+    for _ in range(3):
+        port = _free_port()
+        server = subprocess.Popen(
+            [str(base_env.stagegate), "--workspace", str(demo_ledger), "ui", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=base_env.cwd,
+            env=base_env.env(),
+        )
+        deadline = time.monotonic() + 30
+        while server.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                return server, port
+            time.sleep(0.1)
+        if server.poll() is None:
+            return server, port  # the test says what it does not answer
+        said = server.stderr.read().decode(errors="replace") if server.stderr else ""
+        if "address already in use" not in said.lower():
+            pytest.fail(f"stagegate ui exited with code {server.returncode}:\n{said}")
+    pytest.fail("stagegate ui lost its free port three times in a row")
+
+
 @pytest.fixture
 def ui_server(base_env: BaseEnv, demo_ledger: Path) -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(base_env.stagegate), "--workspace", str(demo_ledger), "ui", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=base_env.cwd,
-        env=base_env.env(),
-    )
+    server, port = _ui_process(base_env, demo_ledger)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

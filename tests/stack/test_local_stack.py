@@ -349,6 +349,53 @@ def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
     assert processes_in(stack_dir) == []
 
 
+def test_ports_picked_free_and_taken_before_the_servers_bind_them_are_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``stack up`` picks free ports and the servers bind them seconds later; another
+    process may take them in between (here: listening sockets of this one, opened as
+    soon as the ports are chosen). Each server moves to a free port, and the stack
+    records where it ended up."""
+    from gates.stack import local_stack
+
+    stack_dir = tmp_path / "data"
+    taken: dict[str, socket.socket] = {}
+    choose_ports = local_stack._choose_ports
+
+    def choose_then_take(*args: Any, **kwargs: Any) -> dict[str, int]:
+        ports = choose_ports(*args, **kwargs)
+        for name, port in ports.items():
+            taken[name] = socket.socket()
+            taken[name].bind(("127.0.0.1", port))
+            taken[name].listen()
+        return ports
+
+    monkeypatch.setattr(local_stack, "_choose_ports", choose_then_take)
+    stopper = guard(stack_dir)
+    try:
+        result = local_stack.stack_up(stack_dir)
+        lost = {name: s.getsockname()[1] for name, s in taken.items()}
+        assert sorted(lost) == sorted(SERVICE_NAMES)
+        for name, record in result.state.services.items():
+            assert record.port != lost[name], name
+            assert str(record.port) in record.url
+        status = local_stack.stack_status(stack_dir)
+        assert status.up, status.to_json()
+        logs = {
+            name: Path(record.log).read_text() for name, record in result.state.services.items()
+        }
+        assert "address already in use" in logs["mlflow"].lower()
+        assert f"Port {lost['prefect']} is already in use" in logs["prefect"]
+    finally:
+        for s in taken.values():
+            s.close()
+        local_stack.stack_down(stack_dir)
+        _emergency_stop(stack_dir)
+        stopper.kill()
+        stopper.wait(timeout=10)
+    assert processes_in(stack_dir) == []
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -6,17 +6,23 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psutil
 import pytest
 
 from gates.stack.process import (
+    LOOPBACK,
+    LoopbackServer,
+    StackError,
     free_ports,
     group_alive,
+    http_ok,
     port_in_use,
     process_start_time,
     stop_groups,
@@ -206,3 +212,57 @@ def test_a_server_counts_as_stopped_only_once_its_last_thread_has_let_go_of_its_
         server.wait(timeout=5)
         if server.stdout is not None:
             server.stdout.close()
+
+
+# -- a server's free port taken before it binds it -----------------------------------------
+
+
+class FileServer(LoopbackServer):
+    """Python's ``http.server`` over its data folder: a server that binds late, like the
+    real ones (they import their framework first), in a fraction of their start time."""
+
+    display_name = "file server"
+
+    def __init__(self, data_dir: Path, port: int | None = None, *, argv: list[str] | None = None):
+        super().__init__(data_dir, port)
+        self.argv = argv
+
+    def command(self) -> list[str]:
+        if self.argv is not None:
+            return self.argv
+        return [sys.executable, "-m", "http.server", "--bind", LOOPBACK, str(self.port)]
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def healthy(self) -> bool:
+        return http_ok(f"{self.url}/")
+
+
+def test_a_free_picked_port_taken_before_the_server_binds_it_is_given_up_for_another(
+    tmp_path: Path,
+) -> None:
+    server = FileServer(tmp_path)
+    taken = server.port
+    with socket.create_server((LOOPBACK, taken)), server.start(timeout=60):
+        assert server.ports_lost == [taken]
+        assert server.port != taken
+        assert http_ok(f"{server.url}/")
+    assert "address already in use" in server.log_path.read_text().lower()
+
+
+def test_a_port_that_was_asked_for_is_never_moved(tmp_path: Path) -> None:
+    with socket.create_server((LOOPBACK, 0)) as other:
+        taken = other.getsockname()[1]
+        server = FileServer(tmp_path, taken)
+        with pytest.raises(StackError, match="exited with code 1 while starting"):
+            server.start(timeout=60)
+    assert server.port == taken and server.ports_lost == []
+
+
+def test_a_server_that_fails_for_another_reason_is_not_relaunched(tmp_path: Path) -> None:
+    server = FileServer(tmp_path, argv=[sys.executable, "-c", "raise SystemExit(3)"])
+    with pytest.raises(StackError, match="exited with code 3 while starting"):
+        server.start(timeout=60)
+    assert server.ports_lost == []

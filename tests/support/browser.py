@@ -61,11 +61,21 @@ def ensure_chromium() -> Path:
 class UiProcess:
     """``stagegate --workspace ROOT ui --port PORT`` in a child process, default (loopback) host."""
 
+    #: Launches on fresh free ports before a port that keeps being taken fails the test.
+    PORT_ATTEMPTS = 3
+
     def __init__(self, root: Path, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         self.log = log.open("wb")
+        for attempt in range(1, self.PORT_ATTEMPTS + 1):
+            self._launch(root)
+            if self._answers(last_attempt=attempt == self.PORT_ATTEMPTS):
+                return
+
+    def _launch(self, root: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_start = self.log_path.stat().st_size
         env = {k: v for k, v in os.environ.items() if k != "STAGEGATE_WORKSPACE"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gates.cli", "--workspace", str(root), "ui",
@@ -73,19 +83,28 @@ class UiProcess:
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
             preexec_fn=end_with_this_process(),  # gone with the tests, even when they are killed
         )  # fmt: skip
+
+    def _answers(self, *, last_attempt: bool) -> bool:
+        """Wait until it answers; False when it lost its free port to another process
+        before binding it (a fresh launch is due); fails the test otherwise."""
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None:
+                said = self.log_path.read_bytes()[self.log_start :].decode(errors="replace")
+                if "address already in use" in said.lower() and not last_attempt:
+                    return False
                 self.stop()
-                pytest.fail(f"stagegate ui exited early:\n{log.read_text(errors='replace')}")
+                pytest.fail(f"stagegate ui exited early:\n{said}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
+                    return True
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                pytest.fail(f"stagegate ui did not answer within 60 s:\n{log.read_text()}")
+                pytest.fail(
+                    f"stagegate ui did not answer within 60 s:\n{self.log_path.read_text()}"
+                )
             time.sleep(0.1)
 
     def stop(self) -> None:

@@ -24,10 +24,12 @@ def free_port() -> int:
 def live_server(root: Path, **options: int) -> Iterator[str]:
     """uvicorn serving the UI over ``root`` on 127.0.0.1 in a thread; yields its base URL.
     ``options``: ``create_app``'s (``timeline_page``)."""
-    port = free_port()
+    # Bound here and handed over, so no other process can take the port in between.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     app = create_app(ui_sessions(root), **options)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -39,3 +41,4 @@ def live_server(root: Path, **options: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        listener.close()

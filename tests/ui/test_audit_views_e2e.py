@@ -38,7 +38,6 @@ from gates.stack.mlflow_server import MLflowServer
 from gates.stages import Stage
 from gates.workspace.session import Session
 from tests.support.browser import UiProcess
-from tests.support.ui_server import free_port
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1024, "height": 800}
@@ -159,7 +158,7 @@ def mlflow_ui(ui_demo_root: Path, tmp_path: Path) -> Iterator[str]:
     data = tmp_path / "mlflow"
     data.mkdir()
     shutil.copy(ui_demo_root / "mlflow.db", data / "mlflow.db")
-    with MLflowServer(data, free_port()).start() as server:
+    with MLflowServer(data).start() as server:  # a free port, moved if taken meanwhile
         yield server.url
 
 
