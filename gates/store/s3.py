@@ -41,7 +41,7 @@ from gates.store.local import validate_key
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
 
-    from gates.store.s3_bulk_read import BulkReader, Failed, Unsupported
+    from gates.store.s3_bulk_read import BulkReader, Failed, ReadTarget, Unsupported
 
 __all__ = ["S3Store"]
 
@@ -219,6 +219,8 @@ class S3Store:
         self._bucket_checked = False
         # The bulk read path, or why there is none; learned on the first get_many.
         self._reader: BulkReader | Unsupported | None = None
+        # Where bulk reads go, when learned before the reader was made (warm_for_fork).
+        self._learned: ReadTarget | Unsupported | None = None
         self._fast_read = fast_read
         # Per thread: what the attempts of the PUT in progress showed (see _create).
         self._put_attempts = threading.local()
@@ -243,11 +245,23 @@ class S3Store:
 
     def warm_for_fork(self) -> None:
         """Load what reading needs (botocore's client and service model, obstore's
-        modules) without starting a thread, so that processes forked afterwards open
-        this store in a few milliseconds instead of a few hundred."""
-        self.client  # noqa: B018 - creating it is the point
+        modules) and learn where bulk reads go, without starting a thread or sending a
+        request, so that processes forked afterwards open this store in a few
+        milliseconds instead of a few hundred.
+
+        A forked child (a verification worker) then bulk-reads the bucket without making
+        a botocore client of its own (``_for_forked_children``): most of a worker's start.
+        """
+        from gates.store.s3_bulk_read import ReadTarget
+
+        client = self.client
         import obstore.exceptions
         import obstore.store  # noqa: F401
+
+        if self._fast_read and self._learned is None:
+            self._learned = self._learn_target(client)
+        if isinstance(self._learned, ReadTarget):
+            _for_forked_children(self.bucket, self._learned, client)
 
     @property
     def endpoint(self) -> str:
@@ -632,12 +646,13 @@ class S3Store:
             refused = usable_here() or Unsupported("the store was carried into another process")
             self._stop_bulk_reads(refused.reason)
         if self._reader is None:
-            client = self.client
+            inherited = _inherited_from_parent(self.bucket) if self._fast_read else None
+            client = self.client if inherited is None else None
             with self._lock:
                 if self._reader is None and not self._fast_read:
                     self._reader = Unsupported("switched off")
                 elif self._reader is None:
-                    self._reader = self._open_reader(client)
+                    self._reader = self._open_reader(client, inherited)
                     if isinstance(self._reader, Unsupported):
                         log.warning(
                             "%s: bulk reads go through botocore, which is slower: %s",
@@ -646,24 +661,38 @@ class S3Store:
                         )
         return self._reader if isinstance(self._reader, BulkReader) else None
 
-    def _open_reader(self, client: S3Client) -> BulkReader | Unsupported:
-        from gates.store.s3_bulk_read import BulkReader, Unsupported, learn_target, usable_here
+    def _open_reader(
+        self, client: S3Client | None, inherited: _Inherited | None = None
+    ) -> BulkReader | Unsupported:
+        """The obstore reader: where ``inherited`` says (a parent's target), else where
+        ``client`` would send, as learned before (``warm_for_fork``) or now."""
+        from gates.store.s3_bulk_read import BulkReader, Unsupported, usable_here
 
         refused = usable_here()
         if refused is not None:
             return refused
         try:
-            target = learn_target(client, self._session, self.bucket)
-            if isinstance(target, Unsupported):
-                return target
-            config = client.meta.config
+            if inherited is None:
+                assert client is not None
+                target = self._learned or self._learn_target(client)
+                if isinstance(target, Unsupported):
+                    return target
+                inherited = _Inherited(target, *_timeouts(client))
             return BulkReader(
-                target,
+                inherited.target,
                 self.bucket,
-                connect_timeout=float(getattr(config, "connect_timeout", None) or 60),
-                read_timeout=float(getattr(config, "read_timeout", None) or 60),
+                connect_timeout=inherited.connect_timeout,
+                read_timeout=inherited.read_timeout,
             )
         except Exception as e:  # a surprise in botocore's answer or obstore's set-up
+            return Unsupported(f"setting up obstore failed: {e!r}")
+
+    def _learn_target(self, client: S3Client) -> ReadTarget | Unsupported:
+        from gates.store.s3_bulk_read import Unsupported, learn_target
+
+        try:
+            return learn_target(client, self._session, self.bucket)
+        except Exception as e:  # a surprise in botocore's answer
             return Unsupported(f"setting up obstore failed: {e!r}")
 
     def _stop_bulk_reads(self, reason: str) -> None:
@@ -673,6 +702,65 @@ class S3Store:
             reader, self._reader = self._reader, Unsupported(reason)
         if isinstance(reader, BulkReader):
             log.warning("%s: bulk reads switch to botocore, which is slower: %s", self.uri, reason)
+
+
+def _timeouts(client: S3Client) -> tuple[float, float]:
+    """The client's connect and read timeouts, for obstore to keep the same."""
+    config = client.meta.config
+    return (
+        float(getattr(config, "connect_timeout", None) or 60),
+        float(getattr(config, "read_timeout", None) or 60),
+    )
+
+
+@dataclass(frozen=True)
+class _Inherited:
+    """Where a parent process learned that bulk reads of a bucket go."""
+
+    target: ReadTarget
+    connect_timeout: float
+    read_timeout: float
+    #: The process that learned it: only its own forked children take it.
+    learned_in: int = 0
+    #: The AWS settings in the environment when it was learned (``_aws_environment``).
+    environment: tuple[tuple[str, str], ...] = ()
+
+
+#: Targets ``warm_for_fork`` learned just before worker processes were forked, by bucket.
+_learned_for_children: dict[str, _Inherited] = {}
+
+
+def _for_forked_children(bucket: str, target: ReadTarget, client: S3Client) -> None:
+    """Leave ``target`` for the children this process forks next, when they can use it
+    as it is: credentials that are fixed keys. Refreshable credentials stay behind: a
+    child refreshing them would share the parent's connections to the credential
+    service; it learns its own target instead."""
+    from botocore.credentials import RefreshableCredentials
+
+    if isinstance(target.credentials, RefreshableCredentials):
+        _learned_for_children.pop(bucket, None)
+        return
+    _learned_for_children[bucket] = _Inherited(
+        target, *_timeouts(client), os.getpid(), _aws_environment()
+    )
+
+
+def _inherited_from_parent(bucket: str) -> _Inherited | None:
+    """The target the process that forked this one learned for ``bucket``, if any.
+
+    Only a direct child of the learning process takes it (``os.getppid``), and only
+    while the AWS settings in its environment are those the target was learned with.
+    """
+    inherited = _learned_for_children.get(bucket)
+    if inherited is None or inherited.learned_in != os.getppid():
+        return None
+    return inherited if inherited.environment == _aws_environment() else None
+
+
+def _aws_environment() -> tuple[tuple[str, str], ...]:
+    """The ``AWS_*`` variables of the environment: what botocore's target depends on
+    there, credentials, endpoint and region included."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
 
 
 def _in_order(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import logging
 import os
 import random
@@ -457,6 +458,81 @@ def test_a_forked_process_reads_through_botocore_instead_of_hanging_in_obstore(
     assert fresh.startswith(
         f"s3://{s3_bucket}/p: bulk reads go through botocore, which is slower: {why}"
     )
+
+
+#: In a fresh interpreter (this test process may have used obstore, after which no child
+#: may): warm a store for forking, fork twice, and report what each child read and
+#: whether it made a botocore client; the second child's AWS settings differ.
+_FORKED_READERS = """
+import json, os, sys
+from gates.store.s3 import S3Store
+
+bucket, keys = sys.argv[1], sys.argv[2:]
+S3Store(bucket, "p").warm_for_fork()
+report = []
+for changed in (False, True):
+    read, write = os.pipe()
+    if os.fork() == 0:
+        if changed:
+            os.environ["AWS_MAX_ATTEMPTS"] = "5"  # harmless, but not what was learned with
+        child = S3Store(bucket, "p")
+        got = [[k, v.decode()] for k, v in child.get_many(keys)]
+        os.write(write, json.dumps([got, child._client is not None]).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        report.append(json.loads(answer.read()))
+    os.wait()
+print(json.dumps(report))
+"""
+
+
+def test_workers_forked_after_warming_read_where_the_parent_learned_without_a_client_of_their_own(
+    s3_bucket: str,
+) -> None:
+    """A verification worker forked after ``warm_for_fork`` reads through obstore at
+    once: making a botocore client and learning the target was most of its start. A
+    child whose AWS settings changed since learns its own."""
+    keys = ["k/1", "k/2"]
+    _put_all(S3Store(s3_bucket, "p"), keys)
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_READERS, s3_bucket, *keys],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    same, changed = json.loads(done.stdout)
+    expected = [[k, k] for k in keys]
+    assert same == [expected, False]
+    assert changed == [expected, True]
+
+
+def test_refreshable_credentials_are_not_left_for_forked_children(s3_bucket: str) -> None:
+    """A child refreshing the parent's credentials would share the parent's connections
+    to the credential service; it learns its own target instead."""
+    from botocore.credentials import RefreshableCredentials
+
+    from gates.store import s3 as s3_module
+
+    store = S3Store(s3_bucket, "p")
+    store.warm_for_fork()
+    assert s3_bucket in s3_module._learned_for_children  # fixed keys: left for children
+    learned = learn_target(store.client, store._session, s3_bucket)
+    assert isinstance(learned, ReadTarget)
+    expiring = RefreshableCredentials.create_from_metadata(
+        {
+            "access_key": "AKIDEXAMPLE",
+            "secret_key": "secret",
+            "token": "token",
+            "expiry_time": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        },
+        refresh_using=lambda: {},
+        method="sts-assume-role",
+    )
+    refreshable = ReadTarget(learned.endpoint, learned.virtual_hosted, learned.region, expiring)
+    s3_module._for_forked_children(s3_bucket, refreshable, store.client)
+    assert s3_bucket not in s3_module._learned_for_children
 
 
 def _is_get_of(fragment: str) -> Callable[[str, str], bool]:
