@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import pytest
 
 from gates.errors import EvidenceError
 from gates.promotion import move_alias
+from tests.support.ports import refusing_port
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -89,14 +89,11 @@ def test_alias_move_for_unknown_model_is_evidence_error(registry: Registry) -> N
 
 
 def test_alias_move_against_unreachable_server_fails_fast() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    uri = f"http://127.0.0.1:{port}"
-
-    started = time.monotonic()
-    with pytest.raises(EvidenceError, match="unreachable") as caught:
-        move_alias(uri, "bot", "pilot", "1")
+    with refusing_port() as port:
+        uri = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        with pytest.raises(EvidenceError, match="unreachable") as caught:
+            move_alias(uri, "bot", "pilot", "1")
 
     assert time.monotonic() - started < 5
     assert uri in caught.value.message

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gates.alerts import WEBHOOK_ENV
+from tests.support.ports import refusing_port
 from tests.support.presets import ledger_world
 from tests.support.world import World
 
 
 @pytest.fixture
-def dead_url() -> str:
-    """A loopback URL on a port that nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/hook"
+def dead_url() -> Iterator[str]:
+    """A loopback URL on a port that refuses connections for the whole test."""
+    with refusing_port() as port:
+        yield f"http://127.0.0.1:{port}/hook"
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from tests.support.check_context import (
     text_writer,
 )
 from tests.support.mlflow import MlflowSeed
+from tests.support.ports import refusing_port
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +31,10 @@ def mlflow_tracking_uri(mlflow_seed: MlflowSeed) -> str:
 
 
 @pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test."""
+    with refusing_port() as port:
+        yield port
 
 
 @pytest.fixture

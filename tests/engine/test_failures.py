@@ -10,20 +10,16 @@ import pytest
 from gates.engine.failures import check_error, is_transient, problem_text
 from gates.errors import EvidenceError
 from gates.results import Status
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.ports import refusing_port
 
 
 def refused() -> ConnectionRefusedError:
-    try:
-        socket.create_connection(("127.0.0.1", free_port()), timeout=2).close()
-    except ConnectionRefusedError as e:
-        return e
-    raise AssertionError("nothing should listen on a port just released")
+    with refusing_port() as port:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except ConnectionRefusedError as e:
+            return e
+    raise AssertionError("a port bound without listening should refuse")
 
 
 def wrapped(cause: BaseException, *, suppress: bool) -> EvidenceError:
@@ -45,15 +41,16 @@ def test_connection_failures_and_timeouts_are_transient_bad_evidence_is_not(
     import botocore.config
     import requests
 
-    down = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(requests.exceptions.ConnectionError) as by_requests:
-        requests.get(down, timeout=2)
-    s3 = boto3.client(
-        "s3", endpoint_url=down, region_name="us-east-1", aws_access_key_id="x",
-        aws_secret_access_key="x", config=botocore.config.Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-    with pytest.raises(Exception) as by_boto:
-        s3.list_objects_v2(Bucket="ledger")
+    with refusing_port() as port:
+        down = f"http://127.0.0.1:{port}"
+        with pytest.raises(requests.exceptions.ConnectionError) as by_requests:
+            requests.get(down, timeout=2)
+        s3 = boto3.client(
+            "s3", endpoint_url=down, region_name="us-east-1", aws_access_key_id="x",
+            aws_secret_access_key="x", config=botocore.config.Config(retries={"max_attempts": 1}),
+        )  # fmt: skip
+        with pytest.raises(Exception) as by_boto:
+            s3.list_objects_v2(Bucket="ledger")
     try:
         (tmp_path / "missing").read_bytes()
     except FileNotFoundError as e:

@@ -323,12 +323,6 @@ def test_a_check_that_raises_is_the_same_error_in_library_and_flow(
 # -- retries: transient I/O only --------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class TcpEvidence:
     """A check kind whose evidence sits behind a real TCP port.
 
@@ -337,16 +331,21 @@ class TcpEvidence:
     """
 
     def __init__(self, refusals: int | None, *, wrap: bool = False) -> None:
-        self.port = free_port()
+        # Bound from the start, so no other process can take the port, but not listening:
+        # connections are refused until the source comes back.
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
         self.refusals = refusals
         self.wrap = wrap
         self.attempts = 0
-        self.listener: socket.socket | None = None
+        self.listening = False
 
     def run(self, ctx: object) -> list[CheckResult]:
         self.attempts += 1
-        if self.refusals is not None and self.attempts > self.refusals and self.listener is None:
-            self.listener = socket.create_server(("127.0.0.1", self.port))
+        if self.refusals is not None and self.attempts > self.refusals and not self.listening:
+            self.listener.listen()
+            self.listening = True
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=2):
                 pass
@@ -357,8 +356,7 @@ class TcpEvidence:
         return [CheckResult("tcp-source", "tcp_evidence", Status.PASS, "source answered")]
 
     def close(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
+        self.listener.close()
 
 
 @pytest.fixture

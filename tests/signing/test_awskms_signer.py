@@ -9,7 +9,6 @@ botocore's own KMS service model with botocore's Stubber.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from gates.signing.awskms_signer import (
 )
 from gates.signing.keys import PublicKey, key_id
 from gates.signing.signers import load_signer
+from tests.support.ports import refusing_port
 
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -85,14 +85,12 @@ def test_an_awskms_key_without_a_region_is_one_message_naming_the_region(
 def test_unreachable_kms_is_one_signing_error_naming_the_endpoint(
     offline_aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
-    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", f"http://127.0.0.1:{port}")
-    with pytest.raises(
-        SigningError, match=r"endpoint: cannot reach AWS KMS to read the public key"
-    ):
-        load_signer(f"awskms:{KEY_ARN}", Path("."))
+    with refusing_port() as port:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", f"http://127.0.0.1:{port}")
+        with pytest.raises(
+            SigningError, match=r"endpoint: cannot reach AWS KMS to read the public key"
+        ):
+            load_signer(f"awskms:{KEY_ARN}", Path("."))
 
 
 def test_entries_over_the_kms_raw_message_limit_are_refused_before_any_request() -> None:

@@ -31,14 +31,16 @@ from gates.store.factory import open_store
 from gates.store.s3 import READ_AHEAD, S3Store
 from gates.store.s3_bulk_read import READ_RETRIES, Failed, ReadTarget, Unsupported, learn_target
 from tests.lossy_proxy import LossyProxy
+from tests.support.ports import refusing_port
 
 pytestmark = pytest.mark.s3
 
 
-def _closed_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture
+def refused_endpoint() -> Iterator[str]:
+    """An endpoint URL on a loopback port that refuses connections for the whole test."""
+    with refusing_port() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_listed_objects_carry_the_servers_last_modified(
@@ -89,9 +91,9 @@ def test_missing_bucket_is_a_store_error_naming_the_bucket(operation: str) -> No
 
 @pytest.mark.parametrize("operation", ["get", "put_new", "exists", "list_keys", "get_many"])
 def test_unreachable_endpoint_fails_fast_with_a_store_error_naming_it(
-    monkeypatch: pytest.MonkeyPatch, operation: str
+    monkeypatch: pytest.MonkeyPatch, operation: str, refused_endpoint: str
 ) -> None:
-    endpoint = f"http://127.0.0.1:{_closed_loopback_port()}"
+    endpoint = refused_endpoint
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unused")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unused")
