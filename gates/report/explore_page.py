@@ -8,6 +8,7 @@ weights (same digest) as the file shows today.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from gates.explore.scoring import FEASIBILITY_HOW, Ranking
 from gates.explore.selection import candidates_path, workspace_ranking
 from gates.ledger.entry import entry_key, open_entry
 from gates.report.models import Banner, Field, is_usecase_id
+from gates.store.interface import ObjectStore
 from gates.workspace.session import Session
 
 
@@ -80,16 +82,31 @@ class ExploreView:
     matrix: str
 
 
+def _first_entries(store: ObjectStore, keys: list[str]) -> Iterator[tuple[str, bytes]]:
+    """(key, bytes) of each of ``keys`` the store can read, in one concurrent, ordered
+    read (``get_many``) rather than one request after another. A key it cannot read
+    (a missing first entry: verification's to report, in the banner) is left out, and
+    the read goes on after it: ``get_many`` raises at a key's own turn."""
+    remaining = keys
+    while remaining:
+        handed = 0
+        try:
+            for key, raw in store.get_many(remaining):
+                handed += 1
+                yield key, raw
+        except StagegateError:
+            remaining = remaining[handed + 1 :]
+            continue
+        return
+
+
 def _selections(session: Session, digest: str) -> tuple[SelectionView, ...]:
     """Every verified registration entry that carries a selection record."""
     ledger = session.ledger
     found = []
-    for usecase in ledger.usecases():
-        key = entry_key(usecase, 0)
-        try:
-            raw = ledger.store.get(key)
-        except StagegateError:
-            continue  # a missing first entry is verification's to report, in the banner
+    keys = {entry_key(usecase, 0): usecase for usecase in ledger.usecases()}
+    for key, raw in _first_entries(ledger.store, list(keys)):
+        usecase = keys[key]
         entry, _ = open_entry(key, raw, ledger.trust, usecase, 0)
         if entry is None or entry.predicate.selection is None:
             continue

@@ -9,9 +9,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from gates.explore.selection import select
+from gates.ledger.entry import entry_key
+from gates.report.explore_page import _first_entries
 from gates.report.site import write_site
 from gates.workspace.session import Session
 from tests.support.candidates import CANDIDATES, write_yaml
+from tests.support.counting_store import CountingStore
 from tests.support.world import T0
 
 HOSTILE = "<script>alert(1)</script>"
@@ -86,3 +89,34 @@ def test_a_broken_candidates_file_is_shown_not_fatal(explore_ws: Path, tmp_path:
     text = (tmp_path / "site" / "explore.html").read_text("utf-8")
     assert "The candidates file cannot be scored" in text and "is not a known level" in text
     assert HOSTILE not in text and "&lt;script&gt;" in text
+
+
+def test_a_selected_use_case_whose_first_entry_is_gone_is_left_out_and_the_rest_are_shown(
+    explore_ws: Path, tmp_path: Path
+) -> None:
+    select(
+        Session.open(explore_ws),
+        ["alpha", "gamma", "delta"],
+        rationale="picked as three starts",
+        now=T0,
+        force=True,
+    )
+    (Session.open(explore_ws).store.root / entry_key("gamma", 0)).unlink()
+    out = tmp_path / "site"
+    write_site(Session.open(explore_ws), out, datetime.now(UTC))
+    text = (out / "explore.html").read_text("utf-8")
+    assert text.count("picked as three starts") == 2
+    assert 'href="entries/alpha/0.html"' in text and 'href="entries/delta/0.html"' in text
+    assert 'href="entries/gamma/0.html"' not in text
+
+
+def test_first_entries_are_read_in_one_pass_that_goes_on_past_a_missing_one(
+    tmp_path: Path,
+) -> None:
+    store = CountingStore(tmp_path / "ledger")
+    for usecase in ("a", "c", "d"):
+        store.put_new(entry_key(usecase, 0), usecase.encode())
+    keys = [entry_key(usecase, 0) for usecase in ("a", "b", "c", "x/../y", "d")]
+    read = list(_first_entries(store, keys))
+    assert read == [(entry_key(u, 0), u.encode()) for u in ("a", "c", "d")]
+    assert store.reads == [entry_key(u, 0) for u in ("a", "c", "d")]
