@@ -252,16 +252,13 @@ class S3Store:
         A forked child (a verification worker) then bulk-reads the bucket without making
         a botocore client of its own (``_for_forked_children``): most of a worker's start.
         """
-        from gates.store.s3_bulk_read import ReadTarget
-
         client = self.client
         import obstore.exceptions
         import obstore.store  # noqa: F401
 
         if self._fast_read and self._learned is None:
             self._learned = self._learn_target(client)
-        if isinstance(self._learned, ReadTarget):
-            _for_forked_children(self.bucket, self._learned, client)
+        _for_forked_children(self.bucket, self._learned, client)
 
     @property
     def endpoint(self) -> str:
@@ -722,7 +719,7 @@ class _Inherited:
     read_timeout: float
     #: The process that learned it: only its own forked children take it.
     learned_in: int = 0
-    #: The AWS settings in the environment when it was learned (``_aws_environment``).
+    #: The settings in the environment when it was learned (``_reading_environment``).
     environment: tuple[tuple[str, str], ...] = ()
 
 
@@ -730,18 +727,25 @@ class _Inherited:
 _learned_for_children: dict[str, _Inherited] = {}
 
 
-def _for_forked_children(bucket: str, target: ReadTarget, client: S3Client) -> None:
-    """Leave ``target`` for the children this process forks next, when they can use it
-    as it is: credentials that are fixed keys. Refreshable credentials stay behind: a
-    child refreshing them would share the parent's connections to the credential
-    service; it learns its own target instead."""
+def _for_forked_children(
+    bucket: str, learned: ReadTarget | Unsupported | None, client: S3Client
+) -> None:
+    """Leave what was ``learned`` for the children this process forks next, when they
+    can use it as it is: a target whose credentials are fixed keys. Anything else takes
+    back what an earlier warm-up left: refreshable credentials (a child refreshing them
+    would share the parent's connections to the credential service), and a store that
+    has no target now (say, a proxy is set since); such a child asks botocore itself."""
     from botocore.credentials import RefreshableCredentials
 
-    if isinstance(target.credentials, RefreshableCredentials):
+    from gates.store.s3_bulk_read import ReadTarget
+
+    if not isinstance(learned, ReadTarget) or isinstance(
+        learned.credentials, RefreshableCredentials
+    ):
         _learned_for_children.pop(bucket, None)
         return
     _learned_for_children[bucket] = _Inherited(
-        target, *_timeouts(client), os.getpid(), _aws_environment()
+        learned, *_timeouts(client), os.getpid(), _reading_environment()
     )
 
 
@@ -749,18 +753,24 @@ def _inherited_from_parent(bucket: str) -> _Inherited | None:
     """The target the process that forked this one learned for ``bucket``, if any.
 
     Only a direct child of the learning process takes it (``os.getppid``), and only
-    while the AWS settings in its environment are those the target was learned with.
+    while the settings in its environment are those the target was learned with.
     """
     inherited = _learned_for_children.get(bucket)
     if inherited is None or inherited.learned_in != os.getppid():
         return None
-    return inherited if inherited.environment == _aws_environment() else None
+    return inherited if inherited.environment == _reading_environment() else None
 
 
-def _aws_environment() -> tuple[tuple[str, str], ...]:
-    """The ``AWS_*`` variables of the environment: what botocore's target depends on
-    there, credentials, endpoint and region included."""
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+def _reading_environment() -> tuple[tuple[str, str], ...]:
+    """The variables of the environment botocore's target depends on: ``AWS_*``
+    (credentials, endpoint, region, CA bundle) and the proxies (``*_PROXY``)."""
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.startswith("AWS_") or k.upper().endswith("_PROXY")
+        )
+    )
 
 
 def _in_order(

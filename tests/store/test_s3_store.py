@@ -463,28 +463,52 @@ def test_a_forked_process_reads_through_botocore_instead_of_hanging_in_obstore(
 
 
 #: In a fresh interpreter (this test process may have used obstore, after which no child
-#: may): warm a store for forking, fork twice, and report what each child read and
-#: whether it made a botocore client; the second child's AWS settings differ.
+#: may): warm a store for forking, then report, for each way of reaching a reader, what
+#: it read and whether it made a botocore client: a child as forked; a child whose AWS
+#: settings or proxy settings changed since; a grandchild.
 _FORKED_READERS = """
 import json, os, sys
 from gates.store.s3 import S3Store
 
 bucket, keys = sys.argv[1], sys.argv[2:]
 S3Store(bucket, "p").warm_for_fork()
-report = []
-for changed in (False, True):
-    read, write = os.pipe()
+
+
+def read(write):
+    child = S3Store(bucket, "p")
+    got = [[k, v.decode()] for k, v in child.get_many(keys)]
+    os.write(write, json.dumps([got, child._client is not None]).encode())
+
+
+def forked(body):
+    pipe_out, pipe_in = os.pipe()
     if os.fork() == 0:
-        if changed:
-            os.environ["AWS_MAX_ATTEMPTS"] = "5"  # harmless, but not what was learned with
-        child = S3Store(bucket, "p")
-        got = [[k, v.decode()] for k, v in child.get_many(keys)]
-        os.write(write, json.dumps([got, child._client is not None]).encode())
+        body(pipe_in)
         os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as answer:
-        report.append(json.loads(answer.read()))
+    os.close(pipe_in)
+    with os.fdopen(pipe_out) as answer:
+        said = json.loads(answer.read())
     os.wait()
+    return said
+
+
+def changed(name, value):
+    def body(write):
+        os.environ[name] = value  # harmless, but not what the target was learned with
+        read(write)
+    return body
+
+
+def grandchild(write):
+    os.write(write, json.dumps(forked(read)).encode())
+
+
+report = {
+    "child": forked(read),
+    "AWS settings changed": forked(changed("AWS_MAX_ATTEMPTS", "5")),
+    "proxy settings changed": forked(changed("NO_PROXY", "example.invalid")),
+    "grandchild": forked(grandchild),
+}
 print(json.dumps(report))
 """
 
@@ -493,8 +517,8 @@ def test_workers_forked_after_warming_read_where_the_parent_learned_without_a_cl
     s3_bucket: str,
 ) -> None:
     """A verification worker forked after ``warm_for_fork`` reads through obstore at
-    once: making a botocore client and learning the target was most of its start. A
-    child whose AWS settings changed since learns its own."""
+    once: making a botocore client and learning the target was most of its start. Only
+    a direct child whose settings are unchanged takes it; the others learn their own."""
     keys = ["k/1", "k/2"]
     _put_all(S3Store(s3_bucket, "p"), keys)
     done = subprocess.run(
@@ -504,10 +528,13 @@ def test_workers_forked_after_warming_read_where_the_parent_learned_without_a_cl
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    same, changed = json.loads(done.stdout)
     expected = [[k, k] for k in keys]
-    assert same == [expected, False]
-    assert changed == [expected, True]
+    assert json.loads(done.stdout) == {
+        "child": [expected, False],
+        "AWS settings changed": [expected, True],
+        "proxy settings changed": [expected, True],
+        "grandchild": [expected, True],
+    }
 
 
 def test_refreshable_credentials_are_not_left_for_forked_children(s3_bucket: str) -> None:
@@ -534,6 +561,23 @@ def test_refreshable_credentials_are_not_left_for_forked_children(s3_bucket: str
     )
     refreshable = ReadTarget(learned.endpoint, learned.virtual_hosted, learned.region, expiring)
     s3_module._for_forked_children(s3_bucket, refreshable, store.client)
+    assert s3_bucket not in s3_module._learned_for_children
+
+
+def test_a_warm_up_that_finds_no_target_takes_back_what_an_earlier_one_left(
+    s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy set since the last warm-up: obstore would not go through it, so no child
+    may be handed the target learned without it."""
+    from gates.store import s3 as s3_module
+
+    S3Store(s3_bucket, "p").warm_for_fork()
+    assert s3_bucket in s3_module._learned_for_children
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    proxied = S3Store(s3_bucket, "p")
+    proxied.warm_for_fork()
+    assert proxied._learned == Unsupported("a proxy is configured")
     assert s3_bucket not in s3_module._learned_for_children
 
 
